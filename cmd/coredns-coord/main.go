@@ -1,0 +1,74 @@
+// Command coredns-coord is a CoreDNS build with the coordcatalog plugin: a
+// service-discovery resolver that answers Consul-style names from a
+// Raft-replicated catalog and forwards everything else.
+package main
+
+import (
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/coremain"
+
+	// The in-tree plugins an appliance needs; never core/plugin, which
+	// pulls in every plugin CoreDNS has.
+	_ "github.com/coredns/coredns/plugin/acl"
+	_ "github.com/coredns/coredns/plugin/any"
+	_ "github.com/coredns/coredns/plugin/bind"
+	_ "github.com/coredns/coredns/plugin/bufsize"
+	_ "github.com/coredns/coredns/plugin/cache"
+	_ "github.com/coredns/coredns/plugin/debug"
+	_ "github.com/coredns/coredns/plugin/errors"
+	_ "github.com/coredns/coredns/plugin/file"
+	_ "github.com/coredns/coredns/plugin/forward"
+	_ "github.com/coredns/coredns/plugin/health"
+	_ "github.com/coredns/coredns/plugin/hosts"
+	_ "github.com/coredns/coredns/plugin/loadbalance"
+	_ "github.com/coredns/coredns/plugin/log"
+	_ "github.com/coredns/coredns/plugin/loop"
+	_ "github.com/coredns/coredns/plugin/metrics"
+	_ "github.com/coredns/coredns/plugin/pprof"
+	_ "github.com/coredns/coredns/plugin/ready"
+	_ "github.com/coredns/coredns/plugin/reload"
+	_ "github.com/coredns/coredns/plugin/root"
+
+	_ "github.com/coredns-coord/coredns-coord/plugin/coordcatalog"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// directives is the plugin order: a request passes through them top to
+// bottom. coordcatalog sits where CoreDNS's own backends sit, after hosts
+// and file and before loop and forward, so the consul. zone never reaches
+// an upstream.
+var directives = []string{
+	"root",
+	"reload",
+	"bufsize",
+	"bind",
+	"debug",
+	"ready",
+	"health",
+	"pprof",
+	"prometheus",
+	"errors",
+	"log",
+	"any",
+	"loadbalance",
+	"acl",
+	"cache",
+	"hosts",
+	"file",
+	"coordcatalog",
+	"loop",
+	"forward",
+}
+
+func init() {
+	dnsserver.Directives = directives
+}
+
+func main() {
+	caddy.AppName = "coredns-coord"
+	caddy.AppVersion = version
+	coremain.Run()
+}

@@ -1,0 +1,134 @@
+package coordcatalog
+
+import (
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// unit is one instance's share of an answer: its record and, for SRV, the
+// address record of its target. Trimming drops whole units, so an SRV
+// answer never loses the address of a target it keeps.
+type unit struct {
+	answer dns.RR
+	extra  dns.RR
+}
+
+func hdr(name string, rrtype uint16, ttl uint32) dns.RR_Header {
+	return dns.RR_Header{Name: name, Rrtype: rrtype, Class: dns.ClassINET, Ttl: ttl}
+}
+
+// addrRecord returns an A or AAAA record for ip if it matches qtype.
+func addrRecord(name string, ip net.IP, qtype uint16, ttl uint32) dns.RR {
+	if ip == nil {
+		return nil
+	}
+	v4 := ip.To4()
+	switch {
+	case qtype == dns.TypeA && v4 != nil:
+		return &dns.A{Hdr: hdr(name, dns.TypeA, ttl), A: v4}
+	case qtype == dns.TypeAAAA && v4 == nil:
+		return &dns.AAAA{Hdr: hdr(name, dns.TypeAAAA, ttl), AAAA: ip}
+	}
+	return nil
+}
+
+// targetRecord is the address record for an SRV target.
+func targetRecord(in *instance, ttl uint32) dns.RR {
+	if in.ip == nil {
+		return nil
+	}
+	if v4 := in.ip.To4(); v4 != nil {
+		return addrRecord(in.target, v4, dns.TypeA, ttl)
+	}
+	return addrRecord(in.target, in.ip, dns.TypeAAAA, ttl)
+}
+
+// minRRLen is the smallest wire size of one answer record with its owner
+// name compressed (an A record). It bounds how many instances can fit in a
+// message, so that a service with thousands of instances costs no more to
+// answer over UDP than one with a hundred.
+const minRRLen = 16
+
+// scratch holds reusable sample buffers for the hot path.
+var scratch = sync.Pool{New: func() any { s := make([]*instance, 0, 256); return &s }}
+
+// sample returns up to k instances of pool in random order. The caller
+// returns buf to scratch when done with the result.
+func sample(pool []*instance, k int) ([]*instance, *[]*instance) {
+	buf := scratch.Get().(*[]*instance)
+	s := append((*buf)[:0], pool...)
+	if k > len(s) {
+		k = len(s)
+	}
+	// Partial Fisher–Yates: only the first k positions are drawn.
+	for i := 0; i < k; i++ {
+		j := i + rand.IntN(len(s)-i)
+		s[i], s[j] = s[j], s[i]
+	}
+	*buf = s
+	return s[:k], buf
+}
+
+// fit puts as many units into m as fit in size bytes and reports whether
+// any were left out. Units are already in random order, so a trimmed answer
+// is a random subset.
+func fit(m *dns.Msg, units []unit, size int) (truncated bool) {
+	// Several instances on one node share a target: its address goes into
+	// the additional section once, with the first unit that names it.
+	firstExtra := make([]bool, len(units))
+	seen := make(map[string]struct{}, len(units))
+	for i, u := range units {
+		if u.extra == nil {
+			continue
+		}
+		if _, dup := seen[u.extra.Header().Name]; !dup {
+			seen[u.extra.Header().Name] = struct{}{}
+			firstExtra[i] = true
+		}
+	}
+	fill := func(k int) {
+		m.Answer, m.Extra = m.Answer[:0], m.Extra[:0]
+		for i, u := range units[:k] {
+			m.Answer = append(m.Answer, u.answer)
+			if firstExtra[i] {
+				m.Extra = append(m.Extra, u.extra)
+			}
+		}
+	}
+	fill(len(units))
+	if m.Len() <= size {
+		return false
+	}
+	// Binary search the largest k that fits.
+	lo, hi := 0, len(units)-1
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		fill(mid)
+		if m.Len() <= size {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	fill(lo)
+	return true
+}
+
+// soa is the zone's SOA. Its minimum TTL is 0 so that resolvers do not cache
+// a negative answer for a service that is about to register.
+func soa(zone, mname string) *dns.SOA {
+	return &dns.SOA{
+		Hdr:     hdr(zone, dns.TypeSOA, 0),
+		Ns:      mname,
+		Mbox:    "hostmaster." + zone,
+		Serial:  uint32(time.Now().Unix()),
+		Refresh: 3600,
+		Retry:   600,
+		Expire:  86400,
+		Minttl:  0,
+	}
+}

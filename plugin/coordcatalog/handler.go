@@ -1,0 +1,154 @@
+package coordcatalog
+
+import (
+	"context"
+	"net"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/metrics"
+	"github.com/coredns/coredns/request"
+	"github.com/miekg/dns"
+)
+
+// ServeDNS answers names inside the zone from the local catalog replica and
+// passes every other name to the next plugin.
+func (c *CoordCatalog) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	state := request.Request{W: w, Req: r}
+	zone := plugin.Zones(c.Zones).Matches(state.Name())
+	if zone == "" {
+		return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
+	}
+
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.Authoritative = true
+	m.Compress = true
+
+	rcode, err := c.answer(state, zone, m)
+	if err != nil {
+		return dns.RcodeServerFailure, plugin.Error(c.Name(), err)
+	}
+	m.Rcode = rcode
+	if rcode == dns.RcodeNameError || (rcode == dns.RcodeSuccess && len(m.Answer) == 0) {
+		m.Ns = []dns.RR{soa(zone, c.nsTarget(zone))}
+	}
+	responses.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[state.QType()], dns.RcodeToString[rcode]).Inc()
+	w.WriteMsg(m)
+	return dns.RcodeSuccess, nil
+}
+
+// answer fills m for a name inside zone and returns the rcode.
+func (c *CoordCatalog) answer(state request.Request, zone string, m *dns.Msg) (int, error) {
+	q := parseName(state.Name(), zone)
+	if q.kind == kindInvalid || (q.dc != "" && q.dc != c.datacenter) {
+		return dns.RcodeNameError, nil
+	}
+	qname, qtype := state.QName(), state.QType()
+	switch q.kind {
+	case kindApex:
+		c.apex(zone, qtype, m)
+	case kindNode:
+		_, node, err := c.store().GetNode(nil, q.name)
+		if err != nil {
+			return 0, err
+		}
+		if node == nil {
+			return dns.RcodeNameError, nil
+		}
+		if rr := addrRecord(qname, net.ParseIP(node.Address), qtype, c.nodeTTL); rr != nil {
+			m.Answer = append(m.Answer, rr)
+		}
+	case kindAddr:
+		if rr := addrRecord(qname, q.ip, qtype, c.nodeTTL); rr != nil {
+			m.Answer = append(m.Answer, rr)
+		}
+	case kindService:
+		set, err := c.cache.get(c.store(), instanceKey{service: q.name, tag: q.tag, zone: zone}, c.datacenter, c.onlyPassing)
+		if err != nil {
+			return 0, err
+		}
+		if len(set.all) == 0 {
+			return dns.RcodeNameError, nil
+		}
+		c.serviceAnswer(state, qname, qtype, set, m)
+	}
+	return dns.RcodeSuccess, nil
+}
+
+// apex answers SOA and NS at the zone apex; the name servers are the
+// catalog's servers, each as <node>.node.<dc>.<zone> with its address.
+func (c *CoordCatalog) apex(zone string, qtype uint16, m *dns.Msg) {
+	switch qtype {
+	case dns.TypeSOA:
+		m.Answer = append(m.Answer, soa(zone, c.nsTarget(zone)))
+	case dns.TypeNS:
+		target := c.nsTarget(zone)
+		m.Answer = append(m.Answer, &dns.NS{Hdr: hdr(zone, dns.TypeNS, c.nodeTTL), Ns: target})
+		if _, node, err := c.store().GetNode(nil, c.self); err == nil && node != nil {
+			ip := net.ParseIP(node.Address)
+			if rr := addrRecord(target, ip, dns.TypeA, c.nodeTTL); rr != nil {
+				m.Extra = append(m.Extra, rr)
+			} else if rr := addrRecord(target, ip, dns.TypeAAAA, c.nodeTTL); rr != nil {
+				m.Extra = append(m.Extra, rr)
+			}
+		}
+	}
+}
+
+func (c *CoordCatalog) nsTarget(zone string) string {
+	return c.self + ".node." + c.datacenter + "." + zone
+}
+
+// serviceAnswer samples, shuffles and sizes a service answer. Over UDP it
+// fills the client's buffer (EDNS0 size, or 512) and sets TC when instances
+// were left out; over TCP it returns all of them up to 64 KiB.
+func (c *CoordCatalog) serviceAnswer(state request.Request, qname string, qtype uint16, set *instanceSet, m *dns.Msg) {
+	var pool []*instance
+	switch qtype {
+	case dns.TypeA:
+		pool = set.v4
+	case dns.TypeAAAA:
+		pool = set.v6
+	case dns.TypeSRV:
+		pool = set.all
+	default:
+		return
+	}
+	if len(pool) == 0 {
+		return
+	}
+
+	size := dns.MaxMsgSize
+	if state.Proto() == "udp" {
+		size = state.Size()
+	}
+	if state.Req.IsEdns0() != nil {
+		size -= optRRLen
+	}
+	k, capped := size/minRRLen, false
+	if qtype != dns.TypeSRV && c.aRecordLimit > 0 && c.aRecordLimit < k {
+		k, capped = c.aRecordLimit, true
+	}
+	picked, buf := sample(pool, k)
+	defer scratch.Put(buf)
+
+	units := make([]unit, 0, len(picked))
+	for _, in := range picked {
+		if qtype == dns.TypeSRV {
+			units = append(units, unit{
+				answer: &dns.SRV{Hdr: hdr(qname, dns.TypeSRV, c.serviceTTL), Priority: 1, Weight: in.weight, Port: in.port, Target: in.target},
+				extra:  targetRecord(in, c.nodeTTL),
+			})
+			continue
+		}
+		units = append(units, unit{answer: addrRecord(qname, in.ip, qtype, c.serviceTTL)})
+	}
+	// A trimmed answer tells the client to retry over TCP; an answer capped
+	// by a_record_limit is complete by configuration and sets no TC.
+	trimmed := fit(m, units, size) || (!capped && len(picked) < len(pool))
+	m.Truncated = trimmed && state.Proto() == "udp"
+}
+
+// optRRLen is the wire size of the OPT record the server adds to replies to
+// EDNS0 queries.
+const optRRLen = 11

@@ -1,0 +1,144 @@
+package coordcatalog
+
+import (
+	"net"
+	"sync"
+
+	"github.com/miekg/dns"
+
+	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/structs"
+)
+
+// instance is a healthy service instance, parsed once for the answer path.
+type instance struct {
+	ip     net.IP // nil when the address is a host name
+	host   string // the address when it is a host name, fully qualified
+	port   uint16
+	weight uint16
+	// target is the SRV target: <node>.node.<dc>.<zone>, or
+	// <hexip>.addr.<dc>.<zone> when the service has an address of its own.
+	target string
+}
+
+// instanceSet is a service's healthy instances, split by address family so
+// that an A query samples only IPv4 instances.
+type instanceSet struct {
+	all, v4, v6 []*instance
+}
+
+// maxCachedSets bounds the cache: queries for names that do not exist must
+// not grow it without limit between two catalog changes.
+const maxCachedSets = 4096
+
+// instanceCache keeps the healthy instances of each queried service until
+// the catalog changes. The state store bumps its catalog index on every
+// change to nodes, services or checks; an index that moved drops everything.
+type instanceCache struct {
+	mu    sync.RWMutex
+	index uint64
+	sets  map[string]*instanceSet
+}
+
+func newInstanceCache() *instanceCache {
+	return &instanceCache{sets: map[string]*instanceSet{}}
+}
+
+type instanceKey struct {
+	service, tag, zone string
+}
+
+func (k instanceKey) String() string { return k.service + "\x00" + k.tag + "\x00" + k.zone }
+
+// get returns the instances for key, computing them on a miss.
+func (c *instanceCache) get(store *state.Store, key instanceKey, dc string, onlyPassing bool) (*instanceSet, error) {
+	idx := store.CatalogIndex()
+	k := key.String()
+	c.mu.RLock()
+	set, ok := c.sets[k]
+	fresh := c.index == idx
+	c.mu.RUnlock()
+	if ok && fresh {
+		cacheHits.Inc()
+		return set, nil
+	}
+	cacheMisses.Inc()
+
+	var tags []string
+	if key.tag != "" {
+		tags = []string{key.tag}
+	}
+	_, nodes, err := store.CheckServiceNodes(nil, key.service, tags)
+	if err != nil {
+		return nil, err
+	}
+	set = buildInstanceSet(nodes, dc, key.zone, onlyPassing)
+
+	c.mu.Lock()
+	if c.index != idx || len(c.sets) >= maxCachedSets {
+		c.sets = map[string]*instanceSet{}
+		c.index = idx
+	}
+	c.sets[k] = set
+	c.mu.Unlock()
+	return set, nil
+}
+
+// healthy applies Consul's DNS health rule: any critical check (node or
+// service) excludes an instance; warning excludes it only with only_passing.
+func healthy(checks structs.HealthChecks, onlyPassing bool) bool {
+	switch checks.AggregatedStatus() {
+	case structs.HealthPassing:
+		return true
+	case structs.HealthWarning:
+		return !onlyPassing
+	}
+	return false
+}
+
+func buildInstanceSet(nodes []*structs.CheckServiceNode, dc, zone string, onlyPassing bool) *instanceSet {
+	set := &instanceSet{}
+	for _, csn := range nodes {
+		status := csn.Checks.AggregatedStatus()
+		if !healthy(csn.Checks, onlyPassing) {
+			continue
+		}
+		in := &instance{port: uint16(csn.Service.ServicePort), weight: srvWeight(csn.Service.ServiceWeights, status)}
+		addr := csn.AnswerAddress()
+		in.ip = net.ParseIP(addr)
+		switch {
+		case in.ip == nil:
+			in.host = dns.Fqdn(addr)
+			in.target = in.host
+		case csn.Service.ServiceAddress == "" || csn.Service.ServiceAddress == csn.Node.Address:
+			in.target = dns.Fqdn(csn.Node.Node + ".node." + dc + "." + zone)
+		default:
+			in.target = encodeHexIP(in.ip) + ".addr." + dc + "." + zone
+		}
+		set.all = append(set.all, in)
+		switch {
+		case in.ip == nil:
+		case in.ip.To4() != nil:
+			set.v4 = append(set.v4, in)
+		default:
+			set.v6 = append(set.v6, in)
+		}
+	}
+	return set
+}
+
+// srvWeight is the instance's weight for its status, at least 1 so that
+// RFC 2782 clients never skip it.
+func srvWeight(w structs.Weights, status string) uint16 {
+	v := w.Passing
+	if status == structs.HealthWarning {
+		v = w.Warning
+	}
+	if v < 1 {
+		return 1
+	}
+	if v > 65535 {
+		return 65535
+	}
+	return uint16(v)
+}

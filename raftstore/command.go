@@ -1,0 +1,64 @@
+// Package raftstore is the replicated state: a hashicorp/raft node with a
+// durable log (raft-wal) and file snapshots, and the FSM that applies typed
+// commands to the state store.
+package raftstore
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/coredns-coord/coredns-coord/structs"
+)
+
+// CommandType is the first byte of every Raft log entry we write.
+type CommandType byte
+
+const (
+	RegisterCommand CommandType = iota
+	DeregisterCommand
+	KVCommand
+)
+
+func (t CommandType) String() string {
+	switch t {
+	case RegisterCommand:
+		return "register"
+	case DeregisterCommand:
+		return "deregister"
+	case KVCommand:
+		return "kv"
+	}
+	return fmt.Sprintf("unknown(%d)", byte(t))
+}
+
+// encodeCommand frames a request as type byte + JSON.
+func encodeCommand(t CommandType, req any) ([]byte, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("raftstore: encode %s: %w", t, err)
+	}
+	return append([]byte{byte(t)}, body...), nil
+}
+
+// decodeCommand is the inverse of encodeCommand.
+func decodeCommand(buf []byte) (CommandType, any, error) {
+	if len(buf) == 0 {
+		return 0, nil, fmt.Errorf("raftstore: empty command")
+	}
+	t := CommandType(buf[0])
+	var req any
+	switch t {
+	case RegisterCommand:
+		req = &structs.RegisterRequest{}
+	case DeregisterCommand:
+		req = &structs.DeregisterRequest{}
+	case KVCommand:
+		req = &structs.KVRequest{}
+	default:
+		return t, nil, fmt.Errorf("raftstore: unknown command type %d", buf[0])
+	}
+	if err := json.Unmarshal(buf[1:], req); err != nil {
+		return t, nil, fmt.Errorf("raftstore: decode %s: %w", t, err)
+	}
+	return t, req, nil
+}

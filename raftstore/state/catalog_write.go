@@ -1,0 +1,280 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/coredns-coord/coredns-coord/structs"
+)
+
+// Validation errors; the HTTP API answers them with 400.
+var (
+	ErrMissingNode    = errors.New("missing node name")
+	ErrMissingAddress = errors.New("missing node address")
+	ErrMissingService = errors.New("missing service name")
+	ErrMissingCheckID = errors.New("missing check ID")
+	ErrUnknownNode    = errors.New("unknown node")
+	ErrUnknownService = errors.New("unknown service")
+	ErrBadCheckStatus = errors.New("invalid check status")
+)
+
+// ValidateRegistration checks a registration without touching the store, so
+// that the HTTP API can refuse bad input before it reaches Raft.
+func ValidateRegistration(req *structs.RegisterRequest) error {
+	if req.Node == "" {
+		return ErrMissingNode
+	}
+	if req.Address == "" && !req.SkipNodeUpdate {
+		return ErrMissingAddress
+	}
+	if svc := req.Service; svc != nil {
+		if svc.Service == "" {
+			return ErrMissingService
+		}
+		if svc.Port < 0 || svc.Port > 65535 {
+			return fmt.Errorf("invalid service port %d", svc.Port)
+		}
+	}
+	for _, hc := range req.AllChecks() {
+		if hc.CheckID == "" && hc.Name == "" {
+			return ErrMissingCheckID
+		}
+		switch hc.Status {
+		case "", structs.HealthPassing, structs.HealthWarning, structs.HealthCritical:
+		default:
+			return fmt.Errorf("%w %q", ErrBadCheckStatus, hc.Status)
+		}
+	}
+	return nil
+}
+
+// EnsureRegistration applies a catalog registration at Raft index idx: the
+// node, then the service, then the checks, all in one transaction.
+func (s *Store) EnsureRegistration(idx uint64, req *structs.RegisterRequest) error {
+	if err := ValidateRegistration(req); err != nil {
+		return err
+	}
+	tx := s.write(idx)
+	defer tx.Abort()
+
+	if !req.SkipNodeUpdate {
+		node := &structs.Node{
+			ID:              req.ID,
+			Node:            req.Node,
+			Address:         req.Address,
+			Datacenter:      req.Datacenter,
+			TaggedAddresses: req.TaggedAddresses,
+			Meta:            req.NodeMeta,
+		}
+		if err := tx.ensureNode(node); err != nil {
+			return err
+		}
+	} else if n, err := tx.First(tableNodes, indexID, req.Node); err != nil || n == nil {
+		return fmt.Errorf("%w %q", ErrUnknownNode, req.Node)
+	}
+	if req.Service != nil {
+		if err := tx.ensureService(req.Node, req.Service); err != nil {
+			return err
+		}
+	}
+	for _, hc := range req.AllChecks() {
+		c := *hc
+		if c.Node == "" {
+			c.Node = req.Node
+		}
+		if err := tx.ensureCheck(&c); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func (tx *writeTxn) ensureNode(n *structs.Node) error {
+	raw, err := tx.First(tableNodes, indexID, n.Node)
+	if err != nil {
+		return fmt.Errorf("state: node lookup: %w", err)
+	}
+	if raw != nil {
+		old := raw.(*structs.Node)
+		if sameNode(old, n) {
+			return nil
+		}
+		n.CreateIndex = old.CreateIndex
+		if n.ID == "" {
+			n.ID = old.ID
+		}
+	} else {
+		n.CreateIndex = tx.idx
+	}
+	n.ModifyIndex = tx.idx
+	if err := tx.Insert(tableNodes, n); err != nil {
+		return fmt.Errorf("state: insert node: %w", err)
+	}
+	tx.touch(tableNodes)
+	return nil
+}
+
+// sameNode reports whether a re-registration changes nothing, so that an
+// agent's periodic sync does not bump indexes and wake blocking queries.
+func sameNode(old, n *structs.Node) bool {
+	return old.Node == n.Node && old.Address == n.Address &&
+		(n.ID == "" || old.ID == n.ID) && old.Datacenter == n.Datacenter &&
+		maps.Equal(old.TaggedAddresses, n.TaggedAddresses) && maps.Equal(old.Meta, n.Meta)
+}
+
+func (tx *writeTxn) ensureService(node string, svc *structs.NodeService) error {
+	sn := &structs.ServiceNode{
+		Node:                     node,
+		ServiceID:                svc.ID,
+		ServiceName:              svc.Service,
+		ServiceTags:              svc.Tags,
+		ServiceAddress:           svc.Address,
+		ServiceMeta:              svc.Meta,
+		ServicePort:              svc.Port,
+		ServiceEnableTagOverride: svc.EnableTagOverride,
+		ServiceKind:              svc.Kind,
+		ServiceWeights:           structs.Weights{Passing: 1, Warning: 1},
+	}
+	if sn.ServiceID == "" {
+		sn.ServiceID = sn.ServiceName
+	}
+	if svc.Weights != nil {
+		sn.ServiceWeights = *svc.Weights
+	}
+	raw, err := tx.First(tableServices, indexID, node, sn.ServiceID)
+	if err != nil {
+		return fmt.Errorf("state: service lookup: %w", err)
+	}
+	if raw != nil {
+		old := raw.(*structs.ServiceNode)
+		if sameService(old, sn) {
+			return nil
+		}
+		sn.CreateIndex = old.CreateIndex
+	} else {
+		sn.CreateIndex = tx.idx
+	}
+	sn.ModifyIndex = tx.idx
+	if err := tx.Insert(tableServices, sn); err != nil {
+		return fmt.Errorf("state: insert service: %w", err)
+	}
+	tx.touch(tableServices)
+	return nil
+}
+
+func sameService(a, b *structs.ServiceNode) bool {
+	return a.Node == b.Node && a.ServiceID == b.ServiceID && a.ServiceName == b.ServiceName &&
+		slices.Equal(a.ServiceTags, b.ServiceTags) && a.ServiceAddress == b.ServiceAddress &&
+		maps.Equal(a.ServiceMeta, b.ServiceMeta) && a.ServicePort == b.ServicePort &&
+		a.ServiceWeights == b.ServiceWeights && a.ServiceEnableTagOverride == b.ServiceEnableTagOverride &&
+		a.ServiceKind == b.ServiceKind
+}
+
+func (tx *writeTxn) ensureCheck(hc *structs.HealthCheck) error {
+	if hc.CheckID == "" {
+		hc.CheckID = hc.Name
+	}
+	if hc.Status == "" {
+		hc.Status = structs.HealthCritical
+	}
+	if n, err := tx.First(tableNodes, indexID, hc.Node); err != nil || n == nil {
+		return fmt.Errorf("%w %q", ErrUnknownNode, hc.Node)
+	}
+	if hc.ServiceID != "" {
+		raw, err := tx.First(tableServices, indexID, hc.Node, hc.ServiceID)
+		if err != nil || raw == nil {
+			return fmt.Errorf("%w %q on node %q", ErrUnknownService, hc.ServiceID, hc.Node)
+		}
+		svc := raw.(*structs.ServiceNode)
+		hc.ServiceName = svc.ServiceName
+		hc.ServiceTags = svc.ServiceTags
+	} else {
+		hc.ServiceName, hc.ServiceTags = "", nil
+	}
+	raw, err := tx.First(tableChecks, indexID, hc.Node, hc.CheckID)
+	if err != nil {
+		return fmt.Errorf("state: check lookup: %w", err)
+	}
+	if raw != nil {
+		old := raw.(*structs.HealthCheck)
+		if sameCheck(old, hc) {
+			return nil
+		}
+		hc.CreateIndex = old.CreateIndex
+	} else {
+		hc.CreateIndex = tx.idx
+	}
+	hc.ModifyIndex = tx.idx
+	if err := tx.Insert(tableChecks, hc); err != nil {
+		return fmt.Errorf("state: insert check: %w", err)
+	}
+	tx.touch(tableChecks)
+	return nil
+}
+
+func sameCheck(a, b *structs.HealthCheck) bool {
+	return a.Node == b.Node && a.CheckID == b.CheckID && a.Name == b.Name && a.Status == b.Status &&
+		a.Notes == b.Notes && a.Output == b.Output && a.ServiceID == b.ServiceID &&
+		a.ServiceName == b.ServiceName && slices.Equal(a.ServiceTags, b.ServiceTags) && a.Type == b.Type
+}
+
+// Deregister removes a node with everything on it, or one service with its
+// checks, or one check. Removing what is not there is not an error, as in
+// Consul.
+func (s *Store) Deregister(idx uint64, req *structs.DeregisterRequest) error {
+	if req.Node == "" {
+		return ErrMissingNode
+	}
+	tx := s.write(idx)
+	defer tx.Abort()
+	var err error
+	switch {
+	case req.ServiceID != "":
+		err = tx.deleteService(req.Node, req.ServiceID)
+	case req.CheckID != "":
+		err = tx.deleteCheck(req.Node, req.CheckID)
+	default:
+		err = tx.deleteNode(req.Node)
+	}
+	if err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (tx *writeTxn) deleteAll(table, index string, args ...any) (int, error) {
+	n, err := tx.DeleteAll(table, index, args...)
+	if err != nil {
+		return 0, fmt.Errorf("state: delete from %s: %w", table, err)
+	}
+	if n > 0 {
+		tx.touch(table)
+	}
+	return n, nil
+}
+
+func (tx *writeTxn) deleteNode(node string) error {
+	if _, err := tx.deleteAll(tableChecks, indexNode, node); err != nil {
+		return err
+	}
+	if _, err := tx.deleteAll(tableServices, indexNode, node); err != nil {
+		return err
+	}
+	_, err := tx.deleteAll(tableNodes, indexID, node)
+	return err
+}
+
+func (tx *writeTxn) deleteService(node, serviceID string) error {
+	if _, err := tx.deleteAll(tableChecks, indexNodeService, node, serviceID); err != nil {
+		return err
+	}
+	_, err := tx.deleteAll(tableServices, indexID, node, serviceID)
+	return err
+}
+
+func (tx *writeTxn) deleteCheck(node, checkID string) error {
+	_, err := tx.deleteAll(tableChecks, indexID, node, checkID)
+	return err
+}

@@ -1,0 +1,94 @@
+// Package state is the catalog and KV state store: go-memdb tables with an
+// index table that records, per table, the Raft index of its last change.
+// Every query adds its iterators' watch channels to a memdb.WatchSet, which
+// is what blocking queries wait on.
+package state
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/go-memdb"
+)
+
+const (
+	tableNodes    = "nodes"
+	tableServices = "services"
+	tableChecks   = "checks"
+	tableKVs      = "kvs"
+	tableIndex    = "index"
+
+	indexID          = "id"
+	indexNode        = "node"
+	indexService     = "service"
+	indexStatus      = "status"
+	indexNodeService = "node_service"
+)
+
+// catalogTables are the tables whose changes alter DNS answers.
+var catalogTables = []string{tableNodes, tableServices, tableChecks}
+
+// IndexEntry records the last Raft index that changed a table.
+type IndexEntry struct {
+	Key   string
+	Value uint64
+}
+
+func lower(field string) memdb.Indexer {
+	return &memdb.StringFieldIndex{Field: field, Lowercase: true}
+}
+
+func schema() *memdb.DBSchema {
+	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+		tableNodes: {
+			Name: tableNodes,
+			Indexes: map[string]*memdb.IndexSchema{
+				indexID: {Name: indexID, Unique: true, Indexer: lower("Node")},
+			},
+		},
+		tableServices: {
+			Name: tableServices,
+			Indexes: map[string]*memdb.IndexSchema{
+				indexID: {Name: indexID, Unique: true, Indexer: &memdb.CompoundIndex{
+					Indexes: []memdb.Indexer{lower("Node"), lower("ServiceID")},
+				}},
+				indexNode:    {Name: indexNode, Indexer: lower("Node")},
+				indexService: {Name: indexService, Indexer: lower("ServiceName")},
+			},
+		},
+		tableChecks: {
+			Name: tableChecks,
+			Indexes: map[string]*memdb.IndexSchema{
+				indexID: {Name: indexID, Unique: true, Indexer: &memdb.CompoundIndex{
+					Indexes: []memdb.Indexer{lower("Node"), lower("CheckID")},
+				}},
+				indexNode:    {Name: indexNode, Indexer: lower("Node")},
+				indexStatus:  {Name: indexStatus, Indexer: lower("Status")},
+				indexService: {Name: indexService, AllowMissing: true, Indexer: lower("ServiceName")},
+				indexNodeService: {Name: indexNodeService, AllowMissing: true, Indexer: &memdb.CompoundIndex{
+					Indexes: []memdb.Indexer{lower("Node"), lower("ServiceID")},
+				}},
+			},
+		},
+		tableKVs: {
+			Name: tableKVs,
+			Indexes: map[string]*memdb.IndexSchema{
+				indexID: {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Key"}},
+			},
+		},
+		tableIndex: {
+			Name: tableIndex,
+			Indexes: map[string]*memdb.IndexSchema{
+				indexID: {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Key"}},
+			},
+		},
+	}}
+}
+
+func newDB() *memdb.MemDB {
+	db, err := memdb.NewMemDB(schema())
+	if err != nil {
+		// The schema is static; an error here is a programming mistake.
+		panic(fmt.Sprintf("state: invalid schema: %v", err))
+	}
+	return db
+}

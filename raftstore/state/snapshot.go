@@ -1,0 +1,136 @@
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/coredns-coord/coredns-coord/structs"
+)
+
+// snapshotVersion is written first; Restore refuses what it does not know.
+const snapshotVersion = 1
+
+// snapshotHeader opens a snapshot stream.
+type snapshotHeader struct {
+	Version int
+	Index   uint64
+}
+
+// snapshotRecord is one row of a snapshot stream: exactly one field is set.
+type snapshotRecord struct {
+	Node    *structs.Node        `json:",omitempty"`
+	Service *structs.ServiceNode `json:",omitempty"`
+	Check   *structs.HealthCheck `json:",omitempty"`
+	KV      *structs.DirEntry    `json:",omitempty"`
+	Index   *IndexEntry          `json:",omitempty"`
+}
+
+// Snapshot is a point-in-time view of the store; taking it is O(1) and it
+// can be persisted while writes continue.
+type Snapshot struct {
+	tx *memdb.Txn
+}
+
+// Snapshot takes a point-in-time view of the whole store.
+func (s *Store) Snapshot() *Snapshot { return &Snapshot{tx: s.db.Txn(false)} }
+
+// Release frees the view.
+func (sn *Snapshot) Release() { sn.tx.Abort() }
+
+// Persist writes the view as a JSON stream: a header, then one record a row.
+func (sn *Snapshot) Persist(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	if err := enc.Encode(snapshotHeader{Version: snapshotVersion, Index: maxIndex(sn.tx, tableNodes, tableServices, tableChecks, tableKVs)}); err != nil {
+		return fmt.Errorf("state: snapshot header: %w", err)
+	}
+	for _, table := range []string{tableNodes, tableServices, tableChecks, tableKVs, tableIndex} {
+		it, err := sn.tx.Get(table, indexID)
+		if err != nil {
+			return fmt.Errorf("state: snapshot %s: %w", table, err)
+		}
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			var rec snapshotRecord
+			switch v := raw.(type) {
+			case *structs.Node:
+				rec.Node = v
+			case *structs.ServiceNode:
+				rec.Service = v
+			case *structs.HealthCheck:
+				rec.Check = v
+			case *structs.DirEntry:
+				rec.KV = v
+			case *IndexEntry:
+				rec.Index = v
+			}
+			if err := enc.Encode(&rec); err != nil {
+				return fmt.Errorf("state: snapshot %s: %w", table, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Restore replaces the whole store with a persisted snapshot, in one write
+// transaction: readers see the old state or the new one, and every watcher
+// wakes. A stream that does not decode completely changes nothing.
+func (s *Store) Restore(r io.Reader) error {
+	dec := json.NewDecoder(r)
+	var hdr snapshotHeader
+	if err := dec.Decode(&hdr); err != nil {
+		return fmt.Errorf("state: restore header: %w", err)
+	}
+	if hdr.Version != snapshotVersion {
+		return fmt.Errorf("state: restore: unsupported snapshot version %d", hdr.Version)
+	}
+	tx := s.db.Txn(true)
+	defer tx.Abort()
+	for _, table := range []string{tableNodes, tableServices, tableChecks, tableKVs, tableIndex} {
+		if _, err := tx.DeleteAll(table, indexID); err != nil {
+			return fmt.Errorf("state: restore clear %s: %w", table, err)
+		}
+	}
+	var catalogIdx uint64
+	for {
+		var rec snapshotRecord
+		err := dec.Decode(&rec)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("state: restore record: %w", err)
+		}
+		table, obj := rec.row()
+		if obj == nil {
+			return errors.New("state: restore: empty record")
+		}
+		if err := tx.Insert(table, obj); err != nil {
+			return fmt.Errorf("state: restore insert into %s: %w", table, err)
+		}
+		if rec.Index != nil && rec.Index.Key != tableKVs && rec.Index.Value > catalogIdx {
+			catalogIdx = rec.Index.Value
+		}
+	}
+	tx.Commit()
+	s.catalogIndex.Store(catalogIdx)
+	return nil
+}
+
+func (rec *snapshotRecord) row() (string, any) {
+	switch {
+	case rec.Node != nil:
+		return tableNodes, rec.Node
+	case rec.Service != nil:
+		return tableServices, rec.Service
+	case rec.Check != nil:
+		return tableChecks, rec.Check
+	case rec.KV != nil:
+		return tableKVs, rec.KV
+	case rec.Index != nil:
+		return tableIndex, rec.Index
+	}
+	return "", nil
+}

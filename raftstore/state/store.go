@@ -1,0 +1,87 @@
+package state
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/hashicorp/go-memdb"
+)
+
+// Store is the in-memory state. Writes come only from the Raft FSM (or from
+// tests); reads are lock-free memdb snapshots.
+type Store struct {
+	db *memdb.MemDB
+
+	// catalogIndex is the highest index that changed a catalog table; the
+	// DNS answer cache compares it instead of opening a transaction.
+	catalogIndex atomic.Uint64
+}
+
+// NewStore returns an empty store.
+func NewStore() *Store {
+	return &Store{db: newDB()}
+}
+
+// CatalogIndex is the Raft index of the last change to nodes, services or
+// checks.
+func (s *Store) CatalogIndex() uint64 { return s.catalogIndex.Load() }
+
+// maxIndex is the highest change index of the given tables.
+func maxIndex(tx *memdb.Txn, tables ...string) uint64 {
+	var max uint64
+	for _, t := range tables {
+		raw, err := tx.First(tableIndex, indexID, t)
+		if err != nil || raw == nil {
+			continue
+		}
+		if v := raw.(*IndexEntry).Value; v > max {
+			max = v
+		}
+	}
+	return max
+}
+
+// MaxIndex is the highest change index of the given tables ("nodes",
+// "services", "checks", "kvs").
+func (s *Store) MaxIndex(tables ...string) uint64 {
+	tx := s.db.Txn(false)
+	defer tx.Abort()
+	return maxIndex(tx, tables...)
+}
+
+// writeTxn wraps a memdb write transaction and remembers which tables it
+// touched, so that commit stamps their index entries once.
+type writeTxn struct {
+	*memdb.Txn
+	store   *Store
+	idx     uint64
+	touched map[string]bool
+}
+
+func (s *Store) write(idx uint64) *writeTxn {
+	return &writeTxn{Txn: s.db.Txn(true), store: s, idx: idx, touched: map[string]bool{}}
+}
+
+func (tx *writeTxn) touch(table string) { tx.touched[table] = true }
+
+// Commit stamps the touched tables with the transaction's index and commits.
+func (tx *writeTxn) Commit() error {
+	catalog := false
+	for table := range tx.touched {
+		if err := tx.Insert(tableIndex, &IndexEntry{Key: table, Value: tx.idx}); err != nil {
+			tx.Abort()
+			return fmt.Errorf("state: update index of %s: %w", table, err)
+		}
+		if table != tableKVs {
+			catalog = true
+		}
+	}
+	tx.Txn.Commit()
+	if catalog {
+		tx.store.catalogIndex.Store(tx.idx)
+	}
+	return nil
+}
+
+// txn opens a read transaction: a consistent, lock-free snapshot.
+func (s *Store) txn() *memdb.Txn { return s.db.Txn(false) }
