@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	wal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
 
 	"github.com/coredns-coord/coredns-coord/raftstore/state"
 )
@@ -85,8 +86,13 @@ func Open(cfg Config) (*Node, error) {
 		if err := os.MkdirAll(filepath.Join(dir, "wal"), 0o700); err != nil {
 			return nil, fmt.Errorf("raftstore: create %s: %w", dir, err)
 		}
-		w, err := wal.Open(filepath.Join(dir, "wal"), wal.WithLogger(cfg.Logger.Named("wal")))
+		// raft-wal v0.4.0's Close leaves its meta database open (and
+		// locked), so we own it and close it after the WAL.
+		meta := &metadb.BoltMetaDB{}
+		n.closers = append(n.closers, meta)
+		w, err := wal.Open(filepath.Join(dir, "wal"), wal.WithLogger(cfg.Logger.Named("wal")), wal.WithMetaStore(meta))
 		if err != nil {
+			n.close()
 			return nil, fmt.Errorf("raftstore: open log store: %w", err)
 		}
 		n.closers = append(n.closers, w)

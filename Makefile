@@ -1,0 +1,38 @@
+GO      ?= go
+BIN     := bin/coredns-coord
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+# Packages that run goroutines of their own get the race detector in `test`.
+PKGS    := ./...
+
+.PHONY: build run test bench fuzz lint clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/coredns-coord
+
+run: build
+	./$(BIN) -conf Corefile.example
+
+test: lint
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# Go benchmarks of the answer path and the stores, then dnsperf load against
+# the running binary next to CoreDNS's file plugin (bench/dnsperf.sh).
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./plugin/... ./raftstore/... ./httpapi/...
+	bench/dnsperf.sh
+
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseName$$' -fuzztime $(FUZZTIME) ./plugin/coordcatalog
+	$(GO) test -run '^$$' -fuzz '^FuzzSetup$$' -fuzztime $(FUZZTIME) ./plugin/coordcatalog
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRegistration$$' -fuzztime $(FUZZTIME) ./httpapi
+	$(GO) test -run '^$$' -fuzz '^FuzzQueryOptions$$' -fuzztime $(FUZZTIME) ./httpapi
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+clean:
+	rm -rf bin
