@@ -53,6 +53,10 @@ func parseName(qname, zone string) query {
 	}
 	labels := dns.SplitDomainName(rel)
 	n := len(labels)
+	if n == 0 {
+		// Only empty labels, as in "..consul.": not a name we serve.
+		return query{}
+	}
 	var q query
 	switch {
 	case kindOf(labels[n-1]) != kindInvalid:
