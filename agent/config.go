@@ -106,12 +106,12 @@ func (c *Config) RaftAddr() string {
 
 // key identifies the agent in the process-wide registry: two Corefile
 // blocks (or a reload) naming the same data directory or, in dev mode, the
-// same HTTP address share one agent.
+// same Raft address share one agent.
 func (c *Config) key() string {
 	if c.DataDir != "" {
 		return "dir:" + filepath.Clean(c.DataDir)
 	}
-	return "dev:" + c.NodeName + "@" + c.HTTPAddr + "/" + c.RaftAddr()
+	return "dev:" + c.RaftAddr()
 }
 
 // validLabel accepts what Consul accepts for node and datacenter names that

@@ -1,0 +1,34 @@
+// Package e2e starts the built coredns-coord binary on loopback ports and
+// drives it the way users do: DNS over UDP and TCP, the Consul HTTP API
+// through the official client, Prometheus scrapes, reloads and kill -9.
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// binary is the coredns-coord built once for the whole package.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "coredns-coord-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "coredns-coord")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/coredns-coord")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build coredns-coord:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
