@@ -81,8 +81,10 @@ func (a *Agent) serveHTTP(h http.Handler) error {
 	return nil
 }
 
-// selfRegistration is the agent's own catalog entry: its node and the
-// passing serfHealth check that gossip will own once the cluster exists.
+// selfRegistration is the agent's own catalog entry: its node, the "consul"
+// service every server carries (clients find servers by it, as in Consul),
+// and the passing serfHealth check that gossip will own once the cluster
+// exists.
 func (a *Agent) selfRegistration() *structs.RegisterRequest {
 	return &structs.RegisterRequest{
 		Datacenter: a.cfg.Datacenter,
@@ -94,13 +96,13 @@ func (a *Agent) selfRegistration() *structs.RegisterRequest {
 			"wan": a.cfg.BindAddr, "wan_ipv4": a.cfg.BindAddr,
 		},
 		NodeMeta: a.cfg.NodeMeta,
+		Service:  &structs.NodeService{ID: structs.ConsulServiceID, Service: structs.ConsulServiceID, Port: a.cfg.ServerPort},
 		Check: &structs.HealthCheck{
 			Node:    a.cfg.NodeName,
 			CheckID: structs.SerfCheckID,
 			Name:    structs.SerfCheckName,
 			Status:  structs.HealthPassing,
 			Output:  "Agent alive and reachable",
-			Type:    "",
 		},
 	}
 }

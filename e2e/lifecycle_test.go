@@ -100,7 +100,7 @@ func TestMetrics(t *testing.T) {
 	for _, want := range []string{
 		`coredns_coordcatalog_responses_total{rcode="NOERROR",server="dns://127.0.0.1:` + fmt.Sprint(n.DNS) + `",type="A"}`,
 		`coredns_coordcatalog_responses_total{rcode="NXDOMAIN",server="dns://127.0.0.1:` + fmt.Sprint(n.DNS) + `",type="A"}`,
-		`coredns_coord_catalog_service_instances{node="e2e"} 3`,
+		`coredns_coord_catalog_service_instances{node="e2e"} 4`, // 3 of m, and consul,
 		`coredns_coord_catalog_nodes{node="e2e"} 4`,
 		`coredns_coord_catalog_kv_keys{node="e2e"} 1`,
 		`coredns_coord_raft_applies_total{result="ok",type="kv"} 1`,

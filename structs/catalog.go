@@ -18,6 +18,10 @@ const (
 	SerfCheckName = "Serf Health Status"
 )
 
+// ConsulServiceID is the service every server registers for itself, so that
+// consul.service.consul finds the servers.
+const ConsulServiceID = "consul"
+
 // RaftIndex records when an entry was created and last changed.
 type RaftIndex struct {
 	CreateIndex uint64

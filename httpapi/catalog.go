@@ -1,0 +1,259 @@
+package httpapi
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/structs"
+)
+
+func (s *server) catalogRegister(w http.ResponseWriter, r *http.Request) error {
+	dc := s.agent.Config().Datacenter
+	if err := s.checkWriteDatacenter(r); err != nil {
+		return err
+	}
+	req, err := decodeCatalogRegistration(r.Body, dc)
+	if err != nil {
+		return err
+	}
+	if err := s.agent.Register(req); err != nil {
+		return err
+	}
+	return writeJSON(w, r, http.StatusOK, true)
+}
+
+func (s *server) catalogDeregister(w http.ResponseWriter, r *http.Request) error {
+	if err := s.checkWriteDatacenter(r); err != nil {
+		return err
+	}
+	req, err := decodeDeregistration(r.Body, s.agent.Config().Datacenter)
+	if err != nil {
+		return err
+	}
+	if err := s.agent.Deregister(req); err != nil {
+		return err
+	}
+	return writeJSON(w, r, http.StatusOK, true)
+}
+
+func (s *server) catalogDatacenters(w http.ResponseWriter, r *http.Request) error {
+	opts, err := s.query(r)
+	if err != nil {
+		return err
+	}
+	s.setMeta(w, opts, s.agent.State().MaxIndex("nodes"))
+	return writeJSON(w, r, http.StatusOK, []string{s.agent.Config().Datacenter})
+}
+
+func (s *server) catalogNodes(w http.ResponseWriter, r *http.Request) error {
+	opts, err := s.query(r)
+	if err != nil {
+		return err
+	}
+	filter, err := opts.compileFilter()
+	if err != nil {
+		return err
+	}
+	st := s.agent.State()
+	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, []*structs.Node, error) {
+		idx, nodes, err := st.Nodes(ws)
+		if err != nil {
+			return 0, nil, err
+		}
+		out := make([]*structs.Node, 0, len(nodes))
+		for _, n := range nodes {
+			if matchesNodeMeta(n.Meta, opts.NodeMeta) {
+				out = append(out, n)
+			}
+		}
+		out, err = applyFilter(filter, out)
+		return idx, out, err
+	})
+}
+
+// catalogServices answers with each service's name and the union of its
+// tags. With ?node-meta or ?filter, only matching instances count: the
+// filter sees each instance joined with its node, as Consul's ServiceNode.
+func (s *server) catalogServices(w http.ResponseWriter, r *http.Request) error {
+	opts, err := s.query(r)
+	if err != nil {
+		return err
+	}
+	filter, err := opts.compileFilter()
+	if err != nil {
+		return err
+	}
+	st := s.agent.State()
+	if filter == nil && opts.NodeMeta == nil {
+		return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, map[string][]string, error) {
+			idx, instances, err := st.AllServiceNodes(ws)
+			if err != nil {
+				return 0, nil, err
+			}
+			return idx, state.ServiceTags(instances), nil
+		})
+	}
+	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, map[string][]string, error) {
+		idx, instances, err := joinedInstances(st, ws)
+		if err != nil {
+			return 0, nil, err
+		}
+		kept := make([]*structs.CatalogService, 0, len(instances))
+		for _, cs := range instances {
+			if matchesNodeMeta(cs.NodeMeta, opts.NodeMeta) {
+				kept = append(kept, cs)
+			}
+		}
+		if kept, err = applyFilter(filter, kept); err != nil {
+			return 0, nil, err
+		}
+		return idx, catalogServiceTags(kept), nil
+	})
+}
+
+// joinedInstances is every service instance joined with its node.
+func joinedInstances(st *state.Store, ws memdb.WatchSet) (uint64, []*structs.CatalogService, error) {
+	nidx, nodes, err := st.Nodes(ws)
+	if err != nil {
+		return 0, nil, err
+	}
+	sidx, instances, err := st.AllServiceNodes(ws)
+	if err != nil {
+		return 0, nil, err
+	}
+	byName := make(map[string]*structs.Node, len(nodes))
+	for _, n := range nodes {
+		byName[strings.ToLower(n.Node)] = n
+	}
+	out := make([]*structs.CatalogService, 0, len(instances))
+	for _, sn := range instances {
+		n, ok := byName[strings.ToLower(sn.Node)]
+		if !ok {
+			continue
+		}
+		out = append(out, catalogServiceOf(n, sn))
+	}
+	return max(nidx, sidx), out, nil
+}
+
+func catalogServiceOf(n *structs.Node, sn *structs.ServiceNode) *structs.CatalogService {
+	return &structs.CatalogService{
+		ID:                       n.ID,
+		Node:                     n.Node,
+		Address:                  n.Address,
+		Datacenter:               n.Datacenter,
+		TaggedAddresses:          n.TaggedAddresses,
+		NodeMeta:                 n.Meta,
+		ServiceID:                sn.ServiceID,
+		ServiceName:              sn.ServiceName,
+		ServiceAddress:           sn.ServiceAddress,
+		ServiceTags:              sn.ServiceTags,
+		ServiceMeta:              sn.ServiceMeta,
+		ServicePort:              sn.ServicePort,
+		ServiceWeights:           sn.ServiceWeights,
+		ServiceEnableTagOverride: sn.ServiceEnableTagOverride,
+		ServiceKind:              sn.ServiceKind,
+		RaftIndex:                sn.RaftIndex,
+	}
+}
+
+// catalogServiceTags is state.ServiceTags for joined instances.
+func catalogServiceTags(instances []*structs.CatalogService) map[string][]string {
+	seen := map[string]map[string]bool{}
+	for _, cs := range instances {
+		tags, ok := seen[cs.ServiceName]
+		if !ok {
+			tags = map[string]bool{}
+			seen[cs.ServiceName] = tags
+		}
+		for _, t := range cs.ServiceTags {
+			tags[t] = true
+		}
+	}
+	out := make(map[string][]string, len(seen))
+	for name, tags := range seen {
+		list := make([]string, 0, len(tags))
+		for t := range tags {
+			list = append(list, t)
+		}
+		sort.Strings(list)
+		out[name] = list
+	}
+	return out
+}
+
+func (s *server) catalogService(w http.ResponseWriter, r *http.Request) error {
+	opts, err := s.query(r)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	if name == "" {
+		return badRequest("Missing service name")
+	}
+	filter, err := opts.compileFilter()
+	if err != nil {
+		return err
+	}
+	st := s.agent.State()
+	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, []*structs.CatalogService, error) {
+		idx, instances, err := st.ServiceNodes(ws, name, opts.Tags)
+		if err != nil {
+			return 0, nil, err
+		}
+		out := make([]*structs.CatalogService, 0, len(instances))
+		for _, cs := range instances {
+			if !matchesNodeMeta(cs.NodeMeta, opts.NodeMeta) {
+				continue
+			}
+			if cs.ServiceTags == nil {
+				clone := *cs
+				clone.ServiceTags = []string{}
+				cs = &clone
+			}
+			out = append(out, cs)
+		}
+		out, err = applyFilter(filter, out)
+		return idx, out, err
+	})
+}
+
+// catalogNode answers with the node and its services, or JSON null (and
+// 200) for an unknown node, as Consul does. ?filter applies to the
+// services.
+func (s *server) catalogNode(w http.ResponseWriter, r *http.Request) error {
+	opts, err := s.query(r)
+	if err != nil {
+		return err
+	}
+	node := r.PathValue("node")
+	if node == "" {
+		return badRequest("Missing node name")
+	}
+	filter, err := opts.compileFilter()
+	if err != nil {
+		return err
+	}
+	st := s.agent.State()
+	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, *structs.NodeServices, error) {
+		idx, ns, err := st.NodeServices(ws, node)
+		if err != nil || ns == nil {
+			return idx, nil, err
+		}
+		// NodeServices builds fresh NodeService values: ours to adjust.
+		for _, svc := range ns.Services {
+			if svc.Tags == nil {
+				svc.Tags = []string{}
+			}
+		}
+		services, err := applyFilter(filter, ns.Services)
+		if err != nil {
+			return 0, nil, err
+		}
+		return idx, &structs.NodeServices{Node: ns.Node, Services: services}, nil
+	})
+}

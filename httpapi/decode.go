@@ -1,0 +1,194 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/structs"
+)
+
+// decodeBody decodes one JSON value from body into v. Unknown fields are
+// ignored, as Consul ignores them; a malformed body, a field of the wrong
+// type or trailing data is a 400 carrying the decoder's message, and a body
+// over the limit a 413.
+func decodeBody(body io.Reader, v any) error {
+	if body == nil {
+		body = http.NoBody
+	}
+	dec := json.NewDecoder(body)
+	err := dec.Decode(v)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			if terr == nil {
+				terr = errors.New("unexpected data after the JSON value")
+			}
+			err = terr
+		}
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return badRequest("Request decode failed: %v", err)
+	}
+	return nil
+}
+
+// decodeCatalogRegistration reads and checks a catalog/register body for
+// datacenter dc. The result is ready for agent.Register.
+func decodeCatalogRegistration(body io.Reader, dc string) (*structs.RegisterRequest, error) {
+	var req structs.RegisterRequest
+	if err := decodeBody(body, &req); err != nil {
+		return nil, err
+	}
+	if req.Datacenter != "" && !strings.EqualFold(req.Datacenter, dc) {
+		return nil, errorf(http.StatusNotFound, "No path to datacenter")
+	}
+	req.Datacenter = dc
+	if req.ID != "" {
+		if _, err := uuid.Parse(req.ID); err != nil {
+			return nil, badRequest("Bad node ID: %v", err)
+		}
+	}
+	if svc := req.Service; svc != nil {
+		if svc.ID == "" {
+			svc.ID = svc.Service
+		}
+		// The Consul client always sends Weights; all zero means unset.
+		if w := svc.Weights; w != nil && w.Passing == 0 && w.Warning == 0 {
+			svc.Weights = nil
+		}
+		if err := validateWeights(svc.Weights); err != nil {
+			return nil, err
+		}
+	}
+	for _, hc := range req.AllChecks() {
+		if hc == nil {
+			return nil, badRequest("Request decode failed: null check")
+		}
+		if hc.Node != "" && !strings.EqualFold(hc.Node, req.Node) {
+			return nil, badRequest("Node %q for check %q doesn't match register request node %q", hc.Node, hc.CheckID, req.Node)
+		}
+	}
+	if err := state.ValidateRegistration(&req); err != nil {
+		return nil, badRequest("%v", err)
+	}
+	return &req, nil
+}
+
+// agentServiceDefinition is the agent/service/register body, Consul's
+// api.AgentServiceRegistration. Fields we cannot honour yet are kept raw
+// only to refuse them.
+type agentServiceDefinition struct {
+	Kind              string
+	ID                string
+	Name              string
+	Tags              []string
+	Port              int
+	Address           string
+	Meta              map[string]string
+	Weights           *structs.Weights
+	EnableTagOverride bool
+
+	Check   json.RawMessage
+	Checks  json.RawMessage
+	Proxy   json.RawMessage
+	Connect json.RawMessage
+}
+
+func isNull(raw json.RawMessage) bool {
+	s := bytes.TrimSpace(raw)
+	return len(s) == 0 || string(s) == "null"
+}
+
+// decodeAgentService reads and checks an agent/service/register body and
+// turns it into a registration on the agent's node.
+func decodeAgentService(body io.Reader, node, dc string) (*structs.RegisterRequest, error) {
+	var def agentServiceDefinition
+	if err := decodeBody(body, &def); err != nil {
+		return nil, err
+	}
+	if !isNull(def.Checks) {
+		var checks []json.RawMessage
+		if err := json.Unmarshal(def.Checks, &checks); err != nil {
+			return nil, badRequest("Request decode failed: Checks: %v", err)
+		}
+		if len(checks) > 0 {
+			def.Check = checks[0]
+		}
+	}
+	if !isNull(def.Check) {
+		return nil, badRequest("health check definitions need coordhealth, not built yet")
+	}
+	if def.Name == "" {
+		return nil, badRequest("Missing service name")
+	}
+	if def.Kind != "" || !isNull(def.Proxy) || !isNull(def.Connect) {
+		return nil, badRequest("Connect services and proxies are not supported")
+	}
+	if def.Address == "0.0.0.0" || def.Address == "::" || def.Address == "[::]" {
+		return nil, badRequest("Invalid service address")
+	}
+	if err := validateWeights(def.Weights); err != nil {
+		return nil, err
+	}
+	if def.ID == "" {
+		def.ID = def.Name
+	}
+	req := &structs.RegisterRequest{
+		Datacenter:     dc,
+		Node:           node,
+		SkipNodeUpdate: true,
+		Service: &structs.NodeService{
+			ID:                def.ID,
+			Service:           def.Name,
+			Tags:              def.Tags,
+			Address:           def.Address,
+			Meta:              def.Meta,
+			Port:              def.Port,
+			Weights:           def.Weights,
+			EnableTagOverride: def.EnableTagOverride,
+		},
+	}
+	if err := state.ValidateRegistration(req); err != nil {
+		return nil, badRequest("%v", err)
+	}
+	return req, nil
+}
+
+// validateWeights refuses SRV weights DNS answers could not use.
+func validateWeights(w *structs.Weights) error {
+	switch {
+	case w == nil:
+		return nil
+	case w.Passing < 1:
+		return badRequest("Invalid Weights: Passing must be greater than 0")
+	case w.Warning < 0:
+		return badRequest("Invalid Weights: Warning must be greater or equal than 0")
+	}
+	return nil
+}
+
+// decodeDeregistration reads a catalog/deregister body.
+func decodeDeregistration(body io.Reader, dc string) (*structs.DeregisterRequest, error) {
+	var req structs.DeregisterRequest
+	if err := decodeBody(body, &req); err != nil {
+		return nil, err
+	}
+	if req.Datacenter != "" && !strings.EqualFold(req.Datacenter, dc) {
+		return nil, errorf(http.StatusNotFound, "No path to datacenter")
+	}
+	req.Datacenter = dc
+	if req.Node == "" {
+		return nil, badRequest("Missing node name")
+	}
+	return &req, nil
+}

@@ -1,0 +1,143 @@
+package httpapi
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/structs"
+)
+
+// FuzzDecodeRegistration feeds arbitrary bodies to the catalog/register,
+// catalog/deregister and agent/service/register decoding and validation,
+// and applies what they accept to a fresh state store: none of it may
+// panic, refusals must be client errors, and accepted requests must be
+// complete.
+func FuzzDecodeRegistration(f *testing.F) {
+	for _, seed := range []string{
+		`{"Node":"n1","Address":"10.0.0.1"}`,
+		`{"Node":"n1","Address":"10.0.0.1","NodeMeta":{"a":"b"},"Service":{"Service":"web","Tags":["x"],"Port":80,"Weights":{"Passing":0,"Warning":0}},"Check":{"CheckID":"c","Status":"passing","ServiceID":"web"}}`,
+		`{"Node":"n1","Address":"10.0.0.1","Checks":[{"Name":"c"},null]}`,
+		`{"Node":"n1","SkipNodeUpdate":true,"Service":{"Service":"s","Port":-1}}`,
+		`{"Datacenter":"dc2","Node":"n1","Address":"a","ID":"x"}`,
+		`{"Name":"redis","Port":6379,"Tags":["a"],"Meta":{"k":"v"},"Weights":{"Passing":2,"Warning":1},"Check":null,"Checks":null}`,
+		`{"Name":"x","Check":{"TTL":"10s"}}`,
+		`{"Name":"x","Checks":[]}`,
+		`{"Name":"x","Checks":[1]}`,
+		`{"Name":"x","Kind":"connect-proxy","Proxy":{}}`,
+		`{"Node":"n1","ServiceID":"s","CheckID":"c"}`,
+		`null`, `[]`, `{`, `{"Node":1}`, `{} {}`, "",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		clientError := func(what string, err error) {
+			code, _ := statusOf(err)
+			var tooBig *http.MaxBytesError
+			if code != http.StatusBadRequest && code != http.StatusNotFound && !errors.As(err, &tooBig) {
+				t.Fatalf("%s refused %q with %d: %v", what, body, code, err)
+			}
+		}
+
+		if req, err := decodeCatalogRegistration(bytes.NewReader(body), "dc1"); err != nil {
+			clientError("catalog/register", err)
+		} else {
+			if req.Node == "" || req.Datacenter != "dc1" || (req.Service != nil && req.Service.ID == "") {
+				t.Fatalf("catalog/register accepted an incomplete request: %+v", req)
+			}
+			st := state.NewStore()
+			if err := st.EnsureRegistration(1, req); err != nil {
+				clientError("catalog registration apply", err)
+			}
+		}
+
+		if req, err := decodeAgentService(bytes.NewReader(body), "node1", "dc1"); err != nil {
+			clientError("agent/service/register", err)
+		} else {
+			svc := req.Service
+			if svc == nil || svc.ID == "" || svc.Service == "" || req.Node != "node1" || !req.SkipNodeUpdate ||
+				req.Check != nil || len(req.Checks) != 0 {
+				t.Fatalf("agent/service/register accepted %+v", req)
+			}
+			st := state.NewStore()
+			if err := st.EnsureRegistration(1, &structs.RegisterRequest{Node: "node1", Address: "127.0.0.1"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.EnsureRegistration(2, req); err != nil {
+				t.Fatalf("agent registration %+v failed to apply: %v", req, err)
+			}
+		}
+
+		if req, err := decodeDeregistration(bytes.NewReader(body), "dc1"); err != nil {
+			clientError("catalog/deregister", err)
+		} else if req.Node == "" {
+			t.Fatalf("catalog/deregister accepted %+v", req)
+		}
+	})
+}
+
+// FuzzQueryOptions feeds arbitrary query strings to the parameter parsing
+// of the read endpoints, and runs any filter that compiles over sample data.
+func FuzzQueryOptions(f *testing.F) {
+	for _, seed := range []string{
+		"index=5&wait=10s",
+		"index=abc", "wait=5", "wait=-1s", "wait=100h", "index=18446744073709551616",
+		"stale&consistent", "stale", "consistent=",
+		"dc=dc1", "dc=DC1", "dc=dc2",
+		"node-meta=rack:r1&node-meta=env&node-meta=:&tag=a&tag=b",
+		"filter=Node%20%3D%3D%20node1",
+		`filter=Meta.rack%20%3D%3D%20"r1"%20and%20not%20(Address%20matches%20"^10")`,
+		"filter=%22v1%22%20in%20Service.Tags",
+		"filter=((((", "filter=Checks.Status%20%3D%3D%20passing",
+		"passing=maybe&cas=1&flags=-1&recurse&keys&separator=/",
+		"%zz&index=1",
+	} {
+		f.Add(seed)
+	}
+	nodes := []*structs.Node{
+		{Node: "node1", Address: "10.0.0.1", Meta: map[string]string{"rack": "r1"}},
+		{Node: "node2", Address: "10.0.0.2"},
+	}
+	entries := []*structs.ServiceEntry{{
+		Node:    nodes[0],
+		Service: &structs.NodeService{ID: "web", Service: "web", Tags: []string{"v1"}, Weights: &structs.Weights{Passing: 1}},
+		Checks:  structs.HealthChecks{{Node: "node1", CheckID: "c", Status: "passing"}},
+	}}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, _ := url.ParseQuery(raw) // keep what parses, as net/http does
+		opts, err := parseQuery(q, "dc1")
+		if err != nil {
+			if code, _ := statusOf(err); code != http.StatusBadRequest && code != http.StatusNotFound {
+				t.Fatalf("query %q refused with %d: %v", raw, code, err)
+			}
+			return
+		}
+		if opts.Wait <= 0 || opts.Wait > maxWait {
+			t.Fatalf("query %q: wait %v out of range", raw, opts.Wait)
+		}
+		if opts.Stale && opts.Consistent {
+			t.Fatalf("query %q: stale and consistent accepted together", raw)
+		}
+		_, _ = boolParam(q, "passing")
+		_, _, _ = uintParam(q, "cas")
+		_, _, _ = uintParam(q, "flags")
+		_ = conflictingFlags(q, "cas", "acquire", "release")
+		_ = matchesNodeMeta(nodes[0].Meta, opts.NodeMeta)
+
+		filter, err := opts.compileFilter()
+		if err != nil {
+			if code, _ := statusOf(err); code != http.StatusBadRequest {
+				t.Fatalf("filter %q refused with %d", opts.Filter, code)
+			}
+			return
+		}
+		if out, err := applyFilter(filter, nodes); err == nil && len(out) > len(nodes) {
+			t.Fatalf("filter %q grew the list", opts.Filter)
+		}
+		_, _ = applyFilter(filter, entries)
+		_, _ = applyFilter(filter, map[string]*structs.Node{"a": nodes[0]})
+	})
+}
