@@ -36,22 +36,40 @@ func addrRecord(name string, ip net.IP, qtype uint16, ttl uint32) dns.RR {
 	return nil
 }
 
-// targetRecord is the address record for an SRV target.
-func targetRecord(in *instance, ttl uint32) dns.RR {
+// targetRR is the address record for the instance's SRV target, or nil
+// when the target is a host name.
+func (in *instance) targetRR(ttl uint32) dns.RR {
 	if in.ip == nil {
 		return nil
 	}
 	if v4 := in.ip.To4(); v4 != nil {
-		return addrRecord(in.target, v4, dns.TypeA, ttl)
+		return &dns.A{Hdr: hdr(in.target, dns.TypeA, ttl), A: v4}
 	}
-	return addrRecord(in.target, in.ip, dns.TypeAAAA, ttl)
+	return &dns.AAAA{Hdr: hdr(in.target, dns.TypeAAAA, ttl), AAAA: in.ip}
 }
 
-// minRRLen is the smallest wire size of one answer record with its owner
-// name compressed (an A record). It bounds how many instances can fit in a
-// message, so that a service with thousands of instances costs no more to
-// answer over UDP than one with a hundred.
-const minRRLen = 16
+// Wire sizes of one unit with its owner name compressed to a pointer: an
+// A record is 16 bytes, an AAAA 28, and an SRV with its target's A record
+// at least 37 (a one-letter target label). They bound how many instances
+// are sampled for a message, so a service with thousands of instances costs
+// no more to answer over UDP than one with a hundred.
+const (
+	aUnitLen      = 16
+	aaaaUnitLen   = 28
+	srvMinUnitLen = 37
+)
+
+// maxUnits is how many units of qtype can fit in budget bytes at most; for
+// A and AAAA it is exact.
+func maxUnits(qtype uint16, budget int) int {
+	switch qtype {
+	case dns.TypeA:
+		return budget / aUnitLen
+	case dns.TypeAAAA:
+		return budget / aaaaUnitLen
+	}
+	return budget / srvMinUnitLen
+}
 
 // scratch holds reusable sample buffers for the hot path.
 var scratch = sync.Pool{New: func() any { s := make([]*instance, 0, 256); return &s }}
@@ -80,10 +98,13 @@ func fit(m *dns.Msg, units []unit, size int) (truncated bool) {
 	// Several instances on one node share a target: its address goes into
 	// the additional section once, with the first unit that names it.
 	firstExtra := make([]bool, len(units))
-	seen := make(map[string]struct{}, len(units))
+	var seen map[string]struct{}
 	for i, u := range units {
 		if u.extra == nil {
 			continue
+		}
+		if seen == nil {
+			seen = make(map[string]struct{}, len(units))
 		}
 		if _, dup := seen[u.extra.Header().Name]; !dup {
 			seen[u.extra.Header().Name] = struct{}{}
@@ -100,21 +121,28 @@ func fit(m *dns.Msg, units []unit, size int) (truncated bool) {
 		}
 	}
 	fill(len(units))
-	if m.Len() <= size {
+	full := m.Len()
+	if full <= size {
 		return false
 	}
-	// Binary search the largest k that fits.
-	lo, hi := 0, len(units)-1
-	for lo < hi {
-		mid := (lo + hi + 1) / 2
-		fill(mid)
-		if m.Len() <= size {
-			lo = mid
-		} else {
-			hi = mid - 1
-		}
+	// Units of one answer are nearly the same size: estimate the count
+	// that fits from the average, then step to the exact one.
+	fill(0)
+	base := m.Len()
+	k := len(units) * (size - base) / (full - base)
+	fill(k)
+	for k > 0 && m.Len() > size {
+		k--
+		fill(k)
 	}
-	fill(lo)
+	for k < len(units) {
+		fill(k + 1)
+		if m.Len() > size {
+			fill(k)
+			break
+		}
+		k++
+	}
 	return true
 }
 

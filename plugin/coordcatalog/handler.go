@@ -125,23 +125,36 @@ func (c *CoordCatalog) serviceAnswer(state request.Request, qname string, qtype 
 	if state.Req.IsEdns0() != nil {
 		size -= optRRLen
 	}
-	k, capped := size/minRRLen, false
+	// The header and the question take 12 bytes plus the name and 4.
+	k, capped := maxUnits(qtype, size-12-len(qname)-1-4), false
 	if qtype != dns.TypeSRV && c.aRecordLimit > 0 && c.aRecordLimit < k {
 		k, capped = c.aRecordLimit, true
 	}
 	picked, buf := sample(pool, k)
 	defer scratch.Put(buf)
 
-	units := make([]unit, 0, len(picked))
-	for _, in := range picked {
-		if qtype == dns.TypeSRV {
-			units = append(units, unit{
-				answer: &dns.SRV{Hdr: hdr(qname, dns.TypeSRV, c.serviceTTL), Priority: 1, Weight: in.weight, Port: in.port, Target: in.target},
-				extra:  targetRecord(in, c.nodeTTL),
-			})
-			continue
+	units := make([]unit, len(picked))
+	switch qtype {
+	case dns.TypeA:
+		// One backing array per answer instead of one allocation per
+		// record: big answers are dominated by allocation otherwise.
+		recs := make([]dns.A, len(picked))
+		for i, in := range picked {
+			recs[i] = dns.A{Hdr: hdr(qname, dns.TypeA, c.serviceTTL), A: in.ip.To4()}
+			units[i].answer = &recs[i]
 		}
-		units = append(units, unit{answer: addrRecord(qname, in.ip, qtype, c.serviceTTL)})
+	case dns.TypeAAAA:
+		recs := make([]dns.AAAA, len(picked))
+		for i, in := range picked {
+			recs[i] = dns.AAAA{Hdr: hdr(qname, dns.TypeAAAA, c.serviceTTL), AAAA: in.ip}
+			units[i].answer = &recs[i]
+		}
+	case dns.TypeSRV:
+		recs := make([]dns.SRV, len(picked))
+		for i, in := range picked {
+			recs[i] = dns.SRV{Hdr: hdr(qname, dns.TypeSRV, c.serviceTTL), Priority: 1, Weight: in.weight, Port: in.port, Target: in.target}
+			units[i] = unit{answer: &recs[i], extra: in.targetRR(c.nodeTTL)}
+		}
 	}
 	// A trimmed answer tells the client to retry over TCP; an answer capped
 	// by a_record_limit is complete by configuration and sets no TC.
