@@ -133,32 +133,34 @@ func (c *CoordCatalog) serviceAnswer(state request.Request, qname string, qtype 
 	picked, buf := sample(pool, k)
 	defer scratch.Put(buf)
 
-	units := make([]unit, len(picked))
+	// One backing array per answer instead of one allocation per record:
+	// big answers are dominated by allocation otherwise. A and AAAA records
+	// have an exact size, so the sampled count already fits; only SRV
+	// answers, whose targets vary in length, are measured and trimmed.
+	trimmed := !capped && len(picked) < len(pool)
+	m.Answer = make([]dns.RR, 0, len(picked))
 	switch qtype {
 	case dns.TypeA:
-		// One backing array per answer instead of one allocation per
-		// record: big answers are dominated by allocation otherwise.
 		recs := make([]dns.A, len(picked))
 		for i, in := range picked {
 			recs[i] = dns.A{Hdr: hdr(qname, dns.TypeA, c.serviceTTL), A: in.ip.To4()}
-			units[i].answer = &recs[i]
+			m.Answer = append(m.Answer, &recs[i])
 		}
 	case dns.TypeAAAA:
 		recs := make([]dns.AAAA, len(picked))
 		for i, in := range picked {
 			recs[i] = dns.AAAA{Hdr: hdr(qname, dns.TypeAAAA, c.serviceTTL), AAAA: in.ip}
-			units[i].answer = &recs[i]
+			m.Answer = append(m.Answer, &recs[i])
 		}
 	case dns.TypeSRV:
 		recs := make([]dns.SRV, len(picked))
+		units := make([]unit, len(picked))
 		for i, in := range picked {
 			recs[i] = dns.SRV{Hdr: hdr(qname, dns.TypeSRV, c.serviceTTL), Priority: 1, Weight: in.weight, Port: in.port, Target: in.target}
 			units[i] = unit{answer: &recs[i], extra: in.targetRR(c.nodeTTL)}
 		}
+		trimmed = fit(m, units, size) || trimmed
 	}
-	// A trimmed answer tells the client to retry over TCP; an answer capped
-	// by a_record_limit is complete by configuration and sets no TC.
-	trimmed := fit(m, units, size) || (!capped && len(picked) < len(pool))
 	m.Truncated = trimmed && state.Proto() == "udp"
 }
 
