@@ -71,8 +71,10 @@ func (s *Store) ServiceNodes(ws memdb.WatchSet, service string, tags []string) (
 		return 0, nil, err
 	}
 	out := make([]*structs.CatalogService, 0, len(instances))
+	rows := ws
 	for _, sn := range instances {
-		n, err := getNode(tx, ws, sn.Node)
+		rows = limitWatches(tx, ws, rows)
+		n, err := getNode(tx, rows, sn.Node)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -198,8 +200,10 @@ func (s *Store) CheckServiceNodes(ws memdb.WatchSet, service string, tags []stri
 	}
 	nodeChecks := map[string]structs.HealthChecks{}
 	out := make([]*structs.CheckServiceNode, 0, len(instances))
+	rows := ws
 	for _, sn := range instances {
-		n, err := getNode(tx, ws, sn.Node)
+		rows = limitWatches(tx, ws, rows)
+		n, err := getNode(tx, rows, sn.Node)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -214,14 +218,14 @@ func (s *Store) CheckServiceNodes(ws memdb.WatchSet, service string, tags []stri
 			if err != nil {
 				return 0, nil, fmt.Errorf("state: node checks: %w", err)
 			}
-			nc = nodeLevel(collectChecks(ws, it))
+			nc = nodeLevel(collectChecks(rows, it))
 			nodeChecks[sn.Node] = nc
 		}
 		it, err := tx.Get(tableChecks, indexNodeService, sn.Node, sn.ServiceID)
 		if err != nil {
 			return 0, nil, fmt.Errorf("state: service checks: %w", err)
 		}
-		checks := append(append(structs.HealthChecks{}, nc...), collectChecks(ws, it)...)
+		checks := append(append(structs.HealthChecks{}, nc...), collectChecks(rows, it)...)
 		out = append(out, &structs.CheckServiceNode{Node: n, Service: sn, Checks: checks})
 	}
 	return maxIndex(tx, catalogTables...), out, nil
@@ -261,4 +265,25 @@ func ServiceTags(instances []*structs.ServiceNode) map[string][]string {
 		out[name] = list
 	}
 	return out
+}
+
+// watchLimit bounds the channels one query adds to a watch set. Past it the
+// query watches the nodes and checks tables as a whole, as Consul does: a
+// blocking query on a service with thousands of instances then wakes on
+// unrelated changes too, but costs a few channels instead of thousands.
+const watchLimit = 2048
+
+// limitWatches returns the watch set per-row lookups should add to: ws
+// until it holds watchLimit channels, then nil (adding nothing), once the
+// tables' own channels are in ws.
+func limitWatches(tx *memdb.Txn, ws, rows memdb.WatchSet) memdb.WatchSet {
+	if rows == nil || len(ws) < watchLimit {
+		return rows
+	}
+	for _, table := range []string{tableNodes, tableChecks} {
+		if it, err := tx.Get(table, indexID); err == nil {
+			ws.Add(it.WatchCh())
+		}
+	}
+	return nil
 }

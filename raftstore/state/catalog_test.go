@@ -2,6 +2,7 @@ package state
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -146,5 +147,27 @@ func TestWatchFiresOnlyForWatchedService(t *testing.T) {
 	register(t, s, 4, &structs.RegisterRequest{Node: "n1", Address: "10.0.0.1", Service: &structs.NodeService{Service: "web", Port: 1}})
 	if timedOut := ws.Watch(time.After(5 * time.Second)); timedOut {
 		t.Fatal("a change to web did not wake its watcher")
+	}
+}
+
+func TestWatchLimitFallsBackToTables(t *testing.T) {
+	s := NewStore()
+	for i := 0; i < 1200; i++ {
+		register(t, s, uint64(i+1), &structs.RegisterRequest{Node: fmt.Sprintf("n%d", i), Address: "10.0.0.1",
+			Service: &structs.NodeService{Service: "web"}})
+	}
+	register(t, s, 5000, &structs.RegisterRequest{Node: "other", Address: "10.0.0.2"})
+	ws := memdb.NewWatchSet()
+	if _, _, err := s.CheckServiceNodes(ws, "web", nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) > watchLimit+8 {
+		t.Fatalf("watch set holds %d channels, limit %d", len(ws), watchLimit)
+	}
+	// The last instance's node is no longer watched by itself; a change to
+	// it must still wake the query through the table watch.
+	register(t, s, 5001, &structs.RegisterRequest{Node: "n1199", Address: "10.0.0.9"})
+	if timedOut := ws.Watch(time.After(5 * time.Second)); timedOut {
+		t.Fatal("a change past the watch limit did not wake the query")
 	}
 }
