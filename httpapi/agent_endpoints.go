@@ -141,11 +141,7 @@ func toAgentService(svc *structs.NodeService, dc string) *agentService {
 // agentServices lists the services of this agent's node, read from the
 // catalog (the agent keeps no local copy).
 func (s *server) agentServices(w http.ResponseWriter, r *http.Request) error {
-	opts, err := s.query(r)
-	if err != nil {
-		return err
-	}
-	filter, err := opts.compileFilter()
+	opts, filter, err := s.filteredQuery(r)
 	if err != nil {
 		return err
 	}
@@ -174,11 +170,7 @@ func (s *server) agentServices(w http.ResponseWriter, r *http.Request) error {
 
 // agentChecks lists the checks of this agent's node.
 func (s *server) agentChecks(w http.ResponseWriter, r *http.Request) error {
-	opts, err := s.query(r)
-	if err != nil {
-		return err
-	}
-	filter, err := opts.compileFilter()
+	opts, filter, err := s.filteredQuery(r)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/go-memdb"
@@ -50,11 +49,7 @@ func (s *server) catalogDatacenters(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *server) catalogNodes(w http.ResponseWriter, r *http.Request) error {
-	opts, err := s.query(r)
-	if err != nil {
-		return err
-	}
-	filter, err := opts.compileFilter()
+	opts, filter, err := s.filteredQuery(r)
 	if err != nil {
 		return err
 	}
@@ -79,11 +74,7 @@ func (s *server) catalogNodes(w http.ResponseWriter, r *http.Request) error {
 // tags. With ?node-meta or ?filter, only matching instances count: the
 // filter sees each instance joined with its node, as Consul's ServiceNode.
 func (s *server) catalogServices(w http.ResponseWriter, r *http.Request) error {
-	opts, err := s.query(r)
-	if err != nil {
-		return err
-	}
-	filter, err := opts.compileFilter()
+	opts, filter, err := s.filteredQuery(r)
 	if err != nil {
 		return err
 	}
@@ -94,7 +85,7 @@ func (s *server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return 0, nil, err
 			}
-			return idx, state.ServiceTags(instances), nil
+			return idx, structs.TagsByService(instances, func(sn *structs.ServiceNode) (string, []string) { return sn.ServiceName, sn.ServiceTags }), nil
 		})
 	}
 	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, map[string][]string, error) {
@@ -111,7 +102,7 @@ func (s *server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 		if kept, err = applyFilter(filter, kept); err != nil {
 			return 0, nil, err
 		}
-		return idx, catalogServiceTags(kept), nil
+		return idx, structs.TagsByService(kept, func(cs *structs.CatalogService) (string, []string) { return cs.ServiceName, cs.ServiceTags }), nil
 	})
 }
 
@@ -161,43 +152,14 @@ func catalogServiceOf(n *structs.Node, sn *structs.ServiceNode) *structs.Catalog
 	}
 }
 
-// catalogServiceTags is state.ServiceTags for joined instances.
-func catalogServiceTags(instances []*structs.CatalogService) map[string][]string {
-	seen := map[string]map[string]bool{}
-	for _, cs := range instances {
-		tags, ok := seen[cs.ServiceName]
-		if !ok {
-			tags = map[string]bool{}
-			seen[cs.ServiceName] = tags
-		}
-		for _, t := range cs.ServiceTags {
-			tags[t] = true
-		}
-	}
-	out := make(map[string][]string, len(seen))
-	for name, tags := range seen {
-		list := make([]string, 0, len(tags))
-		for t := range tags {
-			list = append(list, t)
-		}
-		sort.Strings(list)
-		out[name] = list
-	}
-	return out
-}
-
 func (s *server) catalogService(w http.ResponseWriter, r *http.Request) error {
-	opts, err := s.query(r)
+	opts, filter, err := s.filteredQuery(r)
 	if err != nil {
 		return err
 	}
 	name := r.PathValue("name")
 	if name == "" {
 		return badRequest("Missing service name")
-	}
-	filter, err := opts.compileFilter()
-	if err != nil {
-		return err
 	}
 	st := s.agent.State()
 	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, []*structs.CatalogService, error) {
@@ -226,17 +188,13 @@ func (s *server) catalogService(w http.ResponseWriter, r *http.Request) error {
 // 200) for an unknown node, as Consul does. ?filter applies to the
 // services.
 func (s *server) catalogNode(w http.ResponseWriter, r *http.Request) error {
-	opts, err := s.query(r)
+	opts, filter, err := s.filteredQuery(r)
 	if err != nil {
 		return err
 	}
 	node := r.PathValue("node")
 	if node == "" {
 		return badRequest("Missing node name")
-	}
-	filter, err := opts.compileFilter()
-	if err != nil {
-		return err
 	}
 	st := s.agent.State()
 	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, *structs.NodeServices, error) {

@@ -123,7 +123,7 @@ func (s *server) healthState(w http.ResponseWriter, r *http.Request) error {
 // whose every check passes; ?tag (repeatable) and ?node-meta narrow the
 // list; ?filter sees {Node, Service, Checks}.
 func (s *server) healthService(w http.ResponseWriter, r *http.Request) error {
-	opts, err := s.query(r)
+	opts, filter, err := s.filteredQuery(r)
 	if err != nil {
 		return err
 	}
@@ -132,10 +132,6 @@ func (s *server) healthService(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("Missing service name")
 	}
 	passing, err := boolParam(r.URL.Query(), structs.HealthPassing)
-	if err != nil {
-		return err
-	}
-	filter, err := opts.compileFilter()
 	if err != nil {
 		return err
 	}

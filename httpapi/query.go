@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-bexpr"
 	"github.com/hashicorp/go-memdb"
 )
 
@@ -121,6 +122,20 @@ func uintParam(q url.Values, key string) (uint64, bool, error) {
 // query parses the request's query options.
 func (s *server) query(r *http.Request) (*queryOptions, error) {
 	return parseQuery(r.URL.Query(), s.agent.Config().Datacenter)
+}
+
+// filteredQuery parses the query options of a list endpoint and compiles
+// its ?filter (nil without one).
+func (s *server) filteredQuery(r *http.Request) (*queryOptions, *bexpr.Filter, error) {
+	opts, err := s.query(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	filter, err := opts.compileFilter()
+	if err != nil {
+		return nil, nil, err
+	}
+	return opts, filter, nil
 }
 
 // checkWriteDatacenter refuses a write aimed at another datacenter.

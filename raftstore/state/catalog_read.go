@@ -2,7 +2,6 @@ package state
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -238,31 +237,6 @@ func nodeLevel(checks structs.HealthChecks) structs.HealthChecks {
 		if c.ServiceID == "" {
 			out = append(out, c)
 		}
-	}
-	return out
-}
-
-// ServiceTags returns each service name with the union of its tags, sorted.
-func ServiceTags(instances []*structs.ServiceNode) map[string][]string {
-	seen := map[string]map[string]bool{}
-	for _, sn := range instances {
-		tags, ok := seen[sn.ServiceName]
-		if !ok {
-			tags = map[string]bool{}
-			seen[sn.ServiceName] = tags
-		}
-		for _, t := range sn.ServiceTags {
-			tags[t] = true
-		}
-	}
-	out := make(map[string][]string, len(seen))
-	for name, tags := range seen {
-		list := make([]string, 0, len(tags))
-		for t := range tags {
-			list = append(list, t)
-		}
-		sort.Strings(list)
-		out[name] = list
 	}
 	return out
 }
