@@ -30,9 +30,13 @@ type Agent struct {
 	httpAddr   net.Addr
 
 	registered atomic.Bool
-	stopCh     chan struct{}
-	wg         sync.WaitGroup
-	stopOnce   sync.Once
+	sessions   sessionTimers
+	events     eventBuffer
+
+	invalidatedAPI, invalidatedTTL atomic.Uint64
+	stopCh                         chan struct{}
+	wg                             sync.WaitGroup
+	stopOnce                       sync.Once
 }
 
 // Start opens Raft, serves the HTTP API (if cfg.HTTPAddr is set and api is
@@ -46,6 +50,7 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg, nodeID: id, stopCh: make(chan struct{})}
+	a.sessions.expire = a.expireSession
 	a.raft, err = raftstore.Open(raftstore.Config{
 		ID:        id,
 		DataDir:   cfg.DataDir,
@@ -128,6 +133,7 @@ func (a *Agent) registerSelf() {
 		cancel()
 		if err == nil {
 			a.registered.Store(true)
+			a.restoreSessionTimers()
 			return
 		}
 		select {
@@ -150,6 +156,7 @@ func (a *Agent) Stop() error {
 			cancel()
 		}
 		a.wg.Wait()
+		a.sessions.stopAll()
 		err = a.raft.Shutdown()
 	})
 	return err
@@ -199,7 +206,12 @@ func (a *Agent) Deregister(req *structs.DeregisterRequest) error {
 }
 
 // KV applies a KV write through Raft; false means a check-and-set failed.
+// A refused acquire or release is false with an error wrapping
+// state.ErrLockRefused that says why.
 func (a *Agent) KV(req *structs.KVRequest) (bool, error) {
+	if err := a.lockRefusedEarly(req); err != nil {
+		return false, err
+	}
 	res, err := a.raft.Apply(raftstore.KVCommand, req)
 	if err != nil {
 		return false, err

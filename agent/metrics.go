@@ -10,6 +10,7 @@ import (
 // scrape time, so the answer path never pays for keeping gauges current.
 type catalogCollector struct {
 	nodes, services, instances, keys *prometheus.Desc
+	sessions, invalidations          *prometheus.Desc
 }
 
 func newCatalogCollector() *catalogCollector {
@@ -21,6 +22,10 @@ func newCatalogCollector() *catalogCollector {
 		services:  desc("services", "Distinct service names in the catalog."),
 		instances: desc("service_instances", "Service instances in the catalog."),
 		keys:      desc("kv_keys", "Keys in the KV store."),
+		sessions:  prometheus.NewDesc("coredns_coord_session_alive", "Sessions in the state store.", []string{"node"}, nil),
+		invalidations: prometheus.NewDesc("coredns_coord_session_invalidations_total",
+			"Sessions invalidated, by cause: api (destroyed), ttl (not renewed in time), check (a bound check turned critical or went away), node (its node left).",
+			[]string{"node", "cause"}, nil),
 	}
 }
 
@@ -29,6 +34,8 @@ func (c *catalogCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.services
 	ch <- c.instances
 	ch <- c.keys
+	ch <- c.sessions
+	ch <- c.invalidations
 }
 
 func (c *catalogCollector) Collect(ch chan<- prometheus.Metric) {
@@ -45,6 +52,15 @@ func (c *catalogCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.services, prometheus.GaugeValue, float64(names), node)
 		ch <- prometheus.MustNewConstMetric(c.instances, prometheus.GaugeValue, float64(instances), node)
 		ch <- prometheus.MustNewConstMetric(c.keys, prometheus.GaugeValue, float64(keys), node)
+		_, sessions, _ := a.State().SessionList(nil)
+		ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(len(sessions)), node)
+		check, nodeLeft := a.State().SessionInvalidations()
+		for cause, n := range map[string]uint64{
+			state.CauseAPI: a.invalidatedAPI.Load(), state.CauseTTL: a.invalidatedTTL.Load(),
+			state.CauseCheck: check, state.CauseNode: nodeLeft,
+		} {
+			ch <- prometheus.MustNewConstMetric(c.invalidations, prometheus.CounterValue, float64(n), node, cause)
+		}
 	}
 }
 
@@ -59,3 +75,12 @@ func sizes(s *state.Store) (nodes, names, instances, keys int) {
 }
 
 func init() { prometheus.MustRegister(newCatalogCollector()) }
+
+var eventsFired = prometheus.NewCounter(prometheus.CounterOpts{
+	Namespace: "coredns",
+	Subsystem: "coord_event",
+	Name:      "fired_total",
+	Help:      "User events fired on this agent.",
+})
+
+func init() { prometheus.MustRegister(eventsFired) }

@@ -17,6 +17,8 @@ const (
 	RegisterCommand CommandType = iota
 	DeregisterCommand
 	KVCommand
+	SessionCommand
+	TxnCommand
 )
 
 func (t CommandType) String() string {
@@ -27,6 +29,10 @@ func (t CommandType) String() string {
 		return "deregister"
 	case KVCommand:
 		return "kv"
+	case SessionCommand:
+		return "session"
+	case TxnCommand:
+		return "txn"
 	}
 	return fmt.Sprintf("unknown(%d)", byte(t))
 }
@@ -54,6 +60,10 @@ func decodeCommand(buf []byte) (CommandType, any, error) {
 		req = &structs.DeregisterRequest{}
 	case KVCommand:
 		req = &structs.KVRequest{}
+	case SessionCommand:
+		req = &structs.SessionRequest{}
+	case TxnCommand:
+		req = &structs.TxnRequest{}
 	default:
 		return t, nil, fmt.Errorf("raftstore: unknown command type %d", buf[0])
 	}

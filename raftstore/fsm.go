@@ -41,8 +41,26 @@ func (f *FSM) Apply(l *raft.Log) any {
 			return err
 		}
 		return ok
+	case SessionCommand:
+		return f.applySession(l.Index, req.(*structs.SessionRequest))
+	case TxnCommand:
+		resp, err := f.store.Txn(l.Index, req.(*structs.TxnRequest).Ops)
+		if err != nil {
+			return err
+		}
+		return resp
 	}
 	return fmt.Errorf("raftstore: unhandled command %s", t)
+}
+
+func (f *FSM) applySession(idx uint64, req *structs.SessionRequest) error {
+	switch req.Op {
+	case structs.SessionCreate:
+		return f.store.SessionCreate(idx, &req.Session)
+	case structs.SessionDestroy:
+		return f.store.SessionDestroy(idx, req.Session.ID)
+	}
+	return fmt.Errorf("raftstore: unknown session operation %q", req.Op)
 }
 
 // Snapshot takes memdb's O(1) point-in-time view; Persist streams it out

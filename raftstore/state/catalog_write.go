@@ -211,6 +211,9 @@ func (tx *writeTxn) ensureCheck(hc *structs.HealthCheck) error {
 		return fmt.Errorf("state: insert check: %w", err)
 	}
 	tx.touch(tableChecks)
+	if hc.Status == structs.HealthCritical {
+		return tx.invalidateCheckSessions(hc.Node, hc.CheckID)
+	}
 	return nil
 }
 
@@ -256,7 +259,10 @@ func (tx *writeTxn) deleteAll(table, index string, args ...any) (int, error) {
 }
 
 func (tx *writeTxn) deleteNode(node string) error {
-	if _, err := tx.deleteAll(tableChecks, indexNode, node); err != nil {
+	if err := tx.invalidateNodeSessions(node); err != nil {
+		return err
+	}
+	if err := tx.deleteChecks(indexNode, node); err != nil {
 		return err
 	}
 	if _, err := tx.deleteAll(tableServices, indexNode, node); err != nil {
@@ -267,7 +273,7 @@ func (tx *writeTxn) deleteNode(node string) error {
 }
 
 func (tx *writeTxn) deleteService(node, serviceID string) error {
-	if _, err := tx.deleteAll(tableChecks, indexNodeService, node, serviceID); err != nil {
+	if err := tx.deleteChecks(indexNodeService, node, serviceID); err != nil {
 		return err
 	}
 	_, err := tx.deleteAll(tableServices, indexID, node, serviceID)
@@ -275,6 +281,28 @@ func (tx *writeTxn) deleteService(node, serviceID string) error {
 }
 
 func (tx *writeTxn) deleteCheck(node, checkID string) error {
-	_, err := tx.deleteAll(tableChecks, indexID, node, checkID)
-	return err
+	return tx.deleteChecks(indexID, node, checkID)
+}
+
+// deleteChecks removes checks and invalidates the sessions bound to them,
+// as Consul does: a session cannot outlive what vouches for it.
+func (tx *writeTxn) deleteChecks(index string, args ...any) error {
+	it, err := tx.Get(tableChecks, index, args...)
+	if err != nil {
+		return fmt.Errorf("state: checks lookup: %w", err)
+	}
+	var checks []*structs.HealthCheck
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		checks = append(checks, raw.(*structs.HealthCheck))
+	}
+	for _, hc := range checks {
+		if err := tx.invalidateCheckSessions(hc.Node, hc.CheckID); err != nil {
+			return err
+		}
+		if err := tx.Delete(tableChecks, hc); err != nil {
+			return fmt.Errorf("state: delete check: %w", err)
+		}
+		tx.touch(tableChecks)
+	}
+	return nil
 }

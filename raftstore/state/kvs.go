@@ -95,7 +95,7 @@ func (s *Store) KVApply(idx uint64, req *structs.KVRequest) (bool, error) {
 	defer tx.Abort()
 	ok, err := tx.kvApply(req)
 	if err != nil || !ok {
-		return ok, err
+		return false, err
 	}
 	return true, tx.Commit()
 }
@@ -125,6 +125,10 @@ func (tx *writeTxn) kvApply(req *structs.KVRequest) (bool, error) {
 			return false, nil
 		}
 		return true, tx.kvDelete(existing)
+	case structs.KVLock:
+		return tx.kvLock(&e, existing)
+	case structs.KVUnlock:
+		return tx.kvUnlock(&e, existing)
 	case structs.KVDeleteTree:
 		n, err := tx.DeleteAll(tableKVs, indexID+"_prefix", e.Key)
 		if err != nil {
@@ -137,6 +141,54 @@ func (tx *writeTxn) kvApply(req *structs.KVRequest) (bool, error) {
 	default:
 		return false, fmt.Errorf("state: unknown kv operation %q", req.Op)
 	}
+}
+
+// kvLock acquires key for e.Session and writes e's value and flags.
+// LockIndex counts acquisitions: it moves only when the key changes hands,
+// so holder + LockIndex names one tenure of the lock (a fencing token).
+// A refusal is (false, ErrLockRefused with the reason) and writes nothing.
+func (tx *writeTxn) kvLock(e, existing *structs.DirEntry) (bool, error) {
+	if e.Session == "" {
+		return false, fmt.Errorf("%w: missing session", ErrLockRefused)
+	}
+	if raw, err := tx.First(tableSessions, indexID, e.Session); err != nil || raw == nil {
+		return false, fmt.Errorf("%w: invalid session %q", ErrLockRefused, e.Session)
+	}
+	if existing != nil && existing.Session != "" && existing.Session != e.Session {
+		return false, fmt.Errorf("%w: key %q is held by another session", ErrLockRefused, e.Key)
+	}
+	if existing != nil {
+		e.CreateIndex = existing.CreateIndex
+		e.LockIndex = existing.LockIndex
+		if existing.Session != e.Session {
+			e.LockIndex++
+		}
+	} else {
+		e.CreateIndex = tx.idx
+		e.LockIndex = 1
+	}
+	e.ModifyIndex = tx.idx
+	if err := tx.Insert(tableKVs, e); err != nil {
+		return false, fmt.Errorf("state: kv lock: %w", err)
+	}
+	tx.touch(tableKVs)
+	return true, nil
+}
+
+// kvUnlock releases key if e.Session holds it, writing e's value and flags.
+func (tx *writeTxn) kvUnlock(e, existing *structs.DirEntry) (bool, error) {
+	if existing == nil || existing.Session == "" || existing.Session != e.Session {
+		return false, fmt.Errorf("%w: key %q is not held by session %q", ErrLockRefused, e.Key, e.Session)
+	}
+	e.CreateIndex = existing.CreateIndex
+	e.LockIndex = existing.LockIndex
+	e.Session = ""
+	e.ModifyIndex = tx.idx
+	if err := tx.Insert(tableKVs, e); err != nil {
+		return false, fmt.Errorf("state: kv unlock: %w", err)
+	}
+	tx.touch(tableKVs)
+	return true, nil
 }
 
 // casMatches: index 0 means "only if the key does not exist".

@@ -15,13 +15,19 @@ const (
 	tableServices = "services"
 	tableChecks   = "checks"
 	tableKVs      = "kvs"
-	tableIndex    = "index"
+	tableSessions = "sessions"
+	// tableSessionChecks maps each check a session is bound to back to the
+	// session, so that a check turning critical finds its sessions.
+	tableSessionChecks = "session_checks"
+	tableIndex         = "index"
 
 	indexID          = "id"
 	indexNode        = "node"
 	indexService     = "service"
 	indexStatus      = "status"
 	indexNodeService = "node_service"
+	indexNodeCheck   = "node_check"
+	indexSession     = "session"
 )
 
 // catalogTables are the tables whose changes alter DNS answers.
@@ -72,7 +78,27 @@ func schema() *memdb.DBSchema {
 		tableKVs: {
 			Name: tableKVs,
 			Indexes: map[string]*memdb.IndexSchema{
-				indexID: {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Key"}},
+				indexID:      {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Key"}},
+				indexSession: {Name: indexSession, AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "Session"}},
+			},
+		},
+		tableSessions: {
+			Name: tableSessions,
+			Indexes: map[string]*memdb.IndexSchema{
+				indexID:   {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+				indexNode: {Name: indexNode, Indexer: lower("Node")},
+			},
+		},
+		tableSessionChecks: {
+			Name: tableSessionChecks,
+			Indexes: map[string]*memdb.IndexSchema{
+				indexID: {Name: indexID, Unique: true, Indexer: &memdb.CompoundIndex{
+					Indexes: []memdb.Indexer{lower("Node"), lower("CheckID"), &memdb.StringFieldIndex{Field: "Session"}},
+				}},
+				indexNodeCheck: {Name: indexNodeCheck, Indexer: &memdb.CompoundIndex{
+					Indexes: []memdb.Indexer{lower("Node"), lower("CheckID")},
+				}},
+				indexSession: {Name: indexSession, Indexer: &memdb.StringFieldIndex{Field: "Session"}},
 			},
 		},
 		tableIndex: {

@@ -14,6 +14,19 @@ import (
 // snapshotVersion is written first; Restore refuses what it does not know.
 const snapshotVersion = 1
 
+// snapshotTables are every table, in the order a snapshot writes them:
+// rows before the index table, sessions before the links to their checks.
+var snapshotTables = []string{tableNodes, tableServices, tableChecks, tableKVs, tableSessions, tableSessionChecks, tableIndex}
+
+func isCatalogTable(t string) bool {
+	for _, c := range catalogTables {
+		if t == c {
+			return true
+		}
+	}
+	return false
+}
+
 // snapshotHeader opens a snapshot stream.
 type snapshotHeader struct {
 	Version int
@@ -27,6 +40,9 @@ type snapshotRecord struct {
 	Check   *structs.HealthCheck `json:",omitempty"`
 	KV      *structs.DirEntry    `json:",omitempty"`
 	Index   *IndexEntry          `json:",omitempty"`
+
+	Session      *structs.Session `json:",omitempty"`
+	SessionCheck *sessionCheck    `json:",omitempty"`
 }
 
 // Snapshot is a point-in-time view of the store; taking it is O(1) and it
@@ -44,10 +60,10 @@ func (sn *Snapshot) Release() { sn.tx.Abort() }
 // Persist writes the view as a JSON stream: a header, then one record a row.
 func (sn *Snapshot) Persist(w io.Writer) error {
 	enc := json.NewEncoder(w)
-	if err := enc.Encode(snapshotHeader{Version: snapshotVersion, Index: maxIndex(sn.tx, tableNodes, tableServices, tableChecks, tableKVs)}); err != nil {
+	if err := enc.Encode(snapshotHeader{Version: snapshotVersion, Index: maxIndex(sn.tx, snapshotTables...)}); err != nil {
 		return fmt.Errorf("state: snapshot header: %w", err)
 	}
-	for _, table := range []string{tableNodes, tableServices, tableChecks, tableKVs, tableIndex} {
+	for _, table := range snapshotTables {
 		it, err := sn.tx.Get(table, indexID)
 		if err != nil {
 			return fmt.Errorf("state: snapshot %s: %w", table, err)
@@ -65,6 +81,10 @@ func (sn *Snapshot) Persist(w io.Writer) error {
 				rec.KV = v
 			case *IndexEntry:
 				rec.Index = v
+			case *structs.Session:
+				rec.Session = v
+			case *sessionCheck:
+				rec.SessionCheck = v
 			}
 			if err := enc.Encode(&rec); err != nil {
 				return fmt.Errorf("state: snapshot %s: %w", table, err)
@@ -88,7 +108,7 @@ func (s *Store) Restore(r io.Reader) error {
 	}
 	tx := s.db.Txn(true)
 	defer tx.Abort()
-	for _, table := range []string{tableNodes, tableServices, tableChecks, tableKVs, tableIndex} {
+	for _, table := range snapshotTables {
 		if _, err := tx.DeleteAll(table, indexID); err != nil {
 			return fmt.Errorf("state: restore clear %s: %w", table, err)
 		}
@@ -110,7 +130,7 @@ func (s *Store) Restore(r io.Reader) error {
 		if err := tx.Insert(table, obj); err != nil {
 			return fmt.Errorf("state: restore insert into %s: %w", table, err)
 		}
-		if rec.Index != nil && rec.Index.Key != tableKVs && rec.Index.Value > catalogIdx {
+		if rec.Index != nil && isCatalogTable(rec.Index.Key) && rec.Index.Value > catalogIdx {
 			catalogIdx = rec.Index.Value
 		}
 	}
@@ -131,6 +151,10 @@ func (rec *snapshotRecord) row() (string, any) {
 		return tableKVs, rec.KV
 	case rec.Index != nil:
 		return tableIndex, rec.Index
+	case rec.Session != nil:
+		return tableSessions, rec.Session
+	case rec.SessionCheck != nil:
+		return tableSessionChecks, rec.SessionCheck
 	}
 	return "", nil
 }

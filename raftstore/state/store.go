@@ -15,6 +15,9 @@ type Store struct {
 	// catalogIndex is the highest index that changed a catalog table; the
 	// DNS answer cache compares it instead of opening a transaction.
 	catalogIndex atomic.Uint64
+
+	lockDelay   lockDelays
+	invalidated invalidations
 }
 
 // NewStore returns an empty store.
