@@ -243,3 +243,5 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func splitLines(s string) []string { return strings.Split(s, "\n") }

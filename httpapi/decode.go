@@ -42,6 +42,26 @@ func decodeBody(body io.Reader, v any) error {
 	return nil
 }
 
+// decodeOptionalBody is decodeBody for endpoints whose body may be left out
+// (session/create): an empty or all-blank body leaves v as it is.
+func decodeOptionalBody(body io.Reader, v any) error {
+	if body == nil {
+		return nil
+	}
+	raw, err := io.ReadAll(body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return badRequest("Failed to read request body: %v", err)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	return decodeBody(bytes.NewReader(raw), v)
+}
+
 // decodeCatalogRegistration reads and checks a catalog/register body for
 // datacenter dc. The result is ready for agent.Register.
 func decodeCatalogRegistration(body io.Reader, dc string) (*structs.RegisterRequest, error) {

@@ -44,6 +44,8 @@ var validationErrors = []error{
 	state.ErrUnknownService,
 	state.ErrBadCheckStatus,
 	state.ErrMissingKey,
+	state.ErrInvalidSession,
+	state.ErrInvalidTxn,
 }
 
 // statusOf maps an error to the status code and message Consul would use.

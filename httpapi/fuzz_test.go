@@ -141,3 +141,55 @@ func FuzzQueryOptions(f *testing.F) {
 		_, _ = applyFilter(filter, map[string]*structs.Node{"a": nodes[0]})
 	})
 }
+
+// FuzzDecodeTxnAndSession feeds arbitrary bodies to the /v1/txn and
+// session/create decoding, and runs accepted transactions on a fresh state
+// store: nothing may panic, refusals must be client errors (400 or 413),
+// and what is accepted must be well formed.
+func FuzzDecodeTxnAndSession(f *testing.F) {
+	for _, seed := range []string{
+		`[{"KV":{"Verb":"set","Key":"k","Value":"eA==","Flags":1}},{"KV":{"Verb":"get","Key":"k"}}]`,
+		`[{"KV":{"Verb":"cas","Key":"k","Index":0}},{"KV":{"Verb":"check-index","Key":"k","Index":3}}]`,
+		`[{"KV":{"Verb":"lock","Key":"k","Session":"x"}},{"KV":{"Verb":"delete-tree","Key":""}}]`,
+		`[{"Node":{"Verb":"set","Node":{"Node":"n","Address":"a","ModifyIndex":4,"CreateIndex":9}}}]`,
+		`[{"Service":{"Verb":"cas","Node":"n","Service":{"ID":"s","Service":"s","Weights":{"Passing":0,"Warning":0}}}}]`,
+		`[{"Check":{"Verb":"delete-cas","Check":{"Node":"n","CheckID":"c"}}}]`,
+		`[{"KV":{"Verb":"nope"}}]`, `[{}]`, `[null]`, `[]`, `null`, `{}`, `[{"KV":{}}] x`,
+		`{"Name":"n","TTL":"10s","LockDelay":15,"Behavior":"delete","Checks":["a"],"NodeChecks":["a","b"]}`,
+		`{"LockDelay":"2m"}`, `{"LockDelay":1e300}`, `{"LockDelay":-1}`, `{"TTL":"1s"}`, `{"ServiceChecks":[{"ID":""}]}`,
+		"", " ",
+	} {
+		f.Add([]byte(seed))
+	}
+	clientError := func(t *testing.T, what string, body []byte, err error) {
+		code, _ := statusOf(err)
+		var tooBig *http.MaxBytesError
+		if code != http.StatusBadRequest && code != http.StatusRequestEntityTooLarge && !errors.As(err, &tooBig) {
+			t.Fatalf("%s refused %q with %d: %v", what, body, code, err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if ops, _, err := decodeTxn(bytes.NewReader(body), "dc1"); err != nil {
+			clientError(t, "txn", body, err)
+		} else {
+			if len(ops) > structs.MaxTxnOps {
+				t.Fatalf("txn accepted %d ops", len(ops))
+			}
+			for i, op := range ops {
+				if op == nil || countSet(op.KV != nil, op.Node != nil, op.Service != nil, op.Check != nil) != 1 {
+					t.Fatalf("txn accepted malformed op %d: %+v", i, op)
+				}
+			}
+			if _, err := state.NewStore().Txn(1, ops); err != nil {
+				clientError(t, "txn apply", body, err)
+			}
+		}
+
+		r, _ := http.NewRequest(http.MethodPut, "/v1/session/create", bytes.NewReader(body))
+		if sess, err := decodeSessionCreate(r); err != nil {
+			clientError(t, "session/create", body, err)
+		} else if err := validateSession(sess); err != nil || sess.LockDelay < 0 || sess.LockDelay > structs.MaxLockDelay {
+			t.Fatalf("session/create accepted %+v: %v", sess, err)
+		}
+	})
+}

@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/hashicorp/go-memdb"
 
+	"github.com/coredns-coord/coredns-coord/raftstore/state"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
@@ -112,11 +114,9 @@ func (s *server) kvPut(w http.ResponseWriter, r *http.Request) error {
 	if err := conflictingFlags(q, "cas", "acquire", "release"); err != nil {
 		return err
 	}
-	if _, ok := q["acquire"]; ok {
-		return badRequest("sessions are not supported yet")
-	}
-	if _, ok := q["release"]; ok {
-		return badRequest("sessions are not supported yet")
+	op, session, err := kvLockParams(q)
+	if err != nil {
+		return err
 	}
 	flags, _, err := uintParam(q, "flags")
 	if err != nil {
@@ -135,15 +135,57 @@ func (s *server) kvPut(w http.ResponseWriter, r *http.Request) error {
 		Op:     structs.KVSet,
 		DirEnt: structs.DirEntry{Key: key, Flags: flags, Value: value},
 	}
-	if isCAS {
+	switch {
+	case isCAS:
 		req.Op = structs.KVCAS
 		req.DirEnt.ModifyIndex = cas
+	case op != "":
+		req.Op = op
+		req.DirEnt.Session = session
 	}
 	ok, err := s.agent.KV(req)
+	if errors.Is(err, state.ErrLockRefused) {
+		// Consul's clients only read the body; the header says why.
+		w.Header().Set(headerLockRefused, headerSafe(err.Error()))
+		return writeJSON(w, r, http.StatusOK, false)
+	}
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, r, http.StatusOK, ok || !isCAS)
+	return writeJSON(w, r, http.StatusOK, ok || (!isCAS && op == ""))
+}
+
+// headerLockRefused carries the reason an acquire or release answered
+// false (unknown session, lock-delay, another holder).
+const headerLockRefused = "X-Consul-Lock-Refused"
+
+// kvLockParams reads ?acquire=<session> (a KVLock) or ?release=<session>
+// (a KVUnlock); op is empty for a plain write.
+func kvLockParams(q url.Values) (structs.KVOp, string, error) {
+	for _, p := range []struct {
+		param string
+		op    structs.KVOp
+	}{{"acquire", structs.KVLock}, {"release", structs.KVUnlock}} {
+		if _, ok := q[p.param]; !ok {
+			continue
+		}
+		session := q.Get(p.param)
+		if session == "" {
+			return "", "", badRequest("Missing session for ?%s", p.param)
+		}
+		return p.op, session, nil
+	}
+	return "", "", nil
+}
+
+// headerSafe keeps a message fit for a header value: printable ASCII only.
+func headerSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // readKVValue reads the whole value, refusing one over the limit with 413:

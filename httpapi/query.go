@@ -153,6 +153,13 @@ type queryFunc[T any] func(ws memdb.WatchSet) (uint64, T, error)
 // once more and returns that. A client that disconnects frees its waiter at
 // once (errClientGone).
 func blockingQuery[T any](ctx context.Context, s *server, opts *queryOptions, fn queryFunc[T]) (uint64, T, error) {
+	return blockUntil(ctx, s, opts, fn, func(idx uint64) bool { return idx > opts.MinIndex })
+}
+
+// blockUntil is blockingQuery with its own idea of a changed result: done
+// reports whether the result's index means the wait is over. Indexes that
+// are not monotonic (event/list's) compare for inequality.
+func blockUntil[T any](ctx context.Context, s *server, opts *queryOptions, fn queryFunc[T], done func(idx uint64) bool) (uint64, T, error) {
 	run := func(ws memdb.WatchSet) (uint64, T, error) {
 		if opts.Consistent {
 			if err := s.agent.VerifyLeader(); err != nil {
@@ -175,7 +182,7 @@ func blockingQuery[T any](ctx context.Context, s *server, opts *queryOptions, fn
 	for {
 		ws := memdb.NewWatchSet()
 		idx, res, err := run(ws)
-		if err != nil || idx > opts.MinIndex {
+		if err != nil || done(idx) {
 			return idx, res, err
 		}
 		if werr := ws.WatchCtx(timeout); werr != nil {
@@ -195,12 +202,20 @@ func (s *server) setMeta(w http.ResponseWriter, opts *queryOptions, idx uint64) 
 	if idx == 0 {
 		idx = 1
 	}
+	w.Header().Set("X-Consul-Index", strconv.FormatUint(idx, 10))
+	leader := s.setLeaderMeta(w)
+	w.Header().Set("X-Consul-Effective-Consistency", s.consistency(opts, leader))
+}
+
+// setLeaderMeta sets X-Consul-KnownLeader and X-Consul-LastContact, the
+// headers of a read that has no index (a read-only transaction), and
+// returns the leader's address.
+func (s *server) setLeaderMeta(w http.ResponseWriter) string {
 	leader := s.agent.Leader()
 	h := w.Header()
-	h.Set("X-Consul-Index", strconv.FormatUint(idx, 10))
 	h.Set("X-Consul-KnownLeader", strconv.FormatBool(leader != ""))
 	h.Set("X-Consul-LastContact", strconv.FormatInt(s.agent.LastContact().Milliseconds(), 10))
-	h.Set("X-Consul-Effective-Consistency", s.consistency(opts, leader))
+	return leader
 }
 
 // consistency names the mode the read was served in. Default-mode reads

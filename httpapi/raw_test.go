@@ -237,8 +237,8 @@ func TestBadInput(t *testing.T) {
 		s.expect(t, "DELETE", "/v1/kv/k?cas=x", "", 400, "cas")
 		s.expect(t, "DELETE", "/v1/kv/k?cas=1&recurse", "", 400, "Conflicting flags")
 		s.expect(t, "PUT", "/v1/kv/k?cas=1&acquire=abc", "x", 400, "Conflicting flags")
-		s.expect(t, "PUT", "/v1/kv/k?acquire=abc", "x", 400, "sessions are not supported yet")
-		s.expect(t, "PUT", "/v1/kv/k?release=abc", "x", 400, "sessions are not supported yet")
+		s.expect(t, "PUT", "/v1/kv/k?acquire=abc", "x", 200, "false")
+		s.expect(t, "PUT", "/v1/kv/k?release=abc", "x", 200, "false")
 		s.expect(t, "PUT", "/v1/kv/k?dc=dc2", "x", 404, "No path to datacenter")
 		if p, _, err := s.client.KV().Get("k", nil); err != nil || p != nil {
 			t.Fatalf("k after refused writes = %+v, %v", p, err)

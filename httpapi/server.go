@@ -62,6 +62,18 @@ func (s *server) routes() {
 	s.handle("PUT /v1/kv/{key...}", s.kvPut)
 	s.handle("DELETE /v1/kv/{key...}", s.kvDelete)
 
+	s.handle("PUT /v1/session/create", s.sessionCreate)
+	s.handle("PUT /v1/session/destroy/{id...}", s.sessionDestroy)
+	s.handle("PUT /v1/session/renew/{id...}", s.sessionRenew)
+	s.handle("GET /v1/session/info/{id...}", s.sessionInfo)
+	s.handle("GET /v1/session/node/{node...}", s.sessionNode)
+	s.handle("GET /v1/session/list", s.sessionList)
+
+	s.handle("PUT /v1/txn", s.txn)
+
+	s.handle("PUT /v1/event/fire/{name...}", s.eventFire)
+	s.handle("GET /v1/event/list", s.eventList)
+
 	s.handle("GET /v1/status/leader", s.statusLeader)
 	s.handle("GET /v1/status/peers", s.statusPeers)
 }

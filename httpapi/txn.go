@@ -1,0 +1,186 @@
+package httpapi
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/coredns-coord/coredns-coord/structs"
+)
+
+// txnOpJSON is one operation of a /v1/txn body, in Consul's wire form:
+// exactly one of its fields is set.
+type txnOpJSON struct {
+	KV      *txnKVJSON
+	Node    *structs.TxnNodeOp
+	Service *structs.TxnServiceOp
+	Check   *structs.TxnCheckOp
+}
+
+// txnKVJSON is a KV operation as Consul's clients send it: flat, with the
+// index for cas and check-index in Index.
+type txnKVJSON struct {
+	Verb    structs.KVOp
+	Key     string
+	Value   []byte
+	Flags   uint64
+	Index   uint64
+	Session string
+}
+
+// kvTxnVerbs are the KV verbs, with whether each writes.
+var kvTxnVerbs = map[structs.KVOp]bool{
+	structs.KVSet:            true,
+	structs.KVCAS:            true,
+	structs.KVLock:           true,
+	structs.KVUnlock:         true,
+	structs.KVDelete:         true,
+	structs.KVDeleteCAS:      true,
+	structs.KVDeleteTree:     true,
+	structs.KVGet:            false,
+	structs.KVGetTree:        false,
+	structs.KVCheckIndex:     false,
+	structs.KVCheckSession:   false,
+	structs.KVCheckNotExists: false,
+}
+
+// catalogTxnVerbs are the Node, Service and Check verbs, with whether each
+// writes.
+var catalogTxnVerbs = map[string]bool{
+	structs.TxnGet:       false,
+	structs.TxnSet:       true,
+	structs.TxnCAS:       true,
+	structs.TxnDelete:    true,
+	structs.TxnDeleteCAS: true,
+}
+
+// decodeTxn reads a /v1/txn body and converts it to the agent's ops. It
+// reports whether any operation writes. Too many operations or too large a
+// value is 413; a malformed operation or an unknown verb is 400, and
+// nothing runs.
+func decodeTxn(body io.Reader, dc string) (structs.TxnOps, bool, error) {
+	var in []*txnOpJSON
+	if err := decodeBody(body, &in); err != nil {
+		return nil, false, err
+	}
+	if len(in) > structs.MaxTxnOps {
+		return nil, false, errorf(http.StatusRequestEntityTooLarge,
+			"Transaction contains too many operations (%d > %d)", len(in), structs.MaxTxnOps)
+	}
+	ops := make(structs.TxnOps, 0, len(in))
+	writes := false
+	for i, op := range in {
+		out, write, err := convertTxnOp(i, op, dc)
+		if err != nil {
+			return nil, false, err
+		}
+		ops = append(ops, out)
+		writes = writes || write
+	}
+	return ops, writes, nil
+}
+
+// convertTxnOp checks operation i and converts it from the wire form.
+func convertTxnOp(i int, op *txnOpJSON, dc string) (*structs.TxnOp, bool, error) {
+	if op == nil || countSet(op.KV != nil, op.Node != nil, op.Service != nil, op.Check != nil) != 1 {
+		return nil, false, badRequest("Operation %d must have exactly one of KV, Node, Service or Check", i)
+	}
+	switch {
+	case op.KV != nil:
+		kv := op.KV
+		write, ok := kvTxnVerbs[kv.Verb]
+		if !ok {
+			return nil, false, badRequest("Operation %d: unknown KV verb %q", i, kv.Verb)
+		}
+		if len(kv.Value) > maxKVValueSize {
+			return nil, false, errorf(http.StatusRequestEntityTooLarge,
+				"Value for key %q is too large (%d > %d bytes)", kv.Key, len(kv.Value), maxKVValueSize)
+		}
+		return &structs.TxnOp{KV: &structs.TxnKVOp{
+			Verb: kv.Verb,
+			DirEnt: structs.DirEntry{
+				Key:       kv.Key,
+				Value:     kv.Value,
+				Flags:     kv.Flags,
+				Session:   kv.Session,
+				RaftIndex: structs.RaftIndex{ModifyIndex: kv.Index},
+			},
+		}}, write, nil
+
+	case op.Node != nil:
+		write, ok := catalogTxnVerbs[op.Node.Verb]
+		if !ok {
+			return nil, false, badRequest("Operation %d: unknown Node verb %q", i, op.Node.Verb)
+		}
+		n := &op.Node.Node
+		n.RaftIndex = structs.RaftIndex{ModifyIndex: n.ModifyIndex}
+		if n.Datacenter == "" {
+			n.Datacenter = dc
+		}
+		return &structs.TxnOp{Node: op.Node}, write, nil
+
+	case op.Service != nil:
+		write, ok := catalogTxnVerbs[op.Service.Verb]
+		if !ok {
+			return nil, false, badRequest("Operation %d: unknown Service verb %q", i, op.Service.Verb)
+		}
+		svc := &op.Service.Service
+		svc.RaftIndex = structs.RaftIndex{ModifyIndex: svc.ModifyIndex}
+		// The Consul client always sends Weights; all zero means unset.
+		if w := svc.Weights; w != nil && w.Passing == 0 && w.Warning == 0 {
+			svc.Weights = nil
+		}
+		if err := validateWeights(svc.Weights); err != nil {
+			return nil, false, err
+		}
+		return &structs.TxnOp{Service: op.Service}, write, nil
+
+	default:
+		write, ok := catalogTxnVerbs[op.Check.Verb]
+		if !ok {
+			return nil, false, badRequest("Operation %d: unknown Check verb %q", i, op.Check.Verb)
+		}
+		hc := &op.Check.Check
+		hc.RaftIndex = structs.RaftIndex{ModifyIndex: hc.ModifyIndex}
+		return &structs.TxnOp{Check: op.Check}, write, nil
+	}
+}
+
+func countSet(set ...bool) int {
+	n := 0
+	for _, b := range set {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+// txn runs a transaction. A read-only one is a read: it takes ?stale and
+// ?consistent and answers with the leader headers. A transaction that
+// fails answers 409 with the errors and no results; nothing was written.
+func (s *server) txn(w http.ResponseWriter, r *http.Request) error {
+	opts, err := s.query(r)
+	if err != nil {
+		return err
+	}
+	ops, writes, err := decodeTxn(r.Body, s.agent.Config().Datacenter)
+	if err != nil {
+		return err
+	}
+	if !writes && opts.Consistent {
+		if err := s.agent.VerifyLeader(); err != nil {
+			return errorf(http.StatusInternalServerError, errNoLeader)
+		}
+	}
+	resp, err := s.agent.Txn(ops)
+	if err != nil {
+		return err
+	}
+	if !writes {
+		s.setLeaderMeta(w)
+	}
+	if len(resp.Errors) > 0 {
+		return writeJSON(w, r, http.StatusConflict, &structs.TxnResponse{Errors: resp.Errors})
+	}
+	return writeJSON(w, r, http.StatusOK, &structs.TxnResponse{Results: resp.Results})
+}
