@@ -32,6 +32,13 @@ var (
 		Help:      "HTTP API request latency by endpoint (route pattern); blocking queries include their wait.",
 		Buckets:   []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 660},
 	}, []string{"endpoint"})
+
+	blockingInFlight = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: "coredns",
+		Subsystem: "coord_http",
+		Name:      "blocking_queries",
+		Help:      "Blocking queries waiting for a change right now.",
+	})
 )
 
 func observe(endpoint string, code string, d time.Duration) {

@@ -3,7 +3,9 @@ package httpapi_test
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hashicorp/consul/api"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -60,5 +62,49 @@ func TestMetrics(t *testing.T) {
 	}
 	if !sawHistogram {
 		t.Fatal("no request_duration_seconds samples")
+	}
+}
+
+func gaugeValue(t *testing.T, name string) float64 {
+	t.Helper()
+	families, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name && len(f.GetMetric()) == 1 {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
+}
+
+func TestBlockingQueriesGauge(t *testing.T) {
+	s := startServer(t)
+	const gauge = "coredns_coord_http_blocking_queries"
+	_, meta, err := s.client.KV().Get("gauge-key", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := gaugeValue(t, gauge)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.client.KV().Get("gauge-key", &api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: 5 * time.Second})
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for gaugeValue(t, gauge) != before+1 {
+		if time.Now().After(deadline) {
+			t.Fatal("a parked blocking query is not counted")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := s.client.KV().Put(&api.KVPair{Key: "gauge-key", Value: []byte("v")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if got := gaugeValue(t, gauge); got != before {
+		t.Fatalf("gauge %v after the query returned, want %v", got, before)
 	}
 }

@@ -179,6 +179,8 @@ func blockUntil[T any](ctx context.Context, s *server, opts *queryOptions, fn qu
 	}
 	timeout, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
+	blockingInFlight.Inc()
+	defer blockingInFlight.Dec()
 	for {
 		ws := memdb.NewWatchSet()
 		idx, res, err := run(ws)
