@@ -17,10 +17,12 @@ run: build
 test: lint
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
-# Go benchmarks of the answer path and the stores, then dnsperf load against
-# the running binary next to CoreDNS's file plugin (bench/dnsperf.sh).
+# Go benchmarks of the answer path and the stores, lock, KV write and
+# blocking-query fan-out against the binary, then dnsperf load next to
+# CoreDNS's file plugin (bench/dnsperf.sh).
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./plugin/... ./raftstore/... ./httpapi/...
+	$(GO) test -run '^$$' -bench 'LockCycle|KVPutDurable16|BlockingFanout' -benchtime 2s -timeout 15m ./e2e/
 	bench/dnsperf.sh
 
 FUZZTIME ?= 30s

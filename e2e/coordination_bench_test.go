@@ -86,12 +86,17 @@ func rssKiB(b *testing.B, pid int) int {
 	return 0
 }
 
-// BenchmarkBlockingFanout parks 10,000 blocking KV queries on one key of
+// BenchmarkBlockingFanout parks 1,000 and 10,000 blocking KV queries on one key of
 // the server (another process), writes the key, and measures how long each
 // waiter takes to see the write, and the server's memory per waiter. An
 // unrelated write first must wake none of them.
 func BenchmarkBlockingFanout(b *testing.B) {
-	const waiters = 10000
+	for _, waiters := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("waiters=%d", waiters), func(b *testing.B) { blockingFanout(b, waiters) })
+	}
+}
+
+func blockingFanout(b *testing.B, waiters int) {
 	n := newNode(b)
 	p := start(b, n)
 	c := n.client(b)
@@ -162,6 +167,6 @@ func BenchmarkBlockingFanout(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-wake-ms")
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-wake-ms")
 		b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-wake-ms")
-		b.ReportMetric(float64(loaded-idle)*1024/waiters, "server-B/waiter")
+		b.ReportMetric(float64(loaded-idle)*1024/float64(waiters), "server-B/waiter")
 	}
 }
