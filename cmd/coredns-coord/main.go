@@ -4,6 +4,8 @@
 package main
 
 import (
+	"os"
+
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/coremain"
@@ -31,6 +33,8 @@ import (
 	_ "github.com/coredns/coredns/plugin/root"
 
 	_ "github.com/coredns-coord/coredns-coord/plugin/coordcatalog"
+
+	"github.com/coredns-coord/coredns-coord/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -68,6 +72,11 @@ func init() {
 }
 
 func main() {
+	// Operator subcommands (kv, lock, watch) first; anything else, such as
+	// CoreDNS's -conf, -plugins or -version, starts the server.
+	if handled, code := cli.Run(os.Args[1:], os.Stdout, os.Stderr); handled {
+		os.Exit(code)
+	}
 	caddy.AppName = "coredns-coord"
 	caddy.AppVersion = version
 	coremain.Run()

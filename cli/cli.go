@@ -1,0 +1,198 @@
+// Package cli holds coredns-coord's operator subcommands: kv, lock and
+// watch. They talk to an agent's Consul-compatible HTTP API with the official
+// client, github.com/hashicorp/consul/api, and follow the flags and output of
+// Consul's own CLI (consul kv, consul lock, consul watch) closely enough that
+// scripts written for Consul keep working.
+//
+// main calls Run before handing over to CoreDNS: a first argument that names
+// a subcommand runs it, anything else (CoreDNS's flags all start with '-')
+// is left alone.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/consul/api"
+)
+
+// progName is how usage texts and messages name the binary.
+const progName = "coredns-coord"
+
+// Exit codes: 0 success, 1 failure (the operation failed, the agent could
+// not be reached, the data was bad), 2 usage error (bad flags or arguments).
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// streams are a command's standard streams; Run uses the process's stdin.
+type streams struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// command runs one subcommand with the arguments that follow its name and
+// returns the exit code. ctx ends long-running commands (lock, watch) as
+// SIGTERM would; the process's own signals are handled inside each command.
+type command func(ctx context.Context, s *streams, args []string) int
+
+var commands = map[string]command{
+	"kv":    runKV,
+	"lock":  runLock,
+	"watch": runWatch,
+}
+
+// Run runs the subcommand named by args[0], if there is one, and returns
+// handled=true with its exit code. For anything else (no arguments, CoreDNS's
+// flags such as -conf, -plugins or -version) it returns handled=false so that
+// the caller goes on to start CoreDNS.
+func Run(args []string, stdout, stderr io.Writer) (handled bool, code int) {
+	return run(context.Background(), &streams{stdin: os.Stdin, stdout: stdout, stderr: stderr}, args)
+}
+
+func run(ctx context.Context, s *streams, args []string) (bool, int) {
+	if len(args) == 0 {
+		return false, 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		return false, 0
+	}
+	return true, cmd(ctx, s, args[1:])
+}
+
+// newFlagSet returns a flag set for one subcommand whose usage message is
+// usage followed by the flags' defaults, written to the command's stderr.
+func newFlagSet(s *streams, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(s.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\nOptions:\n\n", strings.TrimSpace(usage))
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args and reports whether the command should go on; if
+// not, code is its exit code: 0 for -h/-help, 2 for bad flags (the flag
+// package has already printed the error and the usage).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	return exitOK, true
+}
+
+// usageError prints a usage problem and a pointer to the command's help, and
+// returns the usage exit code.
+func usageError(s *streams, fs *flag.FlagSet, format string, a ...any) int {
+	fmt.Fprintf(s.stderr, "Error! "+format+"\n", a...)
+	fmt.Fprintf(s.stderr, "Run '%s %s -h' for usage.\n", progName, fs.Name())
+	return exitUsage
+}
+
+// failure prints an error and returns the failure exit code.
+func failure(s *streams, format string, a ...any) int {
+	fmt.Fprintf(s.stderr, "Error! "+format+"\n", a...)
+	return exitFail
+}
+
+// flagWasSet reports whether the flag name was given on the command line.
+func flagWasSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+// httpFlags are the connection flags every subcommand takes, with Consul's
+// names and environment variables.
+type httpFlags struct {
+	addr       string
+	token      string
+	tokenFile  string
+	datacenter string
+	stale      bool
+}
+
+// register adds the flags to fs; withStale adds -stale, for commands that
+// only read.
+func (h *httpFlags) register(fs *flag.FlagSet, withStale bool) {
+	fs.StringVar(&h.addr, "http-addr", "",
+		"Address of the agent's HTTP API, host:port or a URL (http://, https://, unix://). "+
+			"Default: $"+api.HTTPAddrEnvName+", else 127.0.0.1:8500.")
+	fs.StringVar(&h.token, "token", "",
+		"ACL token to send with every request. Default: $"+api.HTTPTokenEnvName+".")
+	fs.StringVar(&h.tokenFile, "token-file", "",
+		"File holding the ACL token; -token wins if both are given. Default: $"+api.HTTPTokenFileEnvName+".")
+	fs.StringVar(&h.datacenter, "datacenter", "",
+		"Datacenter to query. Default: the agent's own.")
+	if withStale {
+		fs.BoolVar(&h.stale, "stale", false,
+			"Allow any server to answer, without a round trip to the leader; "+
+				"answers may be slightly out of date.")
+	}
+}
+
+// config is the client configuration: Consul's environment variables
+// (CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, CONSUL_HTTP_SSL, ...) first, then the
+// flags that were given.
+func (h *httpFlags) config() *api.Config {
+	cfg := api.DefaultConfig()
+	if h.addr != "" {
+		cfg.Address = h.addr
+	}
+	switch {
+	case h.token != "":
+		cfg.Token, cfg.TokenFile = h.token, ""
+	case h.tokenFile != "":
+		cfg.Token, cfg.TokenFile = "", h.tokenFile
+	}
+	if h.datacenter != "" {
+		cfg.Datacenter = h.datacenter
+	}
+	return cfg
+}
+
+// client returns a client for the agent named by the flags, and a function
+// that closes its idle connections, for the command to call when it is done
+// (what matters when commands run in-process, as in tests: a pooled
+// connection that never carried a request keeps the server's graceful
+// shutdown waiting).
+func (h *httpFlags) client() (*api.Client, func(), error) {
+	cfg := h.config()
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		return nil, func() {}, fmt.Errorf("cannot set up a client for the agent at %s: %w", cfg.Address, err)
+	}
+	done := func() {}
+	if cfg.Transport != nil {
+		done = cfg.Transport.CloseIdleConnections
+	}
+	return c, done, nil
+}
+
+// displayAddr is the agent address for messages.
+func (h *httpFlags) displayAddr() string {
+	return h.config().Address
+}
+
+// queryOptions are the read options the flags ask for.
+func (h *httpFlags) queryOptions(ctx context.Context) *api.QueryOptions {
+	q := &api.QueryOptions{AllowStale: h.stale}
+	return q.WithContext(ctx)
+}
