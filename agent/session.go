@@ -21,8 +21,9 @@ import (
 const sessionTTLGrace = 1.5
 
 // SessionCreate validates s, fills Consul's defaults (Node: this agent's
-// node; NodeChecks: serfHealth when nil; LockDelay 15s; Behavior release)
-// and creates it through Raft. It returns the new session's ID. Bad input
+// node; NodeChecks: serfHealth when nil; Behavior release) and creates it
+// through Raft. LockDelay is taken as given: 0 means none, and the HTTP
+// API fills Consul's 15s default when a request names none. It returns the new session's ID. Bad input
 // wraps state.ErrInvalidSession (a 400).
 func (a *Agent) SessionCreate(s *structs.Session) (string, error) {
 	if s.Node == "" {
@@ -30,9 +31,6 @@ func (a *Agent) SessionCreate(s *structs.Session) (string, error) {
 	}
 	if s.NodeChecks == nil {
 		s.NodeChecks = []string{structs.SerfCheckID}
-	}
-	if s.LockDelay == 0 {
-		s.LockDelay = structs.DefaultLockDelay
 	}
 	if s.Behavior == "" {
 		s.Behavior = structs.SessionRelease

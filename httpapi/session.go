@@ -115,9 +115,10 @@ func mergeSessionChecks(nodeChecks, checks *[]string) []string {
 
 // parseLockDelay reads LockDelay as Consul does: a duration string ("15s")
 // or a number of nanoseconds, where anything below 1000 means seconds.
+// Absent, it is the default 15s; an explicit 0 turns lock-delay off.
 func parseLockDelay(raw json.RawMessage) (time.Duration, error) {
 	if isNull(raw) {
-		return 0, nil
+		return structs.DefaultLockDelay, nil
 	}
 	var d time.Duration
 	var str string

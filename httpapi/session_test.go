@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/coredns-coord/coredns-coord/structs"
 )
 
 func TestSessions(t *testing.T) {
@@ -168,6 +170,9 @@ func TestSessionCreateBody(t *testing.T) {
 			`{"LockDelay":5}`:          5 * time.Second,
 			`{"LockDelay":2000000000}`: 2 * time.Second,
 			`{"lockdelay":"60s"}`:      60 * time.Second,
+			`{"LockDelay":0}`:          0, // explicitly none, as Consul
+			`{"LockDelay":"0s"}`:       0,
+			`{"Name":"default"}`:       structs.DefaultLockDelay,
 		} {
 			if got := create(body).LockDelay; got != want {
 				t.Errorf("%s: LockDelay %v, want %v", body, got, want)
