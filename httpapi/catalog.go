@@ -2,11 +2,9 @@ package httpapi
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/hashicorp/go-memdb"
 
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
@@ -89,7 +87,7 @@ func (s *server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 		})
 	}
 	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, map[string][]string, error) {
-		idx, instances, err := joinedInstances(st, ws)
+		idx, instances, err := st.AllCatalogServices(ws)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -104,52 +102,6 @@ func (s *server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 		}
 		return idx, structs.TagsByService(kept, func(cs *structs.CatalogService) (string, []string) { return cs.ServiceName, cs.ServiceTags }), nil
 	})
-}
-
-// joinedInstances is every service instance joined with its node.
-func joinedInstances(st *state.Store, ws memdb.WatchSet) (uint64, []*structs.CatalogService, error) {
-	nidx, nodes, err := st.Nodes(ws)
-	if err != nil {
-		return 0, nil, err
-	}
-	sidx, instances, err := st.AllServiceNodes(ws)
-	if err != nil {
-		return 0, nil, err
-	}
-	byName := make(map[string]*structs.Node, len(nodes))
-	for _, n := range nodes {
-		byName[strings.ToLower(n.Node)] = n
-	}
-	out := make([]*structs.CatalogService, 0, len(instances))
-	for _, sn := range instances {
-		n, ok := byName[strings.ToLower(sn.Node)]
-		if !ok {
-			continue
-		}
-		out = append(out, catalogServiceOf(n, sn))
-	}
-	return max(nidx, sidx), out, nil
-}
-
-func catalogServiceOf(n *structs.Node, sn *structs.ServiceNode) *structs.CatalogService {
-	return &structs.CatalogService{
-		ID:                       n.ID,
-		Node:                     n.Node,
-		Address:                  n.Address,
-		Datacenter:               n.Datacenter,
-		TaggedAddresses:          n.TaggedAddresses,
-		NodeMeta:                 n.Meta,
-		ServiceID:                sn.ServiceID,
-		ServiceName:              sn.ServiceName,
-		ServiceAddress:           sn.ServiceAddress,
-		ServiceTags:              sn.ServiceTags,
-		ServiceMeta:              sn.ServiceMeta,
-		ServicePort:              sn.ServicePort,
-		ServiceWeights:           sn.ServiceWeights,
-		ServiceEnableTagOverride: sn.ServiceEnableTagOverride,
-		ServiceKind:              sn.ServiceKind,
-		RaftIndex:                sn.RaftIndex,
-	}
 }
 
 func (s *server) catalogService(w http.ResponseWriter, r *http.Request) error {

@@ -125,6 +125,28 @@ type CatalogService struct {
 	RaftIndex
 }
 
+// NewCatalogService joins an instance with its node.
+func NewCatalogService(n *Node, sn *ServiceNode) *CatalogService {
+	return &CatalogService{
+		ID:                       n.ID,
+		Node:                     n.Node,
+		Address:                  n.Address,
+		Datacenter:               n.Datacenter,
+		TaggedAddresses:          n.TaggedAddresses,
+		NodeMeta:                 n.Meta,
+		ServiceID:                sn.ServiceID,
+		ServiceName:              sn.ServiceName,
+		ServiceAddress:           sn.ServiceAddress,
+		ServiceTags:              sn.ServiceTags,
+		ServiceMeta:              sn.ServiceMeta,
+		ServicePort:              sn.ServicePort,
+		ServiceWeights:           sn.ServiceWeights,
+		ServiceEnableTagOverride: sn.ServiceEnableTagOverride,
+		ServiceKind:              sn.ServiceKind,
+		RaftIndex:                sn.RaftIndex,
+	}
+}
+
 // HealthCheck is one row of the checks table.
 type HealthCheck struct {
 	Node        string

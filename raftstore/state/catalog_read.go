@@ -60,6 +60,35 @@ func (s *Store) AllServiceNodes(ws memdb.WatchSet) (uint64, []*structs.ServiceNo
 	return maxIndex(tx, tableServices), out, nil
 }
 
+// AllCatalogServices returns every service instance joined with its node,
+// read in one transaction.
+func (s *Store) AllCatalogServices(ws memdb.WatchSet) (uint64, []*structs.CatalogService, error) {
+	tx := s.txn()
+	defer tx.Abort()
+	it, err := tx.Get(tableServices, indexID)
+	if err != nil {
+		return 0, nil, fmt.Errorf("state: list services: %w", err)
+	}
+	ws.Add(it.WatchCh())
+	nodes, err := tx.Get(tableNodes, indexID)
+	if err != nil {
+		return 0, nil, fmt.Errorf("state: list nodes: %w", err)
+	}
+	ws.Add(nodes.WatchCh())
+	out := []*structs.CatalogService{}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		sn := raw.(*structs.ServiceNode)
+		n, err := getNode(tx, nil, sn.Node)
+		if err != nil {
+			return 0, nil, err
+		}
+		if n != nil {
+			out = append(out, structs.NewCatalogService(n, sn))
+		}
+	}
+	return maxIndex(tx, tableNodes, tableServices), out, nil
+}
+
 // ServiceNodes returns the instances of a service carrying all tags, joined
 // with their nodes.
 func (s *Store) ServiceNodes(ws memdb.WatchSet, service string, tags []string) (uint64, []*structs.CatalogService, error) {
@@ -80,7 +109,7 @@ func (s *Store) ServiceNodes(ws memdb.WatchSet, service string, tags []string) (
 		if n == nil {
 			continue
 		}
-		out = append(out, catalogService(n, sn))
+		out = append(out, structs.NewCatalogService(n, sn))
 	}
 	return maxIndex(tx, tableNodes, tableServices), out, nil
 }
@@ -103,27 +132,6 @@ next:
 		out = append(out, sn)
 	}
 	return out, nil
-}
-
-func catalogService(n *structs.Node, sn *structs.ServiceNode) *structs.CatalogService {
-	return &structs.CatalogService{
-		ID:                       n.ID,
-		Node:                     n.Node,
-		Address:                  n.Address,
-		Datacenter:               n.Datacenter,
-		TaggedAddresses:          n.TaggedAddresses,
-		NodeMeta:                 n.Meta,
-		ServiceID:                sn.ServiceID,
-		ServiceName:              sn.ServiceName,
-		ServiceAddress:           sn.ServiceAddress,
-		ServiceTags:              sn.ServiceTags,
-		ServiceMeta:              sn.ServiceMeta,
-		ServicePort:              sn.ServicePort,
-		ServiceWeights:           sn.ServiceWeights,
-		ServiceEnableTagOverride: sn.ServiceEnableTagOverride,
-		ServiceKind:              sn.ServiceKind,
-		RaftIndex:                sn.RaftIndex,
-	}
 }
 
 // NodeServices returns a node and its services, or nil if the node is unknown.
