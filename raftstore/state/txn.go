@@ -7,9 +7,11 @@ import (
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
-// errTxnOp marks a failed operation: it becomes a TxnError, not a failure
-// of the transaction machinery.
-var errTxnOp = errors.New("operation failed")
+// txnOpError is a failed operation: it becomes a TxnError with its message,
+// not a failure of the transaction machinery.
+type txnOpError struct{ msg string }
+
+func (e *txnOpError) Error() string { return e.msg }
 
 // ValidateTxn refuses malformed transactions before they reach Raft:
 // too many operations, an operation with no or several kinds, an unknown
@@ -112,7 +114,8 @@ func (s *Store) Txn(idx uint64, ops structs.TxnOps) (*structs.TxnResponse, error
 	resp := &structs.TxnResponse{}
 	for i, op := range ops {
 		results, err := tx.txnOp(op)
-		if errors.Is(err, errTxnOp) || errors.Is(err, ErrLockRefused) || isValidation(err) {
+		var opErr *txnOpError
+		if errors.As(err, &opErr) || errors.Is(err, ErrLockRefused) || isValidation(err) {
 			resp.Errors = append(resp.Errors, &structs.TxnError{OpIndex: i, What: err.Error()})
 			continue
 		}
@@ -143,7 +146,7 @@ func isValidation(err error) bool {
 }
 
 func opFailed(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{errTxnOp}, args...)...)
+	return &txnOpError{msg: fmt.Sprintf(format, args...)}
 }
 
 func (tx *writeTxn) txnOp(op *structs.TxnOp) ([]*structs.TxnResult, error) {
