@@ -37,25 +37,24 @@ const maxCachedSets = 4096
 type instanceCache struct {
 	mu    sync.RWMutex
 	index uint64
-	sets  map[string]*instanceSet
+	sets  map[instanceKey]*instanceSet
 }
 
 func newInstanceCache() *instanceCache {
-	return &instanceCache{sets: map[string]*instanceSet{}}
+	return &instanceCache{sets: map[instanceKey]*instanceSet{}}
 }
 
+// instanceKey names one cached answer set; it is the map key itself, so a
+// lookup builds nothing.
 type instanceKey struct {
 	service, tag, zone string
 }
 
-func (k instanceKey) String() string { return k.service + "\x00" + k.tag + "\x00" + k.zone }
-
 // get returns the instances for key, computing them on a miss.
 func (c *instanceCache) get(store *state.Store, key instanceKey, dc string, onlyPassing bool) (*instanceSet, error) {
 	idx := store.CatalogIndex()
-	k := key.String()
 	c.mu.RLock()
-	set, ok := c.sets[k]
+	set, ok := c.sets[key]
 	fresh := c.index == idx
 	c.mu.RUnlock()
 	if ok && fresh {
@@ -76,18 +75,19 @@ func (c *instanceCache) get(store *state.Store, key instanceKey, dc string, only
 
 	c.mu.Lock()
 	if c.index != idx || len(c.sets) >= maxCachedSets {
-		c.sets = map[string]*instanceSet{}
+		c.sets = map[instanceKey]*instanceSet{}
 		c.index = idx
 	}
-	c.sets[k] = set
+	c.sets[key] = set
 	c.mu.Unlock()
 	return set, nil
 }
 
-// healthy applies Consul's DNS health rule: any critical check (node or
-// service) excludes an instance; warning excludes it only with only_passing.
-func healthy(checks structs.HealthChecks, onlyPassing bool) bool {
-	switch checks.AggregatedStatus() {
+// healthy applies Consul's DNS health rule to an instance's aggregated
+// status: any critical check (node or service) excludes it; warning
+// excludes it only with only_passing.
+func healthy(status string, onlyPassing bool) bool {
+	switch status {
 	case structs.HealthPassing:
 		return true
 	case structs.HealthWarning:
@@ -100,7 +100,7 @@ func buildInstanceSet(nodes []*structs.CheckServiceNode, dc, zone string, onlyPa
 	set := &instanceSet{}
 	for _, csn := range nodes {
 		status := csn.Checks.AggregatedStatus()
-		if !healthy(csn.Checks, onlyPassing) {
+		if !healthy(status, onlyPassing) {
 			continue
 		}
 		in := &instance{port: uint16(csn.Service.ServicePort), weight: srvWeight(csn.Service.ServiceWeights, status)}
