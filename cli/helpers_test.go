@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/consul/api"
 
-	"github.com/coredns-coord/coredns-coord/agent"
 	"github.com/coredns-coord/coredns-coord/httpapi"
+	"github.com/coredns-coord/coredns-coord/internal/testagent"
+	"github.com/coredns-coord/coredns-coord/internal/testutil"
 )
 
 // testAgent is a real dev-mode server agent with the HTTP API on a loopback
@@ -23,37 +22,10 @@ type testAgent struct {
 	client *api.Client
 }
 
-func loopbackPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("pick a port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // startAgent starts an agent for one test and stops it when the test ends.
 func startAgent(t *testing.T) *testAgent {
 	t.Helper()
-	a, err := agent.Start(agent.Config{
-		Dev:             true,
-		NodeName:        "cli-test",
-		Datacenter:      "dc1",
-		BindAddr:        "127.0.0.1",
-		ServerPort:      loopbackPort(t),
-		HTTPAddr:        "127.0.0.1:0",
-		BootstrapExpect: 1,
-	}, httpapi.New)
-	if err != nil {
-		t.Fatalf("start agent: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := a.Stop(); err != nil {
-			t.Errorf("stop agent: %v", err)
-		}
-	})
-	waitFor(t, 20*time.Second, "agent ready", a.Ready)
+	a := testagent.Start(t, testagent.DevConfig(t, "cli-test", "127.0.0.1:0"), httpapi.New)
 	addr := a.HTTPAddr().String()
 	cfg := api.DefaultConfig()
 	cfg.Address, cfg.Token, cfg.TokenFile = addr, "", ""
@@ -77,25 +49,6 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a command writing while the test
-// reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // result is what one command run left behind.
@@ -144,7 +97,7 @@ func (ta *testAgent) withAddr(args []string) []string {
 // its output in sync buffers. wait returns its exit code, failing the test
 // if it has not finished within d.
 type background struct {
-	stdout, stderr *syncBuffer
+	stdout, stderr *testutil.SyncBuffer
 	cancel         context.CancelFunc
 	done           chan int
 }
@@ -152,7 +105,7 @@ type background struct {
 func (ta *testAgent) start(t *testing.T, stdin io.Reader, args ...string) *background {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	bg := &background{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	bg := &background{stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	if stdin == nil {
 		stdin = strings.NewReader("")
 	}

@@ -5,14 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"text/template"
@@ -20,29 +17,9 @@ import (
 
 	"github.com/hashicorp/consul/api"
 	"github.com/miekg/dns"
-)
 
-// freePort returns a port that was free on 127.0.0.1 for both TCP and UDP a
-// moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	for i := 0; i < 50; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		pc, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			continue
-		}
-		pc.Close()
-		return port
-	}
-	t.Fatal("no free port")
-	return 0
-}
+	"github.com/coredns-coord/coredns-coord/internal/testutil"
+)
 
 // node is one agent's ports and options, rendered into a Corefile.
 type node struct {
@@ -59,7 +36,7 @@ type node struct {
 }
 
 func newNode(t testing.TB) *node {
-	return &node{Name: "e2e", DNS: freePort(t), HTTP: freePort(t), Raft: freePort(t), Metrics: freePort(t), Upstream: "127.0.0.1:1"}
+	return &node{Name: "e2e", DNS: testutil.FreePort(t), HTTP: testutil.FreePort(t), Raft: testutil.FreePort(t), Metrics: testutil.FreePort(t), Upstream: "127.0.0.1:1"}
 }
 
 var corefileTmpl = template.Must(template.New("corefile").Parse(`consul:{{.DNS}} {
@@ -100,25 +77,8 @@ type proc struct {
 	n      *node
 	conf   string
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *testutil.SyncBuffer
 	exited chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // start runs the binary with n's Corefile and waits until it answers DNS
@@ -129,7 +89,7 @@ func start(t testing.TB, n *node) *proc {
 	if err := os.WriteFile(conf, n.corefile(t), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, n: n, conf: conf, out: &syncBuffer{}, exited: make(chan struct{})}
+	p := &proc{t: t, n: n, conf: conf, out: &testutil.SyncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(binary, "-conf", conf)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {

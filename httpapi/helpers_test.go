@@ -3,17 +3,16 @@ package httpapi_test
 import (
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/consul/api"
 
 	"github.com/coredns-coord/coredns-coord/agent"
 	"github.com/coredns-coord/coredns-coord/httpapi"
+	"github.com/coredns-coord/coredns-coord/internal/testagent"
 )
 
 // testServer is a real single-server agent serving the API on loopback.
@@ -23,53 +22,11 @@ type testServer struct {
 	base   string // http://host:port
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func testConfig(t testing.TB, httpAddr string) agent.Config {
-	return agent.Config{
-		Dev:             true,
-		NodeName:        "node1",
-		Datacenter:      "dc1",
-		BindAddr:        "127.0.0.1",
-		ServerPort:      freePort(t),
-		HTTPAddr:        httpAddr,
-		BootstrapExpect: 1,
-	}
-}
-
-func waitReady(t testing.TB, a *agent.Agent) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !a.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatal("agent not ready after 20s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // startServer starts an agent with the HTTP API and a Consul client for it;
 // the agent stops when the test ends.
 func startServer(t testing.TB) *testServer {
 	t.Helper()
-	a, err := agent.Start(testConfig(t, "127.0.0.1:0"), httpapi.New)
-	if err != nil {
-		t.Fatalf("start agent: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := a.Stop(); err != nil {
-			t.Errorf("stop agent: %v", err)
-		}
-	})
-	waitReady(t, a)
+	a := testagent.Start(t, testagent.DevConfig(t, "node1", "127.0.0.1:0"), httpapi.New)
 	addr := a.HTTPAddr().String()
 	client, err := api.NewClient(&api.Config{Address: addr})
 	if err != nil {
@@ -82,12 +39,7 @@ func startServer(t testing.TB) *testServer {
 // handler, for benchmarks through httptest.
 func startHandler(t testing.TB) (*agent.Agent, http.Handler) {
 	t.Helper()
-	a, err := agent.Start(testConfig(t, ""), nil)
-	if err != nil {
-		t.Fatalf("start agent: %v", err)
-	}
-	t.Cleanup(func() { a.Stop() })
-	waitReady(t, a)
+	a := testagent.Start(t, testagent.DevConfig(t, "node1", ""), nil)
 	return a, httpapi.New(a)
 }
 

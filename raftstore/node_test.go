@@ -3,22 +3,12 @@ package raftstore
 import (
 	"context"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
+	"github.com/coredns-coord/coredns-coord/internal/testutil"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 func openLeader(t testing.TB, cfg Config) *Node {
 	t.Helper()
@@ -43,7 +33,7 @@ func put(t testing.TB, n *Node, key, value string) {
 }
 
 func TestDurableAcrossRestart(t *testing.T) {
-	cfg := Config{ID: "11111111-1111-1111-1111-111111111111", DataDir: t.TempDir(), Addr: freeAddr(t), Bootstrap: true}
+	cfg := Config{ID: "11111111-1111-1111-1111-111111111111", DataDir: t.TempDir(), Addr: testutil.FreeAddr(t), Bootstrap: true}
 	n := openLeader(t, cfg)
 	put(t, n, "before-snapshot", "1")
 	if _, err := n.Apply(RegisterCommand, &structs.RegisterRequest{Node: "n1", Address: "10.0.0.1",
@@ -88,7 +78,7 @@ func TestUnknownCommandIsAnError(t *testing.T) {
 func BenchmarkApplyKV(b *testing.B) {
 	for _, mode := range []string{"memory", "wal"} {
 		b.Run(mode, func(b *testing.B) {
-			cfg := Config{ID: "bench", Addr: freeAddr(b), Bootstrap: true}
+			cfg := Config{ID: "bench", Addr: testutil.FreeAddr(b), Bootstrap: true}
 			if mode == "wal" {
 				cfg.DataDir = b.TempDir()
 			}
