@@ -12,14 +12,9 @@ import (
 func (s *Store) Nodes(ws memdb.WatchSet) (uint64, []*structs.Node, error) {
 	tx := s.txn()
 	defer tx.Abort()
-	it, err := tx.Get(tableNodes, indexID)
+	out, err := list[*structs.Node](tx, ws, tableNodes, indexID)
 	if err != nil {
-		return 0, nil, fmt.Errorf("state: list nodes: %w", err)
-	}
-	ws.Add(it.WatchCh())
-	out := []*structs.Node{}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, raw.(*structs.Node))
+		return 0, nil, err
 	}
 	return maxIndex(tx, tableNodes), out, nil
 }
@@ -48,14 +43,9 @@ func getNode(tx *memdb.Txn, ws memdb.WatchSet, name string) (*structs.Node, erro
 func (s *Store) AllServiceNodes(ws memdb.WatchSet) (uint64, []*structs.ServiceNode, error) {
 	tx := s.txn()
 	defer tx.Abort()
-	it, err := tx.Get(tableServices, indexID)
+	out, err := list[*structs.ServiceNode](tx, ws, tableServices, indexID)
 	if err != nil {
-		return 0, nil, fmt.Errorf("state: list services: %w", err)
-	}
-	ws.Add(it.WatchCh())
-	out := []*structs.ServiceNode{}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, raw.(*structs.ServiceNode))
+		return 0, nil, err
 	}
 	return maxIndex(tx, tableServices), out, nil
 }
@@ -143,42 +133,28 @@ func (s *Store) NodeServices(ws memdb.WatchSet, node string) (uint64, *structs.N
 	if err != nil || n == nil {
 		return idx, nil, err
 	}
-	it, err := tx.Get(tableServices, indexNode, node)
+	services, err := list[*structs.ServiceNode](tx, ws, tableServices, indexNode, node)
 	if err != nil {
-		return 0, nil, fmt.Errorf("state: node services: %w", err)
+		return 0, nil, err
 	}
-	ws.Add(it.WatchCh())
-	out := &structs.NodeServices{Node: n, Services: map[string]*structs.NodeService{}}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		sn := raw.(*structs.ServiceNode)
+	out := &structs.NodeServices{Node: n, Services: make(map[string]*structs.NodeService, len(services))}
+	for _, sn := range services {
 		out.Services[sn.ServiceID] = sn.ToNodeService()
 	}
 	return idx, out, nil
 }
 
-func collectChecks(ws memdb.WatchSet, it memdb.ResultIterator) structs.HealthChecks {
-	ws.Add(it.WatchCh())
-	out := structs.HealthChecks{}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, raw.(*structs.HealthCheck))
-	}
-	return out
-}
-
 func (s *Store) checksBy(ws memdb.WatchSet, index string, args ...any) (uint64, structs.HealthChecks, error) {
 	tx := s.txn()
 	defer tx.Abort()
-	var it memdb.ResultIterator
-	var err error
 	if index == indexStatus && args[0] == structs.HealthAny {
-		it, err = tx.Get(tableChecks, indexID)
-	} else {
-		it, err = tx.Get(tableChecks, index, args...)
+		index, args = indexID, nil
 	}
+	out, err := list[*structs.HealthCheck](tx, ws, tableChecks, index, args...)
 	if err != nil {
-		return 0, nil, fmt.Errorf("state: checks by %s: %w", index, err)
+		return 0, nil, err
 	}
-	return maxIndex(tx, tableChecks), collectChecks(ws, it), nil
+	return maxIndex(tx, tableChecks), out, nil
 }
 
 // NodeChecks returns every check on a node.
@@ -221,18 +197,18 @@ func (s *Store) CheckServiceNodes(ws memdb.WatchSet, service string, tags []stri
 		if !ok {
 			// Node-level checks have no ServiceID, so they are absent from
 			// the node_service index: take the node's checks and filter.
-			it, err := tx.Get(tableChecks, indexNode, sn.Node)
+			all, err := list[*structs.HealthCheck](tx, rows, tableChecks, indexNode, sn.Node)
 			if err != nil {
-				return 0, nil, fmt.Errorf("state: node checks: %w", err)
+				return 0, nil, err
 			}
-			nc = nodeLevel(collectChecks(rows, it))
+			nc = nodeLevel(all)
 			nodeChecks[sn.Node] = nc
 		}
-		it, err := tx.Get(tableChecks, indexNodeService, sn.Node, sn.ServiceID)
+		svcChecks, err := list[*structs.HealthCheck](tx, rows, tableChecks, indexNodeService, sn.Node, sn.ServiceID)
 		if err != nil {
-			return 0, nil, fmt.Errorf("state: service checks: %w", err)
+			return 0, nil, err
 		}
-		checks := append(append(structs.HealthChecks{}, nc...), collectChecks(rows, it)...)
+		checks := append(append(structs.HealthChecks{}, nc...), svcChecks...)
 		out = append(out, &structs.CheckServiceNode{Node: n, Service: sn, Checks: checks})
 	}
 	return maxIndex(tx, catalogTables...), out, nil

@@ -287,13 +287,9 @@ func (tx *writeTxn) deleteCheck(node, checkID string) error {
 // deleteChecks removes checks and invalidates the sessions bound to them,
 // as Consul does: a session cannot outlive what vouches for it.
 func (tx *writeTxn) deleteChecks(index string, args ...any) error {
-	it, err := tx.Get(tableChecks, index, args...)
+	checks, err := list[*structs.HealthCheck](tx.Txn, nil, tableChecks, index, args...)
 	if err != nil {
-		return fmt.Errorf("state: checks lookup: %w", err)
-	}
-	var checks []*structs.HealthCheck
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		checks = append(checks, raw.(*structs.HealthCheck))
+		return err
 	}
 	for _, hc := range checks {
 		if err := tx.invalidateCheckSessions(hc.Node, hc.CheckID); err != nil {

@@ -34,14 +34,9 @@ func (s *Store) KVGet(ws memdb.WatchSet, key string) (uint64, *structs.DirEntry,
 func (s *Store) KVList(ws memdb.WatchSet, prefix string) (uint64, []*structs.DirEntry, error) {
 	tx := s.txn()
 	defer tx.Abort()
-	it, err := tx.Get(tableKVs, indexID+"_prefix", prefix)
+	out, err := list[*structs.DirEntry](tx, ws, tableKVs, indexID+"_prefix", prefix)
 	if err != nil {
-		return 0, nil, fmt.Errorf("state: kv list: %w", err)
-	}
-	ws.Add(it.WatchCh())
-	out := []*structs.DirEntry{}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, raw.(*structs.DirEntry))
+		return 0, nil, err
 	}
 	return maxIndex(tx, tableKVs), out, nil
 }

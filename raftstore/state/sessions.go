@@ -55,14 +55,9 @@ func (s *Store) NodeSessions(ws memdb.WatchSet, node string) (uint64, []*structs
 func (s *Store) sessionsBy(ws memdb.WatchSet, index string, args ...any) (uint64, []*structs.Session, error) {
 	tx := s.txn()
 	defer tx.Abort()
-	it, err := tx.Get(tableSessions, index, args...)
+	out, err := list[*structs.Session](tx, ws, tableSessions, index, args...)
 	if err != nil {
-		return 0, nil, fmt.Errorf("state: list sessions: %w", err)
-	}
-	ws.Add(it.WatchCh())
-	out := []*structs.Session{}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, raw.(*structs.Session))
+		return 0, nil, err
 	}
 	return maxIndex(tx, tableSessions), out, nil
 }

@@ -123,13 +123,9 @@ func (tx *writeTxn) deleteSession(id string) error {
 		return nil
 	}
 	sess := raw.(*structs.Session)
-	it, err := tx.Get(tableKVs, indexSession, id)
+	held, err := list[*structs.DirEntry](tx.Txn, nil, tableKVs, indexSession, id)
 	if err != nil {
-		return fmt.Errorf("state: held keys: %w", err)
-	}
-	var held []*structs.DirEntry
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		held = append(held, raw.(*structs.DirEntry))
+		return err
 	}
 	until := time.Now().Add(sess.LockDelay)
 	for _, e := range held {
@@ -162,16 +158,12 @@ func (tx *writeTxn) deleteSession(id string) error {
 // invalidateCheckSessions destroys the sessions bound to a check that
 // turned critical or went away.
 func (tx *writeTxn) invalidateCheckSessions(node, checkID string) error {
-	it, err := tx.Get(tableSessionChecks, indexNodeCheck, node, checkID)
+	links, err := list[*sessionCheck](tx.Txn, nil, tableSessionChecks, indexNodeCheck, node, checkID)
 	if err != nil {
-		return fmt.Errorf("state: sessions of check: %w", err)
+		return err
 	}
-	var ids []string
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		ids = append(ids, raw.(*sessionCheck).Session)
-	}
-	for _, id := range ids {
-		if err := tx.deleteSession(id); err != nil {
+	for _, link := range links {
+		if err := tx.deleteSession(link.Session); err != nil {
 			return err
 		}
 		tx.store.invalidated.check.Add(1)
@@ -181,16 +173,12 @@ func (tx *writeTxn) invalidateCheckSessions(node, checkID string) error {
 
 // invalidateNodeSessions destroys every session of a node that leaves.
 func (tx *writeTxn) invalidateNodeSessions(node string) error {
-	it, err := tx.Get(tableSessions, indexNode, node)
+	sessions, err := list[*structs.Session](tx.Txn, nil, tableSessions, indexNode, node)
 	if err != nil {
-		return fmt.Errorf("state: sessions of node: %w", err)
+		return err
 	}
-	var ids []string
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		ids = append(ids, raw.(*structs.Session).ID)
-	}
-	for _, id := range ids {
-		if err := tx.deleteSession(id); err != nil {
+	for _, sess := range sessions {
+		if err := tx.deleteSession(sess.ID); err != nil {
 			return err
 		}
 		tx.store.invalidated.node.Add(1)

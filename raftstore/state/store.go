@@ -88,3 +88,23 @@ func (tx *writeTxn) Commit() error {
 
 // txn opens a read transaction: a consistent, lock-free snapshot.
 func (s *Store) txn() *memdb.Txn { return s.db.Txn(false) }
+
+// drain collects an iterator's rows.
+func drain[T any](it memdb.ResultIterator) []T {
+	out := []T{}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, raw.(T))
+	}
+	return out
+}
+
+// list reads the rows of table that match index and args, and adds the
+// iterator's watch channel to ws.
+func list[T any](tx *memdb.Txn, ws memdb.WatchSet, table, index string, args ...any) ([]T, error) {
+	it, err := tx.Get(table, index, args...)
+	if err != nil {
+		return nil, fmt.Errorf("state: %s by %s: %w", table, index, err)
+	}
+	ws.Add(it.WatchCh())
+	return drain[T](it), nil
+}

@@ -200,13 +200,13 @@ func (tx *writeTxn) txnKV(op *structs.TxnKVOp) ([]*structs.TxnResult, error) {
 		}
 		return []*structs.TxnResult{{KV: existing}}, nil
 	case structs.KVGetTree:
-		it, err := tx.Get(tableKVs, indexID+"_prefix", e.Key)
+		entries, err := list[*structs.DirEntry](tx.Txn, nil, tableKVs, indexID+"_prefix", e.Key)
 		if err != nil {
-			return nil, fmt.Errorf("state: kv list: %w", err)
+			return nil, err
 		}
-		var out []*structs.TxnResult
-		for raw := it.Next(); raw != nil; raw = it.Next() {
-			out = append(out, &structs.TxnResult{KV: raw.(*structs.DirEntry)})
+		out := make([]*structs.TxnResult, len(entries))
+		for i, entry := range entries {
+			out[i] = &structs.TxnResult{KV: entry}
 		}
 		return out, nil
 	case structs.KVCheckIndex:
