@@ -217,3 +217,21 @@ func TestSnapshotKeepsSessions(t *testing.T) {
 		t.Fatal("restored session binding did not release the lock")
 	}
 }
+
+func TestAbortedTxnCountsNoInvalidation(t *testing.T) {
+	s := sessionFixture(t)
+	createSession(t, s, 2, "bound", structs.SessionRelease, 0, "web-alive")
+	resp, err := s.Txn(3, structs.TxnOps{
+		{Check: &structs.TxnCheckOp{Verb: structs.TxnSet, Check: structs.HealthCheck{Node: "n1", CheckID: "web-alive", ServiceID: "web", Status: structs.HealthCritical}}},
+		{KV: &structs.TxnKVOp{Verb: structs.KVGet, DirEnt: structs.DirEntry{Key: "missing"}}},
+	})
+	if err != nil || len(resp.Errors) != 1 {
+		t.Fatalf("txn: %v %+v", err, resp)
+	}
+	if _, sess, _ := s.SessionGet(nil, "bound"); sess == nil {
+		t.Fatal("an aborted txn invalidated a session")
+	}
+	if check, _ := s.SessionInvalidations(); check != 0 {
+		t.Fatalf("an aborted txn counted %d invalidations", check)
+	}
+}

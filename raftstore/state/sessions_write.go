@@ -166,7 +166,7 @@ func (tx *writeTxn) invalidateCheckSessions(node, checkID string) error {
 		if err := tx.deleteSession(link.Session); err != nil {
 			return err
 		}
-		tx.store.invalidated.check.Add(1)
+		tx.invalidated.check++
 	}
 	return nil
 }
@@ -181,7 +181,7 @@ func (tx *writeTxn) invalidateNodeSessions(node string) error {
 		if err := tx.deleteSession(sess.ID); err != nil {
 			return err
 		}
-		tx.store.invalidated.node.Add(1)
+		tx.invalidated.node++
 	}
 	return nil
 }

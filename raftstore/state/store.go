@@ -59,6 +59,9 @@ type writeTxn struct {
 	store   *Store
 	idx     uint64
 	touched map[string]bool
+	// invalidated counts sessions this transaction invalidated; they reach
+	// the store's counters only if it commits.
+	invalidated struct{ check, node uint64 }
 }
 
 func (s *Store) write(idx uint64) *writeTxn {
@@ -80,6 +83,8 @@ func (tx *writeTxn) Commit() error {
 		}
 	}
 	tx.Txn.Commit()
+	tx.store.invalidated.check.Add(tx.invalidated.check)
+	tx.store.invalidated.node.Add(tx.invalidated.node)
 	if catalog {
 		tx.store.catalogIndex.Store(tx.idx)
 	}
