@@ -235,8 +235,8 @@ type ServiceDefinition struct {
 	Address           string            `json:",omitempty"`
 	Meta              map[string]string `json:",omitempty"`
 	Port              int
-	Weights           *Weights `json:",omitempty"`
-	EnableTagOverride bool     `json:",omitempty"`
+	Weights           *Weights     `json:",omitempty"`
+	EnableTagOverride bool         `json:",omitempty"`
 	Check             *CheckType   `json:",omitempty"`
 	Checks            []*CheckType `json:",omitempty"`
 }
