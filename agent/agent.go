@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coredns-coord/coredns-coord/agent/local"
+	"github.com/coredns-coord/coredns-coord/checks"
 	"github.com/coredns-coord/coredns-coord/raftstore"
 	"github.com/coredns-coord/coredns-coord/raftstore/state"
 	"github.com/coredns-coord/coredns-coord/structs"
@@ -34,9 +36,21 @@ type Agent struct {
 	events     eventBuffer
 
 	invalidatedAPI, invalidatedTTL atomic.Uint64
-	stopCh                         chan struct{}
-	wg                             sync.WaitGroup
-	stopOnce                       sync.Once
+
+	// local holds the services and checks this agent runs; healthMu
+	// serialises changes to them and their runners.
+	local    *local.State
+	healthMu sync.Mutex
+	health   atomic.Pointer[HealthConfig]
+	runners  map[string]checks.Check
+	reaperMu sync.Mutex
+	reapers  map[string]*time.Timer
+	syncOnce sync.Once
+	reloadMu sync.Mutex
+
+	stopCh   chan struct{}
+	wg       sync.WaitGroup
+	stopOnce sync.Once
 }
 
 // Start opens Raft, serves the HTTP API (if cfg.HTTPAddr is set and api is
@@ -49,7 +63,16 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, nodeID: id, stopCh: make(chan struct{})}
+	a := &Agent{
+		cfg:     cfg,
+		nodeID:  id,
+		local:   local.New(cfg.NodeName),
+		runners: map[string]checks.Check{},
+		reapers: map[string]*time.Timer{},
+		stopCh:  make(chan struct{}),
+	}
+	a.ConfigureHealth(HealthConfig{CheckUpdateInterval: DefaultCheckUpdateInterval})
+	a.local.OnTransition(countTransition)
 	a.sessions.expire = a.expireSession
 	a.raft, err = raftstore.Open(raftstore.Config{
 		ID:        id,
@@ -155,6 +178,7 @@ func (a *Agent) Stop() error {
 			a.httpServer.Shutdown(ctx)
 			cancel()
 		}
+		a.stopChecks()
 		a.wg.Wait()
 		a.sessions.stopAll()
 		err = a.raft.Shutdown()

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/structs"
 )
 
 // catalogCollector reports the size of each running agent's catalog at
@@ -11,6 +12,7 @@ import (
 type catalogCollector struct {
 	nodes, services, instances, keys *prometheus.Desc
 	sessions, invalidations          *prometheus.Desc
+	checks                           *prometheus.Desc
 }
 
 func newCatalogCollector() *catalogCollector {
@@ -26,6 +28,8 @@ func newCatalogCollector() *catalogCollector {
 		invalidations: prometheus.NewDesc("coredns_coord_session_invalidations_total",
 			"Sessions invalidated, by cause: api (destroyed), ttl (not renewed in time), check (a bound check turned critical or went away), node (its node left).",
 			[]string{"node", "cause"}, nil),
+		checks: prometheus.NewDesc("coredns_coordhealth_checks", "Checks this agent runs, by type and status.",
+			[]string{"node", "type", "status"}, nil),
 	}
 }
 
@@ -36,6 +40,7 @@ func (c *catalogCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.keys
 	ch <- c.sessions
 	ch <- c.invalidations
+	ch <- c.checks
 }
 
 func (c *catalogCollector) Collect(ch chan<- prometheus.Metric) {
@@ -61,6 +66,9 @@ func (c *catalogCollector) Collect(ch chan<- prometheus.Metric) {
 		} {
 			ch <- prometheus.MustNewConstMetric(c.invalidations, prometheus.CounterValue, float64(n), node, cause)
 		}
+		for k, n := range a.local.StatusCounts() {
+			ch <- prometheus.MustNewConstMetric(c.checks, prometheus.GaugeValue, float64(n), node, k[0], k[1])
+		}
 	}
 }
 
@@ -84,3 +92,37 @@ var eventsFired = prometheus.NewCounter(prometheus.CounterOpts{
 })
 
 func init() { prometheus.MustRegister(eventsFired) }
+
+var (
+	checkTransitions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "coredns",
+		Subsystem: "coordhealth",
+		Name:      "status_transitions_total",
+		Help:      "Check status changes, by check type and the statuses changed from and to.",
+	}, []string{"type", "from", "to"})
+	syncWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "coredns",
+		Subsystem: "coordhealth",
+		Name:      "catalog_sync_writes_total",
+		Help:      "Catalog writes made by the agent's anti-entropy sync, by operation (register, deregister).",
+	}, []string{"op"})
+)
+
+func init() { prometheus.MustRegister(checkTransitions, syncWrites) }
+
+func countTransition(hc *structs.HealthCheck, from string) {
+	checkTransitions.WithLabelValues(hc.Type, from, hc.Status).Inc()
+}
+
+// countingCatalog is the agent as the sync's catalog, counting its writes.
+type countingCatalog struct{ a *Agent }
+
+func (c countingCatalog) Register(req *structs.RegisterRequest) error {
+	syncWrites.WithLabelValues("register").Inc()
+	return c.a.Register(req)
+}
+
+func (c countingCatalog) Deregister(req *structs.DeregisterRequest) error {
+	syncWrites.WithLabelValues("deregister").Inc()
+	return c.a.Deregister(req)
+}

@@ -1,14 +1,10 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
-	"github.com/hashicorp/go-memdb"
-
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/agent/local"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
@@ -138,70 +134,68 @@ func toAgentService(svc *structs.NodeService, dc string) *agentService {
 	return as
 }
 
-// agentServices lists the services of this agent's node, read from the
-// catalog (the agent keeps no local copy).
+// agentServices lists the services this agent runs, from its local state
+// (not the catalog), as Consul does.
 func (s *server) agentServices(w http.ResponseWriter, r *http.Request) error {
 	opts, filter, err := s.filteredQuery(r)
 	if err != nil {
 		return err
 	}
-	cfg := s.agent.Config()
-	st := s.agent.State()
-	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, map[string]*agentService, error) {
-		idx, ns, err := st.NodeServices(ws, cfg.NodeName)
-		if err != nil {
-			return 0, nil, err
-		}
-		out := map[string]*agentService{}
-		if ns != nil {
-			for id, svc := range ns.Services {
-				// The server's own "consul" service is in the catalog but,
-				// as in Consul, not among the agent's services.
-				if id == structs.ConsulServiceID {
-					continue
-				}
-				out[id] = toAgentService(svc, cfg.Datacenter)
-			}
-		}
-		out, err = applyFilter(filter, out)
-		return idx, out, err
-	})
+	dc := s.agent.Config().Datacenter
+	out := map[string]*agentService{}
+	for id, svc := range s.agent.LocalServices() {
+		out[id] = toAgentService(svc, dc)
+	}
+	if out, err = applyFilter(filter, out); err != nil {
+		return err
+	}
+	s.setMeta(w, opts, s.agent.State().MaxIndex("services"))
+	return writeJSON(w, r, http.StatusOK, out)
 }
 
-// agentChecks lists the checks of this agent's node.
+// agentService answers agent/service/:id for one local service.
+func (s *server) agentServiceGet(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	svc, ok := s.agent.LocalServices()[id]
+	if !ok {
+		return errorf(http.StatusNotFound, "unknown service ID: %s", id)
+	}
+	return writeJSON(w, r, http.StatusOK, toAgentService(svc, s.agent.Config().Datacenter))
+}
+
+// agentChecks lists the checks this agent runs, with their current status.
 func (s *server) agentChecks(w http.ResponseWriter, r *http.Request) error {
 	opts, filter, err := s.filteredQuery(r)
 	if err != nil {
 		return err
 	}
-	node := s.agent.Config().NodeName
-	st := s.agent.State()
-	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, map[string]*structs.HealthCheck, error) {
-		idx, checks, err := st.NodeChecks(ws, node)
-		if err != nil {
-			return 0, nil, err
-		}
-		out := make(map[string]*structs.HealthCheck, len(checks))
-		for _, hc := range nonNilCheckTags(checks) {
-			out[hc.CheckID] = hc
-		}
-		out, err = applyFilter(filter, out)
-		return idx, out, err
-	})
-}
-
-func (s *server) agentServiceRegister(w http.ResponseWriter, r *http.Request) error {
-	cfg := s.agent.Config()
-	req, err := decodeAgentService(r.Body, cfg.NodeName, cfg.Datacenter)
+	out, err := applyFilter(filter, nonNilCheckTagsMap(s.agent.LocalChecks()))
 	if err != nil {
 		return err
 	}
-	if err := s.agent.Register(req); err != nil {
-		if errors.Is(err, state.ErrUnknownNode) {
-			// The agent has not registered its own node yet: our
-			// condition, not the client's mistake.
-			return errorf(http.StatusServiceUnavailable, "agent node %q is not in the catalog yet; retry", cfg.NodeName)
+	s.setMeta(w, opts, s.agent.State().MaxIndex("checks"))
+	return writeJSON(w, r, http.StatusOK, out)
+}
+
+func nonNilCheckTagsMap(m map[string]*structs.HealthCheck) map[string]*structs.HealthCheck {
+	for _, hc := range m {
+		if hc.ServiceTags == nil {
+			hc.ServiceTags = []string{}
 		}
+	}
+	return m
+}
+
+func (s *server) agentServiceRegister(w http.ResponseWriter, r *http.Request) error {
+	def, err := decodeAgentService(r.Body)
+	if err != nil {
+		return err
+	}
+	replace, err := boolParam(r.URL.Query(), "replace-existing-checks")
+	if err != nil {
+		return err
+	}
+	if err := s.agent.AddService(def, local.SourceAPI, replace); err != nil {
 		return err
 	}
 	writeText(w, http.StatusOK, "")
@@ -213,34 +207,9 @@ func (s *server) agentServiceDeregister(w http.ResponseWriter, r *http.Request) 
 	if id == "" {
 		return badRequest("Missing service ID")
 	}
-	node := s.agent.Config().NodeName
-	_, ns, err := s.agent.State().NodeServices(memdb.NewWatchSet(), node)
-	if err != nil {
-		return err
-	}
-	if !hasServiceID(ns, id) {
-		return errorf(http.StatusNotFound, "Unknown service ID %q. Ensure that the service ID is passed, not the service name.", id)
-	}
-	if err := s.agent.Deregister(&structs.DeregisterRequest{
-		Datacenter: s.agent.Config().Datacenter,
-		Node:       node,
-		ServiceID:  id,
-	}); err != nil {
+	if err := s.agent.RemoveService(id); err != nil {
 		return err
 	}
 	writeText(w, http.StatusOK, "")
 	return nil
-}
-
-// hasServiceID looks id up as the state store's index does: ignoring case.
-func hasServiceID(ns *structs.NodeServices, id string) bool {
-	if ns == nil {
-		return false
-	}
-	for sid := range ns.Services {
-		if strings.EqualFold(sid, id) {
-			return true
-		}
-	}
-	return false
 }

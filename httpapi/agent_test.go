@@ -73,27 +73,34 @@ func TestAgentEndpoints(t *testing.T) {
 		}
 	})
 
-	t.Run("register refuses checks", func(t *testing.T) {
+	t.Run("register with checks", func(t *testing.T) {
 		err := ag.ServiceRegister(&api.AgentServiceRegistration{
 			Name: "checked", Port: 1,
-			Check: &api.AgentServiceCheck{TTL: "10s"},
+			Checks: api.AgentServiceChecks{{TTL: "10s", CheckID: "checked-ttl"}, {TTL: "10s", Status: api.HealthPassing}},
 		})
-		if !isStatus(err, 400) || !strings.Contains(err.Error(), "coordhealth") {
-			t.Fatalf("register with a check: %v, want 400 about coordhealth", err)
+		if err != nil {
+			t.Fatal(err)
 		}
 		err = ag.ServiceRegister(&api.AgentServiceRegistration{
-			Name: "checked", Port: 1,
-			Checks: api.AgentServiceChecks{{TTL: "10s"}},
+			Name: "bad", Port: 1,
+			Checks: api.AgentServiceChecks{{TTL: "10s"}, {HTTP: "ftp://x", Interval: "1s"}},
 		})
-		if !isStatus(err, 400) {
-			t.Fatalf("register with checks: %v, want 400", err)
+		if !isStatus(err, 400) || !strings.Contains(err.Error(), "http://") {
+			t.Fatalf("register with a bad check: %v, want 400", err)
 		}
 		svcs, err := ag.Services()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := svcs["checked"]; ok {
-			t.Fatal("refused registration was written")
+		if _, ok := svcs["bad"]; ok {
+			t.Fatal("refused registration was applied")
+		}
+		entries, _, err := s.client.Health().Service("checked", "", false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 || len(entries[0].Checks) != 3 {
+			t.Fatalf("health of checked = %+v", entries)
 		}
 	})
 
@@ -109,16 +116,19 @@ func TestAgentEndpoints(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		serf := checks["serfHealth"]
-		if serf == nil || serf.Status != api.HealthPassing || serf.Node != "node1" {
+		// Local checks only: serfHealth belongs to the cluster, not the
+		// agent, as in Consul.
+		ttl, second := checks["checked-ttl"], checks["service:checked:2"]
+		if len(checks) != 2 || ttl == nil || second == nil || ttl.Status != api.HealthCritical ||
+			second.Status != api.HealthPassing || ttl.ServiceID != "checked" || ttl.Type != "ttl" || ttl.Node != "node1" {
 			t.Fatalf("checks = %v", checks)
 		}
-		none, err := ag.ChecksWithFilter(`Status == "critical"`)
+		critical, err := ag.ChecksWithFilter(`Status == "critical"`)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(none) != 0 {
-			t.Fatalf("critical checks = %v", none)
+		if len(critical) != 1 || critical["checked-ttl"] == nil {
+			t.Fatalf("critical checks = %v", critical)
 		}
 	})
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -105,21 +106,10 @@ func decodeCatalogRegistration(body io.Reader, dc string) (*structs.RegisterRequ
 }
 
 // agentServiceDefinition is the agent/service/register body, Consul's
-// api.AgentServiceRegistration. Fields we cannot honour yet are kept raw
-// only to refuse them.
+// api.AgentServiceRegistration. Fields we cannot honour are kept raw only to
+// refuse them.
 type agentServiceDefinition struct {
-	Kind              string
-	ID                string
-	Name              string
-	Tags              []string
-	Port              int
-	Address           string
-	Meta              map[string]string
-	Weights           *structs.Weights
-	EnableTagOverride bool
-
-	Check   json.RawMessage
-	Checks  json.RawMessage
+	structs.ServiceDefinition
 	Proxy   json.RawMessage
 	Connect json.RawMessage
 }
@@ -129,24 +119,12 @@ func isNull(raw json.RawMessage) bool {
 	return len(s) == 0 || string(s) == "null"
 }
 
-// decodeAgentService reads and checks an agent/service/register body and
-// turns it into a registration on the agent's node.
-func decodeAgentService(body io.Reader, node, dc string) (*structs.RegisterRequest, error) {
+// decodeAgentService reads and checks an agent/service/register body. The
+// checks it carries are validated by the agent, which builds them.
+func decodeAgentService(body io.Reader) (*structs.ServiceDefinition, error) {
 	var def agentServiceDefinition
 	if err := decodeBody(body, &def); err != nil {
 		return nil, err
-	}
-	if !isNull(def.Checks) {
-		var checks []json.RawMessage
-		if err := json.Unmarshal(def.Checks, &checks); err != nil {
-			return nil, badRequest("Request decode failed: Checks: %v", err)
-		}
-		if len(checks) > 0 {
-			def.Check = checks[0]
-		}
-	}
-	if !isNull(def.Check) {
-		return nil, badRequest("health check definitions need coordhealth, not built yet")
 	}
 	if def.Name == "" {
 		return nil, badRequest("Missing service name")
@@ -157,31 +135,20 @@ func decodeAgentService(body io.Reader, node, dc string) (*structs.RegisterReque
 	if def.Address == "0.0.0.0" || def.Address == "::" || def.Address == "[::]" {
 		return nil, badRequest("Invalid service address")
 	}
+	// The Consul client always sends Weights; all zero means unset.
+	if w := def.Weights; w != nil && w.Passing == 0 && w.Warning == 0 {
+		def.Weights = nil
+	}
 	if err := validateWeights(def.Weights); err != nil {
 		return nil, err
 	}
-	if def.ID == "" {
-		def.ID = def.Name
+	if def.Port < 0 || def.Port > 65535 {
+		return nil, badRequest("Invalid service port %d", def.Port)
 	}
-	req := &structs.RegisterRequest{
-		Datacenter:     dc,
-		Node:           node,
-		SkipNodeUpdate: true,
-		Service: &structs.NodeService{
-			ID:                def.ID,
-			Service:           def.Name,
-			Tags:              def.Tags,
-			Address:           def.Address,
-			Meta:              def.Meta,
-			Port:              def.Port,
-			Weights:           def.Weights,
-			EnableTagOverride: def.EnableTagOverride,
-		},
+	if slices.Contains(def.Checks, nil) {
+		return nil, badRequest("Request decode failed: null check")
 	}
-	if err := state.ValidateRegistration(req); err != nil {
-		return nil, badRequest("%v", err)
-	}
-	return req, nil
+	return &def.ServiceDefinition, nil
 }
 
 // validateWeights refuses SRV weights DNS answers could not use.

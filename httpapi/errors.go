@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/coredns-coord/coredns-coord/agent"
 	"github.com/coredns-coord/coredns-coord/raftstore"
 	"github.com/coredns-coord/coredns-coord/raftstore/state"
 )
@@ -58,6 +59,12 @@ func statusOf(err error) (int, string) {
 	if errors.As(err, &tooBig) {
 		return http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("Request body too large, max size: %d bytes", tooBig.Limit)
+	}
+	switch {
+	case errors.Is(err, agent.ErrUnknownService), errors.Is(err, agent.ErrUnknownCheck):
+		return http.StatusNotFound, err.Error()
+	case errors.Is(err, agent.ErrInvalidDefinition):
+		return http.StatusBadRequest, err.Error()
 	}
 	if errors.Is(err, raftstore.ErrNotLeader) {
 		return http.StatusInternalServerError, errNoLeader

@@ -54,14 +54,14 @@ func FuzzDecodeRegistration(f *testing.F) {
 			}
 		}
 
-		if req, err := decodeAgentService(bytes.NewReader(body), "node1", "dc1"); err != nil {
+		if def, err := decodeAgentService(bytes.NewReader(body)); err != nil {
 			clientError("agent/service/register", err)
 		} else {
-			svc := req.Service
-			if svc == nil || svc.ID == "" || svc.Service == "" || req.Node != "node1" || !req.SkipNodeUpdate ||
-				req.Check != nil || len(req.Checks) != 0 {
-				t.Fatalf("agent/service/register accepted %+v", req)
+			svc := def.NodeService()
+			if svc.ID == "" || svc.Service == "" {
+				t.Fatalf("agent/service/register accepted %+v", def)
 			}
+			req := &structs.RegisterRequest{Node: "node1", SkipNodeUpdate: true, Service: svc}
 			st := state.NewStore()
 			if err := st.EnsureRegistration(1, &structs.RegisterRequest{Node: "node1", Address: "127.0.0.1"}); err != nil {
 				t.Fatal(err)

@@ -209,9 +209,12 @@ func TestBadInput(t *testing.T) {
 		s.expect(t, "PUT", "/v1/agent/service/register", `{"Name":"x","Port":"80"}`, 400, "cannot unmarshal")
 		s.expect(t, "PUT", "/v1/agent/service/register", `{"Name":"x","Tags":"a"}`, 400, "cannot unmarshal")
 		s.expect(t, "PUT", "/v1/agent/service/register", `{"ID":"x","Port":80}`, 400, "Missing service name")
-		s.expect(t, "PUT", "/v1/agent/service/register", `{"Name":"x","Check":{"TTL":"10s"}}`, 400,
-			"health check definitions need coordhealth, not built yet")
-		s.expect(t, "PUT", "/v1/agent/service/register", `{"Name":"x","Checks":[{"TTL":"10s"}]}`, 400, "coordhealth")
+		s.expect(t, "PUT", "/v1/agent/service/register", `{"Name":"x","Check":{"TTL":"10s","HTTP":"http://127.0.0.1:1/"}}`, 400,
+			"a check runs one way only")
+		s.expect(t, "PUT", "/v1/agent/service/register", `{"Name":"x","Checks":[{"Interval":"10s"}]}`, 400, "needs one of")
+		s.expect(t, "PUT", "/v1/agent/service/register", `{"Name":"x","Check":{"TTL":"10q"}}`, 400, "invalid duration")
+		s.expect(t, "PUT", "/v1/agent/service/register", `{"Name":"x","Checks":[{"TTL":"10s"},{"ScriptArgs":["/bin/true"],"Interval":"10s"}]}`, 400, "enable_script_checks")
+		s.expect(t, "PUT", "/v1/agent/service/register", `{"Name":"x","Checks":[{"TTL":"10s"},null]}`, 400, "null check")
 		s.expect(t, "PUT", "/v1/agent/service/register", `{"Name":"x","Checks":{"TTL":"10s"}}`, 400, "Request decode failed")
 		s.expect(t, "PUT", "/v1/agent/service/register", `{"Name":"x","Weights":{"Passing":0,"Warning":1}}`, 400, "Invalid Weights")
 		s.expect(t, "PUT", "/v1/agent/service/register", `{"Name":"x","Address":"0.0.0.0"}`, 400, "Invalid service address")
@@ -309,7 +312,8 @@ func TestBadInput(t *testing.T) {
 			{"DELETE", "/v1/catalog/register"},
 			{"POST", "/v1/kv/x"},
 			{"PATCH", "/v1/kv/x"},
-			{"GET", "/v1/agent/service/register"},
+			{"GET", "/v1/agent/check/register"},
+			{"GET", "/v1/agent/maintenance"},
 			{"DELETE", "/v1/status/leader"},
 			{"PUT", "/v1/health/service/x"},
 		} {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coredns-coord/coredns-coord/agent"
+	"github.com/coredns-coord/coredns-coord/structs"
 )
 
 // Body limits. Every write endpoint is bounded; KV values have Consul's
@@ -52,6 +53,16 @@ func (s *server) routes() {
 	s.handle("GET /v1/agent/checks", s.agentChecks)
 	s.handle("PUT /v1/agent/service/register", s.agentServiceRegister)
 	s.handle("PUT /v1/agent/service/deregister/{id...}", s.agentServiceDeregister)
+	s.handle("GET /v1/agent/service/{id...}", s.agentServiceGet)
+	s.handle("PUT /v1/agent/service/maintenance/{id...}", s.agentServiceMaintenance)
+	s.handle("PUT /v1/agent/maintenance", s.agentNodeMaintenance)
+	s.handle("PUT /v1/agent/check/register", s.agentCheckRegister)
+	s.handle("PUT /v1/agent/check/deregister/{id...}", s.agentCheckDeregister)
+	s.handle("PUT /v1/agent/check/pass/{id...}", s.agentCheckTTL(structs.HealthPassing))
+	s.handle("PUT /v1/agent/check/warn/{id...}", s.agentCheckTTL(structs.HealthWarning))
+	s.handle("PUT /v1/agent/check/fail/{id...}", s.agentCheckTTL(structs.HealthCritical))
+	s.handle("PUT /v1/agent/check/update/{id...}", s.agentCheckUpdate)
+	s.handle("PUT /v1/agent/reload", s.agentReload)
 
 	s.handle("GET /v1/health/node/{node...}", s.healthNode)
 	s.handle("GET /v1/health/checks/{service...}", s.healthChecks)

@@ -33,6 +33,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/root"
 
 	_ "github.com/coredns-coord/coredns-coord/plugin/coordcatalog"
+	_ "github.com/coredns-coord/coredns-coord/plugin/coordhealth"
 
 	"github.com/coredns-coord/coredns-coord/cli"
 )
@@ -43,7 +44,9 @@ var version = "0.1.0-dev"
 // directives is the plugin order: a request passes through them top to
 // bottom. coordcatalog sits where CoreDNS's own backends sit, after hosts
 // and file and before loop and forward, so the consul. zone never reaches
-// an upstream.
+// an upstream. coordhealth adds no handler; it comes before coordcatalog so
+// that its startup (loading definitions) runs before the agent's first
+// catalog sync.
 var directives = []string{
 	"root",
 	"reload",
@@ -62,6 +65,7 @@ var directives = []string{
 	"cache",
 	"hosts",
 	"file",
+	"coordhealth",
 	"coordcatalog",
 	"loop",
 	"forward",

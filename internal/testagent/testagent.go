@@ -36,6 +36,7 @@ func Start(t testing.TB, cfg agent.Config, api agent.HandlerFunc) *agent.Agent {
 			t.Errorf("stop agent: %v", err)
 		}
 	})
+	a.StartSync()
 	deadline := time.Now().Add(20 * time.Second)
 	for !a.Ready() {
 		if time.Now().After(deadline) {

@@ -6,6 +6,7 @@ package coordcatalog
 import (
 	"github.com/coredns/coredns/plugin"
 
+	"github.com/coredns-coord/coredns-coord/agent"
 	"github.com/coredns-coord/coredns-coord/raftstore/state"
 )
 
@@ -14,6 +15,7 @@ type CoordCatalog struct {
 	Next  plugin.Handler
 	Zones []string
 
+	agent *agent.Agent
 	store func() *state.Store
 	ready func() bool
 
@@ -26,6 +28,9 @@ type CoordCatalog struct {
 
 	cache *instanceCache
 }
+
+// Agent is the agent this block configured; coordhealth finds it here.
+func (c *CoordCatalog) Agent() *agent.Agent { return c.agent }
 
 // Name implements plugin.Handler; ready and prometheus find us by it.
 func (c *CoordCatalog) Name() string { return pluginName }

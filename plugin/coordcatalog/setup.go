@@ -40,9 +40,17 @@ func setup(c *caddy.Controller) error {
 	// The agent outlives reloads: stop it only when the process stops.
 	cfg := opts.agent
 	c.OnFinalShutdown(func() error { return agent.Release(cfg) })
+	// Start the catalog sync once every plugin's setup and startup has
+	// run, so that coordhealth's definitions are loaded before the first
+	// full sync compares them with the catalog.
+	c.OnStartup(func() error {
+		a.StartSync()
+		return nil
+	})
 
 	cc := &CoordCatalog{
 		Zones:        zones,
+		agent:        a,
 		store:        a.State,
 		ready:        a.Ready,
 		datacenter:   cfg.Datacenter,
