@@ -33,6 +33,7 @@ type node struct {
 	ServiceTTL  string
 	OnlyPassing bool
 	Extra       string // more coordcatalog lines
+	Health      string // coordhealth block body; empty: no block
 }
 
 func newNode(t testing.TB) *node {
@@ -51,6 +52,9 @@ var corefileTmpl = template.Must(template.New("corefile").Parse(`consul:{{.DNS}}
         {{if .OnlyPassing}}only_passing{{end}}
         {{.Extra}}
     }
+    {{if .Health}}coordhealth {
+        {{.Health}}
+    }{{end}}
     prometheus 127.0.0.1:{{.Metrics}}
     errors
 }
