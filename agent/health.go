@@ -358,6 +358,7 @@ func (a *Agent) armReaper(id string) {
 }
 
 func (a *Agent) reap(checkID string) {
+	defer a.syncNow()
 	a.healthMu.Lock()
 	defer a.healthMu.Unlock()
 	c := a.local.Check(checkID)

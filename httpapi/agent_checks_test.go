@@ -297,3 +297,40 @@ func TestAgentServiceReplaceChecks(t *testing.T) {
 		t.Fatalf("replaced check b in the catalog: %s", st)
 	}
 }
+
+// deregister_critical_service_after removes the service once its check has
+// been critical that long, and not while the check passes.
+func TestDeregisterCriticalServiceAfter(t *testing.T) {
+	s := startServer(t)
+	ag := s.client.Agent()
+	for _, name := range []string{"doomed", "healthy"} {
+		if err := ag.ServiceRegister(&api.AgentServiceRegistration{
+			Name: name, Port: 1,
+			Check: &api.AgentServiceCheck{CheckID: name + "-ttl", TTL: "1h", DeregisterCriticalServiceAfter: "1s"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ag.PassTTL("healthy-ttl", ""); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	waitFor(t, 5*time.Second, "doomed removed", func() (bool, string) {
+		svcs, err := ag.Services()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ok := svcs["doomed"]
+		return !ok, "still registered"
+	})
+	if d := time.Since(start); d < 500*time.Millisecond {
+		t.Fatalf("removed after %s, before the 1s deadline", d)
+	}
+	if st, _ := catalogStatus(t, s.client, "doomed", "doomed-ttl"); st != "absent" {
+		t.Fatalf("doomed's check still in the catalog: %s", st)
+	}
+	svcs, err := ag.Services()
+	if err != nil || svcs["healthy"] == nil {
+		t.Fatalf("healthy service removed: %v, %v", svcs, err)
+	}
+}
