@@ -1,8 +1,8 @@
-// Package cli holds coredns-coord's operator subcommands: kv, lock and
-// watch. They talk to an agent's Consul-compatible HTTP API with the official
-// client, github.com/hashicorp/consul/api, and follow the flags and output of
-// Consul's own CLI (consul kv, consul lock, consul watch) closely enough that
-// scripts written for Consul keep working.
+// Package cli holds coredns-coord's operator subcommands: kv, lock, watch,
+// services, maint and reload. They talk to an agent's Consul-compatible HTTP
+// API with the official client, github.com/hashicorp/consul/api, and follow
+// the flags and output of Consul's own CLI (consul kv, consul lock, consul
+// watch, ...) closely enough that scripts written for Consul keep working.
 //
 // main calls Run before handing over to CoreDNS: a first argument that names
 // a subcommand runs it, anything else (CoreDNS's flags all start with '-')
@@ -45,9 +45,12 @@ type streams struct {
 type command func(ctx context.Context, s *streams, args []string) int
 
 var commands = map[string]command{
-	"kv":    runKV,
-	"lock":  runLock,
-	"watch": runWatch,
+	"kv":       runKV,
+	"lock":     runLock,
+	"maint":    runMaint,
+	"reload":   runReload,
+	"services": runServices,
+	"watch":    runWatch,
 }
 
 // Run runs the subcommand named by args[0], if there is one, and returns
