@@ -23,6 +23,7 @@ test: lint
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./plugin/... ./raftstore/... ./httpapi/...
 	$(GO) test -run '^$$' -bench 'LockCycle|KVPutDurable16|BlockingFanout' -benchtime 2s -timeout 15m ./e2e/
+	$(GO) test -run '^$$' -bench 'CheckFailToDNS' -benchtime 10x -timeout 15m ./e2e/
 	bench/dnsperf.sh
 
 FUZZTIME ?= 30s
@@ -31,6 +32,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSetup$$' -fuzztime $(FUZZTIME) ./plugin/coordcatalog
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRegistration$$' -fuzztime $(FUZZTIME) ./httpapi
 	$(GO) test -run '^$$' -fuzz '^FuzzQueryOptions$$' -fuzztime $(FUZZTIME) ./httpapi
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./definition
+	$(GO) test -run '^$$' -fuzz '^FuzzSetup$$' -fuzztime $(FUZZTIME) ./plugin/coordhealth
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
