@@ -17,11 +17,15 @@ run: build
 test: lint
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
-# Go benchmarks of the answer path and the stores, lock, KV write and
-# blocking-query fan-out against the binary, then dnsperf load next to
+# Go benchmarks of the answer path, the stores, the agent's check sync and
+# definition loading, check runs (and 10,000 checks on one agent), lock, KV
+# write, blocking-query fan-out and check-failure-to-DNS time against the
+# binary, then dnsperf load next to
 # CoreDNS's file plugin (bench/dnsperf.sh).
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./plugin/... ./raftstore/... ./httpapi/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./plugin/... ./raftstore/... ./httpapi/... ./agent/... ./definition/
+	$(GO) test -run '^$$' -bench 'CheckRun' -benchmem ./checks/
+	$(GO) test -run '^$$' -bench 'TenThousandChecks' -benchtime 1x -timeout 10m ./checks/
 	$(GO) test -run '^$$' -bench 'LockCycle|KVPutDurable16|BlockingFanout' -benchtime 2s -timeout 15m ./e2e/
 	$(GO) test -run '^$$' -bench 'CheckFailToDNS' -benchtime 10x -timeout 15m ./e2e/
 	bench/dnsperf.sh

@@ -34,12 +34,17 @@ func (c *storeCatalog) Deregister(req *structs.DeregisterRequest) error {
 }
 
 func newCatalog(t *testing.T) *storeCatalog {
+	return &storeCatalog{st: newStoreWithNode(t), idx: 1}
+}
+
+// newStoreWithNode is a state store holding node n1.
+func newStoreWithNode(t testing.TB) *state.Store {
 	t.Helper()
-	c := &storeCatalog{st: state.NewStore(), idx: 1}
-	if err := c.st.EnsureRegistration(1, &structs.RegisterRequest{Node: "n1", Address: "127.0.0.1"}); err != nil {
+	st := state.NewStore()
+	if err := st.EnsureRegistration(1, &structs.RegisterRequest{Node: "n1", Address: "127.0.0.1"}); err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return st
 }
 
 func svc(id string) *structs.NodeService {
