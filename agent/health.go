@@ -71,6 +71,13 @@ func (a *Agent) AddService(def *structs.ServiceDefinition, src local.Source, rep
 	if err != nil {
 		return err
 	}
+	return a.install(svc, list, src, replaceChecks)
+}
+
+// install applies a prepared service (nil for a standalone check) and its
+// checks, building every runner first so that a bad check leaves no trace.
+// An API change is in the catalog when it returns.
+func (a *Agent) install(svc *structs.NodeService, list []serviceCheck, src local.Source, replaceChecks bool) error {
 	if src == local.SourceAPI {
 		defer a.syncNow()
 	}
@@ -80,11 +87,16 @@ func (a *Agent) AddService(def *structs.ServiceDefinition, src local.Source, rep
 	if err != nil {
 		return err
 	}
-	a.local.AddService(svc, src)
+	if svc != nil {
+		a.local.AddService(svc, src)
+	}
 	keep := map[string]bool{}
 	for _, sc := range list {
 		keep[sc.hc.CheckID] = true
 		a.addCheckLocked(sc, runners[sc.hc.CheckID], src)
+	}
+	if svc == nil {
+		return nil
 	}
 	if replaceChecks {
 		for _, id := range a.local.ServiceCheckIDs(svc.ID) {
@@ -172,8 +184,7 @@ func (a *Agent) prepareCheck(id, name, serviceID string, ct *structs.CheckType, 
 	}, nil
 }
 
-// newRunners builds the runners of the checks whose definition changed,
-// before anything is applied, so that a bad check leaves no trace.
+// newRunners builds the runners of the checks whose definition changed.
 func (a *Agent) newRunners(list []serviceCheck, src local.Source) (map[string]checks.Check, error) {
 	runners := map[string]checks.Check{}
 	for _, sc := range list {
@@ -261,17 +272,7 @@ func (a *Agent) AddCheck(def *structs.CheckDefinition, src local.Source) error {
 	if err != nil {
 		return err
 	}
-	if src == local.SourceAPI {
-		defer a.syncNow()
-	}
-	a.healthMu.Lock()
-	defer a.healthMu.Unlock()
-	runners, err := a.newRunners([]serviceCheck{sc}, src)
-	if err != nil {
-		return err
-	}
-	a.addCheckLocked(sc, runners[id], src)
-	return nil
+	return a.install(nil, []serviceCheck{sc}, src, false)
 }
 
 // RemoveCheck deregisters a check from this agent.

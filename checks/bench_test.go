@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coredns-coord/coredns-coord/internal/testutil"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
@@ -51,15 +52,7 @@ func serveBenchTargets(arg string) {
 
 		tl := listen()
 		tcpAddrs = append(tcpAddrs, tl.Addr().String())
-		go func() {
-			for {
-				c, err := tl.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
+		testutil.AcceptAndClose(tl)
 	}
 	fmt.Printf("http %s\ntcp %s\n", strings.Join(httpAddrs, " "), strings.Join(tcpAddrs, " "))
 	io.Copy(io.Discard, os.Stdin)

@@ -1,27 +1,16 @@
 package checks
 
 import (
-	"net"
 	"testing"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/coredns-coord/coredns-coord/internal/testutil"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
 func TestGRPC(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	hs := health.NewServer()
-	healthpb.RegisterHealthServer(srv, hs)
-	go srv.Serve(ln)
-	t.Cleanup(srv.Stop)
-	addr := ln.Addr().String()
+	addr, hs, srv := testutil.GRPCHealthTarget(t)
 
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	hs.SetServingStatus("billing", healthpb.HealthCheckResponse_SERVING)
@@ -56,18 +45,10 @@ func TestGRPC(t *testing.T) {
 
 // Stop closes the check's connection, and a run after that cannot reopen it.
 func TestGRPCStopClosesConnection(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	hs := health.NewServer()
-	healthpb.RegisterHealthServer(srv, hs)
-	go srv.Serve(ln)
-	t.Cleanup(srv.Stop)
+	addr, _, _ := testutil.GRPCHealthTarget(t)
 
 	var r recorder
-	c := start(t, "g", &structs.CheckType{GRPC: ln.Addr().String(), Interval: ms(20), Timeout: ms(1000)}, &r, Options{})
+	c := start(t, "g", &structs.CheckType{GRPC: addr, Interval: ms(20), Timeout: ms(1000)}, &r, Options{})
 	waitLast(t, &r, structs.HealthPassing, nil)
 	c.Stop()
 	g := c.(*intervalCheck)

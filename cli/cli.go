@@ -199,3 +199,25 @@ func (h *httpFlags) queryOptions(ctx context.Context) *api.QueryOptions {
 	q := &api.QueryOptions{AllowStale: h.stale}
 	return q.WithContext(ctx)
 }
+
+// group is a command made of subcommands (kv get, services register): it
+// runs the one args[0] names, or prints usage.
+func group(name, usage string, subs map[string]command) command {
+	usage = strings.TrimLeft(usage, "\n")
+	return func(ctx context.Context, s *streams, args []string) int {
+		if len(args) == 0 {
+			fmt.Fprint(s.stderr, usage)
+			return exitUsage
+		}
+		if sub, ok := subs[args[0]]; ok {
+			return sub(ctx, s, args[1:])
+		}
+		switch args[0] {
+		case "-h", "-help", "--help", "help":
+			fmt.Fprint(s.stdout, usage)
+			return exitOK
+		}
+		fmt.Fprintf(s.stderr, "Error! Unknown %s subcommand %q.\n\n%s", name, args[0], usage)
+		return exitUsage
+	}
+}

@@ -29,30 +29,13 @@ Subcommands:
 Run 'coredns-coord kv <subcommand> -h' for a subcommand's options.
 `
 
-func runKV(ctx context.Context, s *streams, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(s.stderr, strings.TrimLeft(kvUsage, "\n"))
-		return exitUsage
-	}
-	switch args[0] {
-	case "get":
-		return kvGet(ctx, s, args[1:])
-	case "put":
-		return kvPut(ctx, s, args[1:])
-	case "delete":
-		return kvDelete(ctx, s, args[1:])
-	case "export":
-		return kvExport(ctx, s, args[1:])
-	case "import":
-		return kvImport(ctx, s, args[1:])
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(s.stdout, strings.TrimLeft(kvUsage, "\n"))
-		return exitOK
-	default:
-		fmt.Fprintf(s.stderr, "Error! Unknown kv subcommand %q.\n\n%s", args[0], strings.TrimLeft(kvUsage, "\n"))
-		return exitUsage
-	}
-}
+var runKV = group("kv", kvUsage, map[string]command{
+	"get":    kvGet,
+	"put":    kvPut,
+	"delete": kvDelete,
+	"export": kvExport,
+	"import": kvImport,
+})
 
 // normalizeKey drops a leading '/': keys never start with one, and users
 // often write "/app/config" for "app/config", as Consul's CLI allows.

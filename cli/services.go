@@ -25,24 +25,10 @@ Subcommands:
 Run 'coredns-coord services <subcommand> -h' for a subcommand's options.
 `
 
-func runServices(ctx context.Context, s *streams, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(s.stderr, strings.TrimLeft(servicesUsage, "\n"))
-		return exitUsage
-	}
-	switch args[0] {
-	case "register":
-		return servicesRegister(ctx, s, args[1:])
-	case "deregister":
-		return servicesDeregister(ctx, s, args[1:])
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(s.stdout, strings.TrimLeft(servicesUsage, "\n"))
-		return exitOK
-	default:
-		fmt.Fprintf(s.stderr, "Error! Unknown services subcommand %q.\n\n%s", args[0], strings.TrimLeft(servicesUsage, "\n"))
-		return exitUsage
-	}
-}
+var runServices = group("services", servicesUsage, map[string]command{
+	"register":   servicesRegister,
+	"deregister": servicesDeregister,
+})
 
 // metaFlags is a repeatable key=value flag.
 type metaFlags map[string]string

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,9 +14,9 @@ import (
 
 	"github.com/hashicorp/consul/api"
 	"github.com/miekg/dns"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/coredns-coord/coredns-coord/internal/testutil"
 )
 
 // flipHTTP is an HTTP target whose status code the test sets.
@@ -36,39 +35,6 @@ func startFlipHTTP(t testing.TB) *flipHTTP {
 	}))
 	t.Cleanup(f.Close)
 	return f
-}
-
-// tcpTarget accepts and closes connections until closed.
-func tcpTarget(t testing.TB) net.Listener {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln
-}
-
-// grpcTarget is a real gRPC server with the standard health service.
-func grpcTarget(t testing.TB) (string, *health.Server) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	hs := health.NewServer()
-	healthpb.RegisterHealthServer(srv, hs)
-	go srv.Serve(ln)
-	t.Cleanup(srv.Stop)
-	return ln.Addr().String(), hs
 }
 
 // instances counts the A records DNS gives for a service.
@@ -117,8 +83,8 @@ func expectHealth(t *testing.T, n *node, c *api.Client, service, checkID, status
 
 func TestHealthChecksDriveDNS(t *testing.T) {
 	web := startFlipHTTP(t)
-	tcp := tcpTarget(t)
-	grpcAddr, grpcHealth := grpcTarget(t)
+	tcp := testutil.TCPTarget(t)
+	grpcAddr, grpcHealth, _ := testutil.GRPCHealthTarget(t)
 	grpcHealth.SetServingStatus("pay", healthpb.HealthCheckResponse_SERVING)
 	dir := t.TempDir()
 	codeFile := filepath.Join(dir, "code")
@@ -321,7 +287,7 @@ func metricSum(scrape, name string) float64 {
 }
 
 func TestSteadyChecksWriteNothing(t *testing.T) {
-	tcp := tcpTarget(t)
+	tcp := testutil.TCPTarget(t)
 	dir := t.TempDir()
 	var b strings.Builder
 	b.WriteString(`{"services": [`)

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/coredns-coord/coredns-coord/internal/testutil"
 )
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -166,20 +167,7 @@ func TestAgentCheckRegisterDeregister(t *testing.T) {
 // as in Consul: the check runs, it does not fail to register.
 func TestAgentCheckClamped(t *testing.T) {
 	s := startServer(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	ln := testutil.TCPTarget(t)
 	if err := s.client.Agent().CheckRegister(&api.AgentCheckRegistration{
 		Name:              "tcp fast",
 		AgentServiceCheck: api.AgentServiceCheck{TCP: ln.Addr().String(), Interval: "100ms", Timeout: "1m"},
