@@ -150,6 +150,20 @@ func TestHealthChecksDriveDNS(t *testing.T) {
 		// No report within the TTL: critical, and out of DNS.
 		expectHealth(t, n, c, "ttl", "ttl-check", api.HealthCritical, "TTL expired", 0)
 	})
+	t.Run("metrics", func(t *testing.T) {
+		m := n.scrape(t)
+		for _, want := range []string{
+			`coredns_coordhealth_checks{node="e2e",status="critical",type="tcp"} 1`,
+			`coredns_coordhealth_checks{node="e2e",status="passing",type="http"} 1`,
+			`coredns_coordhealth_status_transitions_total{from="warning",to="critical",type="http"} 1`,
+			`coredns_coordhealth_status_transitions_total{from="passing",to="critical",type="ttl"} 1`,
+			`coredns_coordhealth_check_duration_seconds_count{type="grpc"}`,
+		} {
+			if !strings.Contains(m, want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
 }
 
 // Script checks run commands: without enable_script_checks they are
