@@ -26,6 +26,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./plugin/... ./raftstore/... ./httpapi/... ./agent/... ./definition/
 	$(GO) test -run '^$$' -bench 'CheckRun' -benchmem ./checks/
 	$(GO) test -run '^$$' -bench 'TenThousandChecks' -benchtime 1x -timeout 10m ./checks/
+	$(GO) test -run '^$$' -bench 'FailureDetection' -benchtime 5x ./gossip/
 	$(GO) test -run '^$$' -bench 'LockCycle|KVPutDurable16|BlockingFanout' -benchtime 2s -timeout 15m ./e2e/
 	$(GO) test -run '^$$' -bench 'CheckFailToDNS' -benchtime 10x -timeout 15m ./e2e/
 	bench/dnsperf.sh

@@ -1,0 +1,214 @@
+package gossip
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"time"
+)
+
+// DefaultLANPort is Consul's serf LAN port.
+const DefaultLANPort = 8301
+
+// UserEventSizeLimit is Consul's limit on a user event's name + payload.
+const UserEventSizeLimit = 512
+
+// Config configures a Pool. Zero values take the defaults documented on
+// each field.
+type Config struct {
+	// NodeName is this member's name; it must be unique in the pool.
+	NodeName string
+	// Datacenter is carried in the "dc" tag; members of another datacenter
+	// are refused. Default "dc1".
+	Datacenter string
+	// PoolName labels metrics and log lines ("lan" by default; "wan" for a
+	// servers' WAN pool).
+	PoolName string
+
+	// BindAddr is the address to listen on (UDP and TCP). Default 0.0.0.0.
+	BindAddr string
+	// BindPort is the port to listen on (UDP and TCP): DefaultLANPort
+	// (8301) in production; 0 picks a free port (tests).
+	BindPort int
+	// AdvertiseAddr and AdvertisePort are what other members use to reach
+	// this one. Default: the bind address (a private address when bound to
+	// 0.0.0.0) and the bound port.
+	AdvertiseAddr string
+	AdvertisePort int
+
+	// Tags are this member's tags: role ("consul" for servers, "node" for
+	// clients), id, port, expect, build, ... The "dc" tag is always set
+	// from Datacenter. Encoded, they must fit memberlist's 512-byte meta.
+	Tags map[string]string
+
+	// Keyring enables gossip encryption: AES keys of 16, 24 or 32 bytes,
+	// the first one is the primary. nil means no encryption.
+	Keyring [][]byte
+	// KeyringFile persists the keyring (a JSON list of base64 keys, the
+	// primary first) so that key operations survive restarts. When the file
+	// exists it wins over Keyring (as Consul, with a log line); when it does
+	// not and Keyring is set, it is created.
+	KeyringFile string
+
+	// ReconnectTimeout is how long a failed member is kept (status failed)
+	// before it is reaped. Default 72h.
+	ReconnectTimeout time.Duration
+	// TombstoneTimeout is how long a left member is kept (status left)
+	// before it is reaped. Default 24h.
+	TombstoneTimeout time.Duration
+
+	// Tuning holds memberlist's timing parameters. Zero fields take
+	// DefaultLANTuning's value.
+	Tuning Tuning
+
+	// EventBuffer is the capacity of the Events and UserEvents channels.
+	// Default 1024. Events that do not fit are dropped and counted.
+	EventBuffer int
+
+	// Logger receives this package's log lines ("[INFO] gossip: ...") and
+	// memberlist's warnings and errors. memberlist's [DEBUG] and [INFO]
+	// lines are dropped unless LogMemberlistInfo is set. Default: the
+	// standard logger's output.
+	Logger *log.Logger
+	// LogMemberlistInfo keeps memberlist's [INFO] lines (and [DEBUG] ones
+	// when LogMemberlistDebug is set too).
+	LogMemberlistInfo  bool
+	LogMemberlistDebug bool
+}
+
+// Tuning holds the memberlist parameters that decide how fast failures are
+// detected and how fast state spreads. See the package documentation for
+// the arithmetic.
+type Tuning struct {
+	// ProbeInterval is how often each member probes another one.
+	ProbeInterval time.Duration
+	// ProbeTimeout is how long a direct probe waits for an ack before
+	// indirect probes are tried. Should be a few LAN round trips.
+	ProbeTimeout time.Duration
+	// IndirectChecks is how many members are asked to probe on our behalf.
+	IndirectChecks int
+	// SuspicionMult scales the suspicion timeout:
+	// SuspicionMult * max(1, log10(n)) * ProbeInterval.
+	SuspicionMult int
+	// SuspicionMaxTimeoutMult is the timeout's upper bound, as a multiple of
+	// the minimum, used while no other member confirms the suspicion.
+	SuspicionMaxTimeoutMult int
+	// AwarenessMaxMultiplier bounds how much a member that thinks it is
+	// itself unhealthy slows down its probing.
+	AwarenessMaxMultiplier int
+	// GossipInterval and GossipNodes: every GossipInterval, queued
+	// messages go to GossipNodes random members.
+	GossipInterval time.Duration
+	GossipNodes    int
+	// GossipToTheDeadTime is how long dead members still get gossip (so
+	// they can refute) and stay in memberlist's own table.
+	GossipToTheDeadTime time.Duration
+	// RetransmitMult: each broadcast is sent RetransmitMult * log10(n+1)
+	// times by each member that relays it.
+	RetransmitMult int
+	// PushPullInterval is the period of full state exchanges with a random
+	// member (anti-entropy).
+	PushPullInterval time.Duration
+	// TCPTimeout bounds stream connections (joins, push/pull, queries'
+	// answers).
+	TCPTimeout time.Duration
+	// DeadNodeReclaimTime is how long a failed member's name stays reserved
+	// for its old address; after it, an agent with the same name at a new
+	// address may take it over (a replaced host).
+	DeadNodeReclaimTime time.Duration
+	// LeavePropagateDelay is how long Leave keeps the member up after the
+	// leave went out, to answer probes while the news spreads.
+	LeavePropagateDelay time.Duration
+	// QueryTimeoutMult: a key operation waits for answers up to
+	// GossipInterval * QueryTimeoutMult * ceil(log10(n+1)), at least 1s.
+	QueryTimeoutMult int
+}
+
+// DefaultLANTuning returns the LAN tuning: a dead member is declared failed
+// in about 1.5 s with 10 members and under 3 s with 100 (see the package
+// documentation for the derivation, the measurements and the trade-off).
+func DefaultLANTuning() Tuning {
+	return Tuning{
+		ProbeInterval:           250 * time.Millisecond,
+		ProbeTimeout:            125 * time.Millisecond,
+		IndirectChecks:          3,
+		SuspicionMult:           3,
+		SuspicionMaxTimeoutMult: 3,
+		AwarenessMaxMultiplier:  8,
+		GossipInterval:          100 * time.Millisecond,
+		GossipNodes:             3,
+		GossipToTheDeadTime:     30 * time.Second,
+		RetransmitMult:          4,
+		PushPullInterval:        30 * time.Second,
+		TCPTimeout:              5 * time.Second,
+		DeadNodeReclaimTime:     30 * time.Second,
+		LeavePropagateDelay:     500 * time.Millisecond,
+		QueryTimeoutMult:        16,
+	}
+}
+
+func (t Tuning) withDefaults() Tuning {
+	d := DefaultLANTuning()
+	dur := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	num := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	dur(&t.ProbeInterval, d.ProbeInterval)
+	dur(&t.ProbeTimeout, d.ProbeTimeout)
+	num(&t.IndirectChecks, d.IndirectChecks)
+	num(&t.SuspicionMult, d.SuspicionMult)
+	num(&t.SuspicionMaxTimeoutMult, d.SuspicionMaxTimeoutMult)
+	num(&t.AwarenessMaxMultiplier, d.AwarenessMaxMultiplier)
+	dur(&t.GossipInterval, d.GossipInterval)
+	num(&t.GossipNodes, d.GossipNodes)
+	dur(&t.GossipToTheDeadTime, d.GossipToTheDeadTime)
+	num(&t.RetransmitMult, d.RetransmitMult)
+	dur(&t.PushPullInterval, d.PushPullInterval)
+	dur(&t.TCPTimeout, d.TCPTimeout)
+	dur(&t.DeadNodeReclaimTime, d.DeadNodeReclaimTime)
+	dur(&t.LeavePropagateDelay, d.LeavePropagateDelay)
+	num(&t.QueryTimeoutMult, d.QueryTimeoutMult)
+	return t
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.NodeName == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			return c, fmt.Errorf("gossip: NodeName is required")
+		}
+		c.NodeName = h
+	}
+	if c.Datacenter == "" {
+		c.Datacenter = "dc1"
+	}
+	if c.PoolName == "" {
+		c.PoolName = "lan"
+	}
+	if c.BindAddr == "" {
+		c.BindAddr = "0.0.0.0"
+	}
+	if c.BindPort < 0 || c.BindPort > 65535 || c.AdvertisePort < 0 || c.AdvertisePort > 65535 {
+		return c, fmt.Errorf("gossip: port out of range")
+	}
+	if c.ReconnectTimeout <= 0 {
+		c.ReconnectTimeout = 72 * time.Hour
+	}
+	if c.TombstoneTimeout <= 0 {
+		c.TombstoneTimeout = 24 * time.Hour
+	}
+	if c.EventBuffer <= 0 {
+		c.EventBuffer = 1024
+	}
+	if c.Logger == nil {
+		c.Logger = log.New(log.Writer(), "", log.LstdFlags)
+	}
+	c.Tuning = c.Tuning.withDefaults()
+	return c, nil
+}

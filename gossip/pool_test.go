@@ -1,0 +1,689 @@
+package gossip
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"maps"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Memberlist v0.7.0 does not tell NotifyLeave whether a node left or died:
+// the Node it passes has the zero State (nodeState.State shadows
+// Node.State). This is why the pool tracks leave intents itself; if a
+// memberlist upgrade starts reporting StateLeft here, the intents could go.
+func TestMemberlistNotifyLeaveHidesLeft(t *testing.T) {
+	states := make(chan memberlist.NodeStateType, 4)
+	mk := func(name string, ev memberlist.EventDelegate) *memberlist.Memberlist {
+		c := memberlist.DefaultLocalConfig()
+		c.Name, c.BindAddr, c.BindPort, c.AdvertisePort = name, "127.0.0.1", 0, 0
+		c.Logger = log.New(io.Discard, "", 0)
+		c.Events = ev
+		m, err := memberlist.Create(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Shutdown() })
+		return m
+	}
+	a := mk("a", &leaveStateSpy{ch: states})
+	b := mk("b", nil)
+	if _, err := b.Join([]string{a.LocalNode().Address()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "a to see b", func() bool { return a.NumMembers() == 2 })
+	if err := b.Leave(2 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-states:
+		if s == memberlist.StateLeft {
+			t.Fatalf("memberlist now reports StateLeft in NotifyLeave: the leave intents could be simplified")
+		}
+		t.Logf("NotifyLeave after a graceful leave: Node.State = %d (StateAlive=0): a leave looks like a death", s)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no NotifyLeave")
+	}
+}
+
+type leaveStateSpy struct{ ch chan memberlist.NodeStateType }
+
+func (s *leaveStateSpy) NotifyJoin(*memberlist.Node)    {}
+func (s *leaveStateSpy) NotifyUpdate(*memberlist.Node)  {}
+func (s *leaveStateSpy) NotifyLeave(n *memberlist.Node) { s.ch <- n.State }
+
+func TestJoinTagsAndSetTags(t *testing.T) {
+	ps := cluster(t, "j", 5, nil)
+	for _, p := range ps {
+		ms := p.Members()
+		if len(ms) != 5 {
+			t.Fatalf("%s sees %d members", p.LocalNodeName(), len(ms))
+		}
+		for _, m := range ms {
+			if m.Status != StatusAlive || m.Tags["role"] != "node" || m.Tags["dc"] != "dc1" || m.Tags["id"] != "id-"+m.Name {
+				t.Fatalf("%s sees %+v", p.LocalNodeName(), m)
+			}
+		}
+		if n := p.rec.count(EventJoin, "j3"); n != 1 {
+			t.Fatalf("%s got %d join events for j3", p.LocalNodeName(), n)
+		}
+	}
+	if lm := ps[2].LocalMember(); lm.Name != "j2" || lm.Port == 0 || lm.Status != StatusAlive {
+		t.Fatalf("local member %+v", lm)
+	}
+
+	tags := map[string]string{"role": "consul", "id": "id-j2", "port": "8300", "expect": "3"}
+	if err := ps[2].SetTags(tags); err != nil {
+		t.Fatal(err)
+	}
+	want := maps.Clone(tags)
+	want["dc"] = "dc1"
+	waitFor(t, 5*time.Second, "the new tags everywhere", func() bool {
+		for _, p := range ps {
+			e, ok := p.rec.last(EventUpdate, "j2")
+			m, _ := p.Member("j2")
+			if !ok || !maps.Equal(e.Member.Tags, want) || !maps.Equal(m.Tags, want) {
+				return false
+			}
+		}
+		return true
+	})
+
+	if n := gatherGauge(t, "coredns_coord_gossip_members", map[string]string{"pool": "lan", "status": "alive"}); n < 25 {
+		t.Fatalf("coredns_coord_gossip_members{status=alive} = %v, want at least 5 pools x 5 members", n)
+	}
+
+	if err := ps[1].SetTags(map[string]string{"dc": "dc9"}); err == nil {
+		t.Fatal("SetTags with another dc accepted")
+	}
+	if err := ps[1].SetTags(map[string]string{"big": strings.Repeat("x", 600)}); err == nil || !strings.Contains(err.Error(), "512") {
+		t.Fatalf("oversized tags: %v", err)
+	}
+	if _, err := Create(Config{NodeName: "big", BindAddr: "127.0.0.1", Tags: map[string]string{"x": strings.Repeat("y", 520)}}); err == nil {
+		t.Fatal("Create with oversized tags accepted")
+	}
+}
+
+// failureWatch returns, for each observer, how long after start it saw
+// EventFailed for node.
+func waitFailed(t testing.TB, observers []*testPool, node string, start time.Time, timeout time.Duration) []time.Duration {
+	t.Helper()
+	var out []time.Duration
+	waitFor(t, timeout, node+" failed everywhere", func() bool {
+		out = out[:0]
+		for _, p := range observers {
+			at, ok := p.rec.first(EventFailed, node)
+			if !ok {
+				return false
+			}
+			out = append(out, at.Sub(start))
+		}
+		return true
+	})
+	return out
+}
+
+func TestFailureDetection(t *testing.T) {
+	ps := cluster(t, "f", 5, nil)
+	victim := ps[4]
+	start := time.Now()
+	victim.Shutdown()
+	times := waitFailed(t, ps[:4], "f4", start, 15*time.Second)
+	slowest := time.Duration(0)
+	for _, d := range times {
+		slowest = max(slowest, d)
+	}
+	t.Logf("5 members, default LAN tuning: f4 declared failed after %v (first..all observers: %v)", slowest.Round(time.Millisecond), times)
+	if slowest > 6*time.Second {
+		t.Errorf("failure detection took %v, want about 2s (< 3s target, 6s with a loaded test machine)", slowest)
+	}
+	for _, p := range ps[:4] {
+		if s, _ := statusOf(p.Pool, "f4"); s != StatusFailed {
+			t.Errorf("%s sees f4 %s", p.LocalNodeName(), s)
+		}
+		if p.rec.count(EventLeave, "f4") != 0 {
+			t.Errorf("%s saw a leave", p.LocalNodeName())
+		}
+		for _, q := range ps[:4] {
+			if p.rec.count(EventFailed, q.LocalNodeName()) != 0 {
+				t.Errorf("%s saw %s fail", p.LocalNodeName(), q.LocalNodeName())
+			}
+		}
+	}
+
+	// The failed member comes back at the same address: it is alive again.
+	port := int(victim.LocalMember().Port)
+	back := newPool(t, "f4", func(c *Config) { c.BindPort = port })
+	if _, err := back.Join([]string{ps[0].addr()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "f4 alive again everywhere", func() bool {
+		for _, p := range ps[:4] {
+			if s, _ := statusOf(p.Pool, "f4"); s != StatusAlive || p.rec.count(EventJoin, "f4") != 2 {
+				return false
+			}
+		}
+		return aliveCount(back.Pool) == 5
+	})
+}
+
+// A failed member's name is reserved for its address for
+// DeadNodeReclaimTime; after that an agent at another address may take it.
+func TestFailedNameReclaim(t *testing.T) {
+	const reclaim = 2 * time.Second
+	mod := func(i int, c *Config) {
+		c.Tuning.DeadNodeReclaimTime = reclaim
+		c.Tuning.GossipToTheDeadTime = reclaim
+	}
+	ps := cluster(t, "n", 3, mod)
+	ps[2].Shutdown()
+	waitFailed(t, ps[:2], "n2", time.Now(), 15*time.Second)
+	failedAt := time.Now()
+
+	early := newPool(t, "n2", func(c *Config) { mod(0, c) })
+	_, err := early.Join([]string{ps[0].addr()})
+	if time.Since(failedAt) < reclaim-500*time.Millisecond {
+		if err == nil || !strings.Contains(err.Error(), "failed member") {
+			t.Fatalf("early takeover of a failed member's name: %v", err)
+		}
+		t.Logf("refused: %v", err)
+	}
+	early.Shutdown()
+
+	late := newPool(t, "n2", func(c *Config) { mod(0, c) })
+	// Retry like retry_join does, until the pool forgets the old address.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		_, err := late.Join([]string{ps[0].addr()})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("takeover still refused: %v", err)
+		}
+	}
+	t.Logf("name taken over %v after the failure (reclaim time %v)", time.Since(failedAt).Round(time.Millisecond), reclaim)
+	waitFor(t, 5*time.Second, "n2 alive at its new address", func() bool {
+		for _, p := range ps[:2] {
+			if m, _ := p.Member("n2"); m.Status != StatusAlive || m.Address() != late.addr() {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func TestGracefulLeave(t *testing.T) {
+	ps := cluster(t, "l", 4, nil)
+	if err := ps[3].Leave(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := statusOf(ps[3].Pool, "l3"); s != StatusLeft {
+		t.Fatalf("the leaver sees itself %s", s)
+	}
+	waitFor(t, 5*time.Second, "l3 left everywhere", func() bool {
+		for _, p := range ps[:3] {
+			if s, _ := statusOf(p.Pool, "l3"); s != StatusLeft || p.rec.count(EventLeave, "l3") != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	ps[3].Shutdown()
+	for _, p := range ps[:3] {
+		if n := p.rec.count(EventFailed, "l3"); n != 0 {
+			t.Errorf("%s saw l3 fail", p.LocalNodeName())
+		}
+	}
+	if err := ps[3].UserEvent("x", nil); err == nil {
+		t.Error("user event after shutdown accepted")
+	}
+}
+
+func TestForceLeave(t *testing.T) {
+	ps := cluster(t, "fl", 4, nil)
+	if err := ps[0].ForceLeave("nobody", false); err == nil || !strings.Contains(err.Error(), "nobody") {
+		t.Fatalf("force-leave of an unknown node: %v", err)
+	}
+	if err := ps[0].ForceLeave("fl0", false); err == nil {
+		t.Fatal("force-leave of self accepted")
+	}
+	ps[3].Shutdown()
+	waitFailed(t, ps[:3], "fl3", time.Now(), 15*time.Second)
+
+	if err := ps[0].ForceLeave("fl3", false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "fl3 force-left everywhere", func() bool {
+		for _, p := range ps[:3] {
+			if s, _ := statusOf(p.Pool, "fl3"); s != StatusLeft || p.rec.count(EventLeave, "fl3") != 1 {
+				return false
+			}
+		}
+		return true
+	})
+
+	if err := ps[1].ForceLeave("fl3", true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "fl3 pruned everywhere", func() bool {
+		for _, p := range ps[:3] {
+			if _, ok := p.Member("fl3"); ok || p.rec.count(EventReap, "fl3") != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	if err := ps[0].ForceLeave("fl3", true); err == nil {
+		t.Fatal("force-leave of a pruned member accepted")
+	}
+
+	// Force-leave of a live member: it refutes and stays alive.
+	if err := ps[0].ForceLeave("fl2", false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "fl2 to refute the force-leave", func() bool {
+		for _, p := range ps[:3] {
+			if s, _ := statusOf(p.Pool, "fl2"); s != StatusAlive {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func TestReap(t *testing.T) {
+	ps := cluster(t, "r", 4, func(i int, c *Config) {
+		c.ReconnectTimeout = 2 * time.Second
+		c.TombstoneTimeout = time.Second
+	})
+	ps[2].Shutdown()
+	start := time.Now()
+	if err := ps[3].Leave(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	ps[3].Shutdown()
+	waitFailed(t, ps[:2], "r2", start, 15*time.Second)
+	waitFor(t, 10*time.Second, "r2 and r3 reaped", func() bool {
+		for _, p := range ps[:2] {
+			for _, name := range []string{"r2", "r3"} {
+				if _, ok := p.Member(name); ok || p.rec.count(EventReap, name) != 1 {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	t.Logf("r2 failed and reaped %v after shutdown (reconnect timeout 2s)", time.Since(start).Round(time.Millisecond))
+	for name, want := range map[string]Status{"r2": StatusFailed, "r3": StatusLeft} {
+		if e, _ := ps[0].rec.last(EventReap, name); e.Member.Status != want {
+			t.Fatalf("reaped %s with status %s", name, e.Member.Status)
+		}
+	}
+	if n := len(ps[0].Members()); n != 2 {
+		t.Fatalf("%d members after reap", n)
+	}
+}
+
+func TestWrongDatacenterRefused(t *testing.T) {
+	ps := cluster(t, "east", 2, nil)
+	other := newPool(t, "west1", func(c *Config) { c.Datacenter = "west" })
+	n, err := other.Join([]string{ps[0].addr()})
+	if err == nil || n != 0 {
+		t.Fatalf("join across datacenters: n=%d err=%v", n, err)
+	}
+	if !strings.Contains(err.Error(), `"west"`) || !strings.Contains(err.Error(), `"dc1"`) {
+		t.Fatalf("error does not name both datacenters: %v", err)
+	}
+	t.Logf("refused: %v", err)
+	// And the other way round.
+	if n, err := ps[1].Join([]string{other.addr()}); err == nil || n != 0 {
+		t.Fatalf("join of a dc1 member into west: n=%d err=%v", n, err)
+	}
+	for _, p := range ps {
+		if _, ok := p.Member("west1"); ok {
+			t.Fatalf("%s accepted west1", p.LocalNodeName())
+		}
+	}
+	if len(other.Members()) != 1 {
+		t.Fatalf("west1 sees %v", other.Members())
+	}
+}
+
+func TestDuplicateNameRefused(t *testing.T) {
+	ps := cluster(t, "d", 3, nil)
+	orig := ps[1].addr()
+	dup := newPool(t, "d1", nil)
+	n, err := dup.Join([]string{ps[0].addr()})
+	if err == nil || n != 0 {
+		t.Fatalf("join with a taken name: n=%d err=%v", n, err)
+	}
+	if !strings.Contains(err.Error(), "already in use") || !strings.Contains(err.Error(), orig) {
+		t.Fatalf("unclear error: %v", err)
+	}
+	t.Logf("refused: %v", err)
+	// Joining through the member whose name it takes is refused too.
+	if n, err := dup.Join([]string{orig}); err == nil || n != 0 {
+		t.Fatalf("join through the original: n=%d err=%v", n, err)
+	}
+	for _, p := range ps {
+		if m, _ := p.Member("d1"); m.Address() != orig || m.Status != StatusAlive {
+			t.Fatalf("%s sees d1 as %+v", p.LocalNodeName(), m)
+		}
+		if aliveCount(p.Pool) != 3 {
+			t.Fatalf("%s: %v", p.LocalNodeName(), p.Members())
+		}
+	}
+	if len(dup.Members()) != 1 {
+		t.Fatalf("the newcomer sees %v", dup.Members())
+	}
+}
+
+func TestUserEvents(t *testing.T) {
+	ps := cluster(t, "u", 5, nil)
+	const perMember = 3
+	want := map[string]bool{}
+	for i, p := range ps {
+		for j := range perMember {
+			name := fmt.Sprintf("deploy-%d-%d", i, j)
+			want[name] = true
+			if err := p.UserEvent(name, []byte("payload "+name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitFor(t, 10*time.Second, "every event everywhere", func() bool {
+		for _, p := range ps {
+			if len(p.rec.userEvents()) < len(want) {
+				return false
+			}
+		}
+		return true
+	})
+	// Let the re-gossip die out, then check that nothing came twice.
+	waitFor(t, 15*time.Second, "the broadcast queues to drain", func() bool {
+		for _, p := range ps {
+			if p.userQ.NumQueued() != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, p := range ps {
+		seen := map[string]int{}
+		for _, e := range p.rec.userEvents() {
+			seen[e.Name]++
+			if string(e.Payload) != "payload "+e.Name || e.ID == "" {
+				t.Fatalf("%s got %+v", p.LocalNodeName(), e)
+			}
+		}
+		for name := range want {
+			if seen[name] != 1 {
+				t.Errorf("%s got %q %d times", p.LocalNodeName(), name, seen[name])
+			}
+		}
+		if len(seen) != len(want) {
+			t.Errorf("%s got unexpected events: %v", p.LocalNodeName(), seen)
+		}
+	}
+
+	// An agent that joins does not replay the events its contact had seen
+	// when it joined, even those still being gossiped.
+	if err := ps[1].UserEvent("before-join", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "u0 to get before-join", func() bool {
+		return len(ps[0].rec.userEvents()) == len(want)+1
+	})
+	late := newPool(t, "u-late", nil)
+	if _, err := late.Join([]string{ps[0].addr()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ps[0].UserEvent("after-join", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "after-join delivered and the queues drained", func() bool {
+		if len(late.rec.userEvents()) == 0 {
+			return false
+		}
+		for _, p := range append(ps, late) {
+			if p.userQ.NumQueued() != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if evs := late.rec.userEvents(); len(evs) != 1 || evs[0].Name != "after-join" {
+		t.Fatalf("the late joiner got %+v", evs)
+	}
+
+	if err := ps[0].UserEvent("big", make([]byte, 510)); err == nil || !strings.Contains(err.Error(), "512") {
+		t.Fatalf("oversized event: %v", err)
+	}
+	if err := ps[0].UserEvent("ok", make([]byte, 510)); err != nil {
+		t.Fatalf("event of exactly 512 bytes: %v", err)
+	}
+	waitFor(t, 10*time.Second, "the 512-byte event everywhere", func() bool {
+		for _, p := range ps {
+			evs := p.rec.userEvents()
+			if len(evs) == 0 || evs[len(evs)-1].Name != "ok" || len(evs[len(evs)-1].Payload) != 510 {
+				return false
+			}
+		}
+		return true
+	})
+	if err := ps[0].UserEvent("", nil); err == nil {
+		t.Fatal("event without a name accepted")
+	}
+}
+
+func TestEventsNeverBlock(t *testing.T) {
+	a := newPool(t, "eb0", func(c *Config) { c.EventBuffer = 1 })
+	// A second pool whose channels nobody reads.
+	b, err := Create(Config{NodeName: "eb1", BindAddr: "127.0.0.1", EventBuffer: 1, Logger: log.New(io.Discard, "", 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Shutdown() })
+	if _, err := b.Join([]string{a.addr()}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := b.UserEvent(fmt.Sprint("e", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, "a to see b", func() bool { return aliveCount(a.Pool) == 2 })
+	if b.DroppedEvents() == 0 {
+		t.Fatal("no events counted as dropped")
+	}
+}
+
+func TestTagsEncoding(t *testing.T) {
+	for _, tags := range []map[string]string{
+		{},
+		{"role": "consul", "dc": "dc1", "id": "0b1e0c52-8a1f-4d0f-9c3e-1f1f1f1f1f1f", "port": "8300", "empty": ""},
+		{"bin": "\x00\xff\n", strings.Repeat("k", 200): strings.Repeat("v", 200)},
+	} {
+		b, err := encodeTags(tags)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b2, _ := encodeTags(maps.Clone(tags))
+		if string(b) != string(b2) {
+			t.Fatal("encoding is not deterministic")
+		}
+		got, err := decodeTags(b)
+		if err != nil || !maps.Equal(got, tags) {
+			t.Fatalf("round trip of %v: %v %v", tags, got, err)
+		}
+	}
+	for _, bad := range [][]byte{{9}, {1, 5, 'a'}, {1, 1, 'a', 3, 'b'}} {
+		if _, err := decodeTags(bad); err == nil {
+			t.Fatalf("decoded %v", bad)
+		}
+	}
+}
+
+func TestStrings(t *testing.T) {
+	for s, want := range map[Status]string{StatusAlive: "alive", StatusLeaving: "leaving", StatusLeft: "left", StatusFailed: "failed"} {
+		if s.String() != want {
+			t.Errorf("%d: %s", s, s)
+		}
+	}
+	if EventReap.String() != "member-reap" {
+		t.Error(EventReap)
+	}
+}
+
+func TestRecentIDs(t *testing.T) {
+	r := newRecentIDs(3)
+	for _, id := range []string{"a", "b", "c"} {
+		if !r.add(id) {
+			t.Fatal(id)
+		}
+	}
+	if r.add("a") {
+		t.Fatal("a twice")
+	}
+	r.add("d") // evicts a
+	if !r.add("a") {
+		t.Fatal("a not evicted")
+	}
+}
+
+func TestLamport(t *testing.T) {
+	var c lamport
+	if c.Next() != 0 || c.Time() != 1 {
+		t.Fatal("next")
+	}
+	c.Witness(10)
+	if c.Time() != 11 {
+		t.Fatal(c.Time())
+	}
+	c.Witness(3)
+	if c.Time() != 11 {
+		t.Fatal(c.Time())
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { c.Witness(100) })
+	}
+	wg.Wait()
+	if c.Time() != 101 {
+		t.Fatal(c.Time())
+	}
+}
+
+func gatherGauge(t *testing.T, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			got := map[string]string{}
+			for _, l := range m.GetLabel() {
+				got[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if got[k] != v {
+					continue metrics
+				}
+			}
+			total += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	return total
+}
+
+// The status bookkeeping behind leave-versus-failure, driven directly.
+func TestStatusMachine(t *testing.T) {
+	p := newPool(t, "sm", nil)
+	node := func(name string) *memberlist.Node {
+		meta, _ := encodeTags(map[string]string{"dc": "dc1"})
+		return &memberlist.Node{Name: name, Addr: []byte{127, 0, 0, 9}, Port: 1, Meta: meta}
+	}
+	status := func(name string) string {
+		m, ok := p.Member(name)
+		if !ok {
+			return "gone"
+		}
+		return m.Status.String()
+	}
+	check := func(name, want string) {
+		t.Helper()
+		if got := status(name); got != want {
+			t.Fatalf("%s is %s, want %s", name, got, want)
+		}
+	}
+
+	// Intent first, then memberlist's leave: left.
+	p.handleNodeJoin(node("a"))
+	if !p.handleLeaveIntent(leaveIntent{LTime: 10, Node: "a"}) {
+		t.Fatal("intent not news")
+	}
+	check("a", "leaving")
+	if p.handleLeaveIntent(leaveIntent{LTime: 10, Node: "a"}) {
+		t.Fatal("the same intent is news twice")
+	}
+	p.handleNodeLeave(node("a"))
+	check("a", "left")
+
+	// No intent: failed; a late intent turns it into left.
+	p.handleNodeJoin(node("b"))
+	p.handleNodeLeave(node("b"))
+	check("b", "failed")
+	p.handleLeaveIntent(leaveIntent{LTime: 11, Node: "b"})
+	check("b", "left")
+	waitFor(t, 5*time.Second, "b's failed and leave events", func() bool {
+		return p.rec.count(EventFailed, "b") == 1 && p.rec.count(EventLeave, "b") == 1
+	})
+
+	// A newer join intent cancels a leave intent (the member refuted).
+	p.handleNodeJoin(node("c"))
+	p.handleLeaveIntent(leaveIntent{LTime: 12, Node: "c"})
+	check("c", "leaving")
+	p.handleJoinIntent(joinIntent{LTime: 11, Node: "c"})
+	check("c", "leaving")
+	p.handleJoinIntent(joinIntent{LTime: 13, Node: "c"})
+	check("c", "alive")
+	p.handleNodeLeave(node("c"))
+	check("c", "failed")
+
+	// An intent about a member not known yet applies when it shows up.
+	p.handleLeaveIntent(leaveIntent{LTime: 14, Node: "d"})
+	p.handleNodeJoin(node("d"))
+	check("d", "leaving")
+
+	// After a prune, older intents still in flight are not news.
+	p.handleNodeJoin(node("e"))
+	p.handleNodeLeave(node("e"))
+	p.handleLeaveIntent(leaveIntent{LTime: 20, Node: "e", Prune: true})
+	check("e", "gone")
+	if p.handleLeaveIntent(leaveIntent{LTime: 19, Node: "e"}) {
+		t.Fatal("a stale intent about a pruned member is news")
+	}
+
+	// A leave intent about ourselves while alive is refuted.
+	before := p.clock.Time()
+	p.handleLeaveIntent(leaveIntent{LTime: before + 5, Node: "sm"})
+	check("sm", "alive")
+	p.mu.RLock()
+	lt := p.members["sm"].statusLTime
+	p.mu.RUnlock()
+	if lt <= before+5 {
+		t.Fatalf("no refutation: status time %d", lt)
+	}
+}

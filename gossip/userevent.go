@@ -1,0 +1,56 @@
+package gossip
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+// UserEvent sends a user event to every member of the pool, this one
+// included. Name plus payload are limited to UserEventSizeLimit (512) bytes,
+// as in Consul.
+func (p *Pool) UserEvent(name string, payload []byte) error {
+	if err := p.usable(); err != nil {
+		return err
+	}
+	if name == "" {
+		return errors.New("gossip: user event: empty name")
+	}
+	if n := len(name) + len(payload); n > UserEventSizeLimit {
+		return fmt.Errorf("gossip: user event %q: name and payload take %d bytes, more than the %d-byte limit", name, n, UserEventSizeLimit)
+	}
+	e := userEventMsg{LTime: p.eventClock.Next(), ID: uuid.NewString(), Name: name, Payload: payload}
+	raw, err := encodeMsg(msgUserEvent, e)
+	if err != nil {
+		return err
+	}
+	p.handleUserEvent(e)
+	p.userQ.QueueBroadcast(&broadcast{msg: raw})
+	return nil
+}
+
+// handleUserEvent delivers an event the first time it is seen and reports
+// whether it was new (to be gossiped on).
+func (p *Pool) handleUserEvent(e userEventMsg) bool {
+	p.eventClock.Witness(e.LTime)
+	if e.LTime < p.eventMinTime.Load() {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.seenEvents.add(e.ID) {
+		return false
+	}
+	userEventsTotal.Inc()
+	if p.closed {
+		return false
+	}
+	select {
+	case p.userEvents <- UserEvent{Name: e.Name, Payload: e.Payload, LTime: e.LTime, ID: e.ID}:
+	default:
+		p.dropped.Add(1)
+		eventsDropped.WithLabelValues("user").Inc()
+	}
+	return true
+}
