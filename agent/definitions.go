@@ -2,7 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/coredns-coord/coredns-coord/agent/local"
 	"github.com/coredns-coord/coredns-coord/definition"
@@ -61,11 +60,4 @@ func (a *Agent) ReloadDefinitions() []error {
 	}
 	healthLog.Infof("definitions: %d services and %d checks from %v", len(set.Services), len(set.Checks), a.healthConfig().ConfigDirs)
 	return nil
-}
-
-// FileServices lists the IDs of the services loaded from definition files.
-func (a *Agent) FileServices() []string {
-	ids := a.local.ServicesFrom(local.SourceFile)
-	slices.Sort(ids)
-	return ids
 }
