@@ -297,10 +297,7 @@ func (a *Agent) stopCheckLocked(id string) {
 		delete(a.runners, id)
 	}
 	a.reaperMu.Lock()
-	if t := a.reapers[id]; t != nil {
-		t.Stop()
-		delete(a.reapers, id)
-	}
+	a.disarmReaperLocked(id)
 	a.reaperMu.Unlock()
 	a.unpersistCheck(id)
 }
@@ -345,10 +342,7 @@ func (a *Agent) checkResult(id, status, output string) {
 func (a *Agent) armReaper(id string) {
 	a.reaperMu.Lock()
 	defer a.reaperMu.Unlock()
-	if t := a.reapers[id]; t != nil {
-		t.Stop()
-		delete(a.reapers, id)
-	}
+	a.disarmReaperLocked(id)
 	c := a.local.Check(id)
 	if c == nil || c.Definition == nil || c.Definition.DeregisterCriticalServiceAfter <= 0 ||
 		c.Check.ServiceID == "" || c.CriticalSince.IsZero() {
@@ -356,6 +350,13 @@ func (a *Agent) armReaper(id string) {
 	}
 	after := time.Duration(c.Definition.DeregisterCriticalServiceAfter) - time.Since(c.CriticalSince)
 	a.reapers[id] = time.AfterFunc(max(after, 0), func() { a.reap(id) })
+}
+
+func (a *Agent) disarmReaperLocked(id string) {
+	if t := a.reapers[id]; t != nil {
+		t.Stop()
+		delete(a.reapers, id)
+	}
 }
 
 func (a *Agent) reap(checkID string) {

@@ -47,28 +47,13 @@ func instances(t testing.TB, n *node, service string) int {
 	return len(r.Answer)
 }
 
-// checkState is a check's status and output in the catalog.
-func checkState(t testing.TB, c *api.Client, service, checkID string) (string, string) {
-	t.Helper()
-	checks, _, err := c.Health().Checks(service, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, hc := range checks {
-		if hc.CheckID == checkID {
-			return hc.Status, hc.Output
-		}
-	}
-	return "absent", ""
-}
-
 // expectHealth waits until the check has status (and output containing
 // want) in the catalog and DNS answers with inDNS instances of service.
 func expectHealth(t *testing.T, n *node, c *api.Client, service, checkID, status, want string, inDNS int) {
 	t.Helper()
 	deadline := time.Now().Add(8 * time.Second)
 	for {
-		st, out := checkState(t, c, service, checkID)
+		st, out := testutil.CheckStatus(t, c, service, checkID)
 		got := instances(t, n, service)
 		if st == status && strings.Contains(out, want) && got == inDNS {
 			return
@@ -247,7 +232,7 @@ func TestDefinitionReload(t *testing.T) {
 	waitFor(t, "add, change and remove after SIGHUP", func() bool {
 		return servicePort(t, c, "cache") == 11211 && servicePort(t, c, "db") == 6432 && servicePort(t, c, "web") == 0
 	})
-	if st, out := checkState(t, c, "keep", "keep-ttl"); st != api.HealthPassing || out != "learned" {
+	if st, out := testutil.CheckStatus(t, c, "keep", "keep-ttl"); st != api.HealthPassing || out != "learned" {
 		t.Fatalf("unchanged service's check after reload: %s %q, want passing \"learned\"", st, out)
 	}
 
@@ -272,7 +257,7 @@ func TestDefinitionReload(t *testing.T) {
 	waitFor(t, "fixed file loaded and cache removed after a Corefile reload", func() bool {
 		return servicePort(t, c, "fixed") == 2 && servicePort(t, c, "cache") == 0
 	})
-	if st, _ := checkState(t, c, "keep", "keep-ttl"); st != api.HealthPassing {
+	if st, _ := testutil.CheckStatus(t, c, "keep", "keep-ttl"); st != api.HealthPassing {
 		t.Fatalf("keep-ttl after Corefile reload: %s", st)
 	}
 	// agent/reload does the same over HTTP.

@@ -29,21 +29,6 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() (bool, stri
 	}
 }
 
-// catalogStatus is a check's status as health/checks (the catalog) has it.
-func catalogStatus(t *testing.T, c *api.Client, service, checkID string) (string, string) {
-	t.Helper()
-	checks, _, err := c.Health().Checks(service, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, hc := range checks {
-		if hc.CheckID == checkID {
-			return hc.Status, hc.Output
-		}
-	}
-	return "absent", ""
-}
-
 func TestAgentTTLCheck(t *testing.T) {
 	s := startServer(t)
 	ag := s.client.Agent()
@@ -55,7 +40,7 @@ func TestAgentTTLCheck(t *testing.T) {
 	}
 	// Registered checks start critical (Consul's default) and the write
 	// lands before the call returns.
-	if st, _ := catalogStatus(t, s.client, "web", "web-ttl"); st != api.HealthCritical {
+	if st, _ := testutil.CheckStatus(t, s.client, "web", "web-ttl"); st != api.HealthCritical {
 		t.Fatalf("initial status %q, want critical", st)
 	}
 	passing := func() int {
@@ -83,7 +68,7 @@ func TestAgentTTLCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, 2*time.Second, "catalog "+c.status, func() (bool, string) {
-			st, out := catalogStatus(t, s.client, "web", "web-ttl")
+			st, out := testutil.CheckStatus(t, s.client, "web", "web-ttl")
 			return st == c.status && out == c.output, st + " " + out
 		})
 		local, err := ag.Checks()
@@ -101,7 +86,7 @@ func TestAgentTTLCheck(t *testing.T) {
 	// Bad updates are refused and change nothing.
 	s.expect(t, "PUT", "/v1/agent/check/update/web-ttl", `{"Status":"fine"}`, 400, "Invalid check status")
 	s.expect(t, "PUT", "/v1/agent/check/pass/nosuch", "", 404, `Unknown check ID "nosuch"`)
-	if st, _ := catalogStatus(t, s.client, "web", "web-ttl"); st != api.HealthPassing {
+	if st, _ := testutil.CheckStatus(t, s.client, "web", "web-ttl"); st != api.HealthPassing {
 		t.Fatalf("status after refused update = %s", st)
 	}
 }
@@ -135,19 +120,19 @@ func TestAgentCheckRegisterDeregister(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "http check passing", func() (bool, string) {
-		st, out := catalogStatus(t, s.client, "api", "api-http")
+		st, out := testutil.CheckStatus(t, s.client, "api", "api-http")
 		return st == api.HealthPassing && strings.Contains(out, "hello from target"), st + " " + out
 	})
 	code.Store(429)
 	waitFor(t, 5*time.Second, "http check warning on 429", func() (bool, string) {
-		st, out := catalogStatus(t, s.client, "api", "api-http")
+		st, out := testutil.CheckStatus(t, s.client, "api", "api-http")
 		return st == api.HealthWarning, st + " " + out
 	})
 
 	if err := ag.CheckDeregister("api-http"); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := catalogStatus(t, s.client, "api", "api-http"); st != "absent" {
+	if st, _ := testutil.CheckStatus(t, s.client, "api", "api-http"); st != "absent" {
 		t.Fatalf("deregistered check still in the catalog: %s", st)
 	}
 	s.expect(t, "PUT", "/v1/agent/check/deregister/api-http", "", 404, "Unknown check ID")
@@ -281,7 +266,7 @@ func TestAgentServiceReplaceChecks(t *testing.T) {
 	if checks["a"] == nil || checks["a"].Status != api.HealthPassing || checks["b"] != nil {
 		t.Fatalf("checks after replace-existing-checks = %v", checks)
 	}
-	if st, _ := catalogStatus(t, s.client, "cache", "b"); st != "absent" {
+	if st, _ := testutil.CheckStatus(t, s.client, "cache", "b"); st != "absent" {
 		t.Fatalf("replaced check b in the catalog: %s", st)
 	}
 }
@@ -314,7 +299,7 @@ func TestDeregisterCriticalServiceAfter(t *testing.T) {
 	if d := time.Since(start); d < 500*time.Millisecond {
 		t.Fatalf("removed after %s, before the 1s deadline", d)
 	}
-	if st, _ := catalogStatus(t, s.client, "doomed", "doomed-ttl"); st != "absent" {
+	if st, _ := testutil.CheckStatus(t, s.client, "doomed", "doomed-ttl"); st != "absent" {
 		t.Fatalf("doomed's check still in the catalog: %s", st)
 	}
 	svcs, err := ag.Services()

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/coredns-coord/coredns-coord/agent/local"
@@ -169,21 +171,15 @@ func (s *server) agentChecks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, err := applyFilter(filter, nonNilCheckTagsMap(s.agent.LocalChecks()))
-	if err != nil {
+	out := map[string]*structs.HealthCheck{}
+	for _, hc := range nonNilCheckTags(slices.Collect(maps.Values(s.agent.LocalChecks()))) {
+		out[hc.CheckID] = hc
+	}
+	if out, err = applyFilter(filter, out); err != nil {
 		return err
 	}
 	s.setMeta(w, opts, s.agent.State().MaxIndex("checks"))
 	return writeJSON(w, r, http.StatusOK, out)
-}
-
-func nonNilCheckTagsMap(m map[string]*structs.HealthCheck) map[string]*structs.HealthCheck {
-	for _, hc := range m {
-		if hc.ServiceTags == nil {
-			hc.ServiceTags = []string{}
-		}
-	}
-	return m
 }
 
 func (s *server) agentServiceRegister(w http.ResponseWriter, r *http.Request) error {

@@ -24,13 +24,25 @@ const (
 	SourceInternal // maintenance checks
 )
 
+// syncState is what the sync tracks for every service and check: whether
+// the catalog has it as it is, whether it is to be removed, and a
+// generation that tells a write's result from a change made meanwhile.
+type syncState struct {
+	inSync  bool
+	deleted bool
+	gen     uint64
+}
+
+func (e *syncState) sync() *syncState { return e }
+
+// entry is a ServiceState or a CheckState.
+type entry interface{ sync() *syncState }
+
 // ServiceState is one local service.
 type ServiceState struct {
 	Service *structs.NodeService
 	Source  Source
-	inSync  bool
-	deleted bool
-	gen     uint64
+	syncState
 }
 
 // CheckState is one local check.
@@ -44,12 +56,10 @@ type CheckState struct {
 	// is not critical); deregister_critical_service_after counts from it.
 	CriticalSince time.Time
 
-	inSync bool
 	// deferred is set while an output-only change waits for
 	// check_update_interval before it is written.
 	deferred *time.Timer
-	deleted  bool
-	gen      uint64
+	syncState
 }
 
 // State holds the agent's services and checks. It is safe for concurrent
@@ -121,7 +131,7 @@ func (l *State) AddService(svc *structs.NodeService, src Source) {
 		old.Source = src
 		return
 	}
-	l.services[svc.ID] = &ServiceState{Service: svc, Source: src, gen: l.nextGen()}
+	l.services[svc.ID] = &ServiceState{Service: svc, Source: src, syncState: syncState{gen: l.nextGen()}}
 	l.changed()
 }
 
@@ -195,7 +205,7 @@ func (l *State) AddCheck(hc *structs.HealthCheck, def *structs.CheckType, src So
 	if s, ok := l.services[hc.ServiceID]; ok && hc.ServiceID != "" {
 		hc.ServiceName, hc.ServiceTags = s.Service.Service, s.Service.Tags
 	}
-	cs := &CheckState{Check: hc, Definition: def, Source: src, gen: l.nextGen()}
+	cs := &CheckState{Check: hc, Definition: def, Source: src, syncState: syncState{gen: l.nextGen()}}
 	if hc.Status == structs.HealthCritical {
 		cs.CriticalSince = time.Now()
 	}

@@ -44,7 +44,7 @@ func (l *State) SyncFull(cat Catalog, st *state.Store) error {
 	}
 	for id, svc := range catServices {
 		if s, ok := l.services[id]; (!ok || s.deleted) && ownedService(id) {
-			l.services[id] = &ServiceState{Service: svc, deleted: true, gen: l.nextGen()}
+			l.services[id] = &ServiceState{Service: svc, syncState: syncState{deleted: true, gen: l.nextGen()}}
 		}
 	}
 	for id, s := range l.services {
@@ -58,7 +58,7 @@ func (l *State) SyncFull(cat Catalog, st *state.Store) error {
 	for _, hc := range checks {
 		catChecks[hc.CheckID] = hc
 		if c, ok := l.checks[hc.CheckID]; (!ok || c.deleted) && ownedCheck(hc.CheckID) {
-			l.checks[hc.CheckID] = &CheckState{Check: hc, deleted: true, gen: l.nextGen()}
+			l.checks[hc.CheckID] = &CheckState{Check: hc, syncState: syncState{deleted: true, gen: l.nextGen()}}
 		}
 	}
 	for id, c := range l.checks {
@@ -122,13 +122,12 @@ func (l *State) SyncChanges(cat Catalog) error {
 func (l *State) Pending() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, s := range l.services {
-		if !s.inSync {
-			return true
-		}
-	}
-	for _, c := range l.checks {
-		if !c.inSync {
+	return pending(l.services) || pending(l.checks)
+}
+
+func pending[T entry](m map[string]T) bool {
+	for _, e := range m {
+		if !e.sync().inSync {
 			return true
 		}
 	}
@@ -207,22 +206,20 @@ func (l *State) plan() []op {
 func (l *State) settle(o op) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for id, gen := range o.services {
-		if s, ok := l.services[id]; ok && s.gen == gen {
-			if s.deleted {
-				delete(l.services, id)
-			} else {
-				s.inSync = true
-			}
+	settleEntries(l.services, o.services)
+	settleEntries(l.checks, o.checks)
+}
+
+func settleEntries[T entry](m map[string]T, gens map[string]uint64) {
+	for id, gen := range gens {
+		e, ok := m[id]
+		if !ok || e.sync().gen != gen {
+			continue
 		}
-	}
-	for id, gen := range o.checks {
-		if c, ok := l.checks[id]; ok && c.gen == gen {
-			if c.deleted {
-				delete(l.checks, id)
-			} else {
-				c.inSync = true
-			}
+		if e.sync().deleted {
+			delete(m, id)
+		} else {
+			e.sync().inSync = true
 		}
 	}
 }

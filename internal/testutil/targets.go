@@ -4,6 +4,7 @@ import (
 	"net"
 	"testing"
 
+	"github.com/hashicorp/consul/api"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -51,4 +52,20 @@ func GRPCHealthTarget(t testing.TB) (string, *health.Server, *grpc.Server) {
 	go srv.Serve(ln)
 	t.Cleanup(srv.Stop)
 	return ln.Addr().String(), hs, srv
+}
+
+// CheckStatus is a check's status and output as the catalog has it
+// (health/checks/:service), or "absent".
+func CheckStatus(t testing.TB, c *api.Client, service, checkID string) (status, output string) {
+	t.Helper()
+	checks, _, err := c.Health().Checks(service, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hc := range checks {
+		if hc.CheckID == checkID {
+			return hc.Status, hc.Output
+		}
+	}
+	return "absent", ""
 }

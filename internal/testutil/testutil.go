@@ -1,6 +1,7 @@
 // Package testutil holds what the tests of several packages need: free
 // loopback ports and a buffer a process may write while a test reads it.
-// It imports nothing of ours, so any package's tests may use it.
+// It imports nothing of ours, so any package's tests may use it; it also
+// holds real targets for health checks and a catalog-status probe.
 package testutil
 
 import (
