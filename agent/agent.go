@@ -11,10 +11,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/coredns-coord/coredns-coord/agent/local"
 	"github.com/coredns-coord/coredns-coord/checks"
+	"github.com/coredns-coord/coredns-coord/gossip"
 	"github.com/coredns-coord/coredns-coord/raftstore"
 	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/rpc"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
@@ -22,11 +26,31 @@ import (
 // not know it, so that the API can depend on the agent and not the reverse.
 type HandlerFunc func(*Agent) http.Handler
 
-// Agent is one running coredns-coord agent.
+// Agent is one running coredns-coord agent: a server (Raft on the server
+// port) or a client (a replica streamed from the servers), in the LAN
+// gossip pool either way.
 type Agent struct {
 	cfg    Config
 	nodeID string
-	raft   *raftstore.Node
+
+	// Servers: raft, the server port and its RPC service.
+	raft        *raftstore.Node
+	mux         *rpc.Mux
+	rpcServer   *grpc.Server
+	leaderReady atomic.Bool
+	// bootstrapped: the cluster was formed (or found) by bootstrap_expect.
+	bootstrapped atomic.Bool
+
+	// Clients: the replicated state and its freshness.
+	replica      *raftstore.Replica
+	replicaState replicaStatus
+
+	pool           *rpc.Pool
+	gossip         *gossip.Pool
+	membersChanged chan struct{}
+	left           atomic.Bool
+	serverMu       sync.Mutex
+	serverCache    []string
 
 	httpServer *http.Server
 	httpAddr   net.Addr
@@ -53,8 +77,9 @@ type Agent struct {
 	stopOnce sync.Once
 }
 
-// Start opens Raft, serves the HTTP API (if cfg.HTTPAddr is set and api is
-// not nil) and registers the agent's own node once a leader is known.
+// Start opens Raft (servers) or the replica (clients), joins the gossip
+// pool, serves the HTTP API (if cfg.HTTPAddr is set and api is not nil)
+// and registers the agent's own node once a leader is known.
 func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -64,30 +89,36 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{
-		cfg:     cfg,
-		nodeID:  id,
-		local:   local.New(cfg.NodeName),
-		runners: map[string]checks.Check{},
-		reapers: map[string]*time.Timer{},
-		stopCh:  make(chan struct{}),
+		cfg:            cfg,
+		nodeID:         id,
+		local:          local.New(cfg.NodeName),
+		runners:        map[string]checks.Check{},
+		reapers:        map[string]*time.Timer{},
+		stopCh:         make(chan struct{}),
+		pool:           rpc.NewPool(),
+		membersChanged: make(chan struct{}, 1),
 	}
 	a.ConfigureHealth(HealthConfig{CheckUpdateInterval: DefaultCheckUpdateInterval})
 	a.local.OnTransition(countTransition)
 	a.sessions.expire = a.expireSession
-	a.raft, err = raftstore.Open(raftstore.Config{
-		ID:        id,
-		DataDir:   cfg.DataDir,
-		Addr:      cfg.RaftAddr(),
-		Bootstrap: cfg.BootstrapExpect == 1,
-	})
+	if cfg.Server {
+		err = a.startServer()
+	} else {
+		a.replica = raftstore.NewReplica()
+	}
+	if err == nil {
+		err = a.startGossip()
+	}
+	if err == nil && cfg.HTTPAddr != "" && api != nil {
+		err = a.serveHTTP(api(a))
+	}
 	if err != nil {
+		a.Stop()
 		return nil, err
 	}
-	if cfg.HTTPAddr != "" && api != nil {
-		if err := a.serveHTTP(api(a)); err != nil {
-			a.raft.Shutdown()
-			return nil, err
-		}
+	if a.replica != nil {
+		a.wg.Add(1)
+		go a.replicationLoop()
 	}
 	a.wg.Add(1)
 	go a.registerSelf()
@@ -110,29 +141,33 @@ func (a *Agent) serveHTTP(h http.Handler) error {
 }
 
 // selfRegistration is the agent's own catalog entry: its node, the "consul"
-// service every server carries (clients find servers by it, as in Consul),
-// and the passing serfHealth check that gossip will own once the cluster
-// exists.
+// service every server carries (as in Consul), and a passing serfHealth
+// check (the leader turns it critical when gossip declares the node
+// failed).
 func (a *Agent) selfRegistration() *structs.RegisterRequest {
-	return &structs.RegisterRequest{
+	addr := a.cfg.Advertise()
+	req := &structs.RegisterRequest{
 		Datacenter: a.cfg.Datacenter,
 		ID:         a.nodeID,
 		Node:       a.cfg.NodeName,
-		Address:    a.cfg.BindAddr,
+		Address:    addr,
 		TaggedAddresses: map[string]string{
-			"lan": a.cfg.BindAddr, "lan_ipv4": a.cfg.BindAddr,
-			"wan": a.cfg.BindAddr, "wan_ipv4": a.cfg.BindAddr,
+			"lan": addr, "lan_ipv4": addr,
+			"wan": addr, "wan_ipv4": addr,
 		},
 		NodeMeta: a.cfg.NodeMeta,
-		Service:  &structs.NodeService{ID: structs.ConsulServiceID, Service: structs.ConsulServiceID, Port: a.cfg.ServerPort},
 		Check: &structs.HealthCheck{
 			Node:    a.cfg.NodeName,
 			CheckID: structs.SerfCheckID,
 			Name:    structs.SerfCheckName,
 			Status:  structs.HealthPassing,
-			Output:  "Agent alive and reachable",
+			Output:  serfAliveOutput,
 		},
 	}
+	if a.cfg.Server {
+		req.Service = &structs.NodeService{ID: structs.ConsulServiceID, Service: structs.ConsulServiceID, Port: a.cfg.ServerPort}
+	}
+	return req
 }
 
 // registerSelf waits for a leader and writes the agent's own entry, retrying
@@ -149,14 +184,13 @@ func (a *Agent) registerSelf() {
 			case <-ctx.Done():
 			}
 		}()
-		err := a.raft.WaitForLeader(ctx)
+		err := a.waitForLeader(ctx)
 		if err == nil {
 			err = a.Register(a.selfRegistration())
 		}
 		cancel()
 		if err == nil {
 			a.registered.Store(true)
-			a.restoreSessionTimers()
 			return
 		}
 		select {
@@ -168,10 +202,16 @@ func (a *Agent) registerSelf() {
 	}
 }
 
-// Stop shuts the agent down; it is safe to call more than once.
+// Stop shuts the agent down; it is safe to call more than once. A client
+// leaves the gossip pool first (its node is deregistered, as Consul's
+// leave_on_terminate); a server does not, so that it stays in the Raft
+// configuration and rejoins when it restarts.
 func (a *Agent) Stop() error {
 	var err error
 	a.stopOnce.Do(func() {
+		if a.gossip != nil && !a.cfg.Server {
+			a.Leave()
+		}
 		close(a.stopCh)
 		if a.httpServer != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -181,7 +221,15 @@ func (a *Agent) Stop() error {
 		a.stopChecks()
 		a.wg.Wait()
 		a.sessions.stopAll()
-		err = a.raft.Shutdown()
+		if a.gossip != nil {
+			a.gossip.Shutdown()
+		}
+		if a.raft != nil {
+			err = a.stopServer()
+		} else if a.mux != nil {
+			a.mux.Close()
+		}
+		a.pool.Close()
 	})
 	return err
 }
@@ -195,37 +243,94 @@ func (a *Agent) NodeID() string { return a.nodeID }
 // HTTPAddr is the address the HTTP API listens on, or nil.
 func (a *Agent) HTTPAddr() net.Addr { return a.httpAddr }
 
-// State is the local state store: reads never leave the process.
-func (a *Agent) State() *state.Store { return a.raft.State() }
+// State is the local state store (a server's, or a client's replica):
+// reads never leave the process.
+func (a *Agent) State() *state.Store {
+	if a.raft != nil {
+		return a.raft.State()
+	}
+	return a.replica.State()
+}
 
-// Ready reports whether a leader is known and the agent's own node is in the
-// catalog.
-func (a *Agent) Ready() bool { return a.registered.Load() && a.raft.Leader() != "" }
+// feed tracks the index the local state is at.
+func (a *Agent) feed() *raftstore.Feed {
+	if a.raft != nil {
+		return a.raft.Feed()
+	}
+	return a.replica.Feed()
+}
 
-// Leader is the Raft leader's address, or "".
-func (a *Agent) Leader() string { return a.raft.Leader() }
+// IsServer reports whether this agent runs Raft.
+func (a *Agent) IsServer() bool { return a.raft != nil }
 
-// LastContact is how long ago this server heard from the leader.
-func (a *Agent) LastContact() time.Duration { return a.raft.LastContact() }
+// Ready reports whether a leader is known, the agent's own node is in the
+// catalog and, on a client, the replica has caught up with its server.
+func (a *Agent) Ready() bool {
+	if !a.registered.Load() || a.Leader() == "" {
+		return false
+	}
+	return a.raft != nil || a.replicaState.caughtUp.Load()
+}
 
-// VerifyLeader confirms leadership, for consistent reads.
-func (a *Agent) VerifyLeader() error { return a.raft.VerifyLeader() }
+// Leader is the Raft leader's server address, or "".
+func (a *Agent) Leader() string {
+	if a.raft != nil {
+		return a.raft.Leader()
+	}
+	return a.replicaLeader()
+}
 
-// Peers lists the Raft voters.
-func (a *Agent) Peers() ([]string, error) { return a.raft.Peers() }
+// waitForLeader blocks until a leader is known or ctx ends.
+func (a *Agent) waitForLeader(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for a.Leader() == "" {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("agent: no leader: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// LastContact is how long ago this agent's copy was known current: a
+// server's time since it heard from the leader, a client's time since its
+// last update plus its server's.
+func (a *Agent) LastContact() time.Duration {
+	if a.raft != nil {
+		return a.raft.LastContact()
+	}
+	return a.replicaLastContact()
+}
+
+// Peers lists the Raft voters' addresses.
+func (a *Agent) Peers() ([]string, error) {
+	servers, _, err := a.RaftConfiguration()
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for _, s := range servers {
+		if s.Voter {
+			out = append(out, s.Address)
+		}
+	}
+	return out, nil
+}
 
 // Register writes a catalog registration through Raft.
 func (a *Agent) Register(req *structs.RegisterRequest) error {
 	if req.Datacenter == "" {
 		req.Datacenter = a.cfg.Datacenter
 	}
-	_, err := a.raft.Apply(raftstore.RegisterCommand, req)
+	_, err := a.apply(raftstore.RegisterCommand, req)
 	return err
 }
 
 // Deregister removes a node, service or check through Raft.
 func (a *Agent) Deregister(req *structs.DeregisterRequest) error {
-	_, err := a.raft.Apply(raftstore.DeregisterCommand, req)
+	_, err := a.apply(raftstore.DeregisterCommand, req)
 	return err
 }
 
@@ -236,7 +341,7 @@ func (a *Agent) KV(req *structs.KVRequest) (bool, error) {
 	if err := a.lockRefusedEarly(req); err != nil {
 		return false, err
 	}
-	res, err := a.raft.Apply(raftstore.KVCommand, req)
+	res, err := a.apply(raftstore.KVCommand, req)
 	if err != nil {
 		return false, err
 	}

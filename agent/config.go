@@ -4,6 +4,8 @@
 package agent
 
 import (
+	"time"
+
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/coredns-coord/coredns-coord/gossip"
 
 	"github.com/google/uuid"
 )
@@ -24,16 +28,38 @@ type Config struct {
 	DataDir string
 	// Dev runs a single in-memory server that bootstraps itself.
 	Dev bool
-	// BindAddr is the address the agent advertises for itself and binds
-	// Raft to.
-	BindAddr   string
-	ServerPort int
+	// Server runs Raft; without it the agent is a client that forwards
+	// writes and replicates the state from the servers.
+	Server bool
+	// BindAddr is the address the server port and gossip bind to;
+	// AdvertiseAddr (default BindAddr) is the one other agents use and the
+	// node's catalog address.
+	BindAddr      string
+	AdvertiseAddr string
+	ServerPort    int
+	SerfLANPort   int
 	// HTTPAddr is host:port of the HTTP API; empty disables it.
 	HTTPAddr string
 	NodeMeta map[string]string
-	// BootstrapExpect is the number of servers to wait for; 1 makes a
-	// lone server bootstrap itself.
+	// BootstrapExpect is the number of servers that form the cluster once
+	// they have met by gossip; 1 makes a lone server bootstrap itself, 0
+	// waits to be added to a cluster that exists.
 	BootstrapExpect int
+	// RetryJoin are gossip addresses (host or host:port) joined at start,
+	// retried until one answers.
+	RetryJoin []string
+	// Encrypt is the base64 gossip encryption key (16, 24 or 32 bytes).
+	Encrypt string
+	// ReconnectTimeout is how long a failed node stays in the catalog
+	// before it is reaped.
+	ReconnectTimeout time.Duration
+	// SnapshotThreshold and SnapshotInterval tune Raft log compaction
+	// (zero: raft's defaults).
+	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+	// CleanupDeadServers lets the leader remove failed servers from the
+	// Raft configuration when the quorum allows (autopilot).
+	CleanupDeadServers bool
 }
 
 // Defaults, as Consul's.
@@ -41,7 +67,10 @@ const (
 	DefaultDatacenter = "dc1"
 	DefaultBindAddr   = "127.0.0.1"
 	DefaultServerPort = 8300
+	DefaultSerfLAN    = 8301
 	DefaultHTTPAddr   = "127.0.0.1:8500"
+	// DefaultReconnectTimeout is Consul's reconnect_timeout.
+	DefaultReconnectTimeout = 72 * time.Hour
 )
 
 // DefaultConfig is a server in dc1 named after the host.
@@ -51,12 +80,14 @@ func DefaultConfig() Config {
 		host = "coredns-coord"
 	}
 	return Config{
-		NodeName:        strings.ToLower(strings.Split(host, ".")[0]),
-		Datacenter:      DefaultDatacenter,
-		BindAddr:        DefaultBindAddr,
-		ServerPort:      DefaultServerPort,
-		HTTPAddr:        DefaultHTTPAddr,
-		BootstrapExpect: 1,
+		NodeName:           strings.ToLower(strings.Split(host, ".")[0]),
+		Datacenter:         DefaultDatacenter,
+		BindAddr:           DefaultBindAddr,
+		ServerPort:         DefaultServerPort,
+		SerfLANPort:        DefaultSerfLAN,
+		HTTPAddr:           DefaultHTTPAddr,
+		ReconnectTimeout:   DefaultReconnectTimeout,
+		CleanupDeadServers: true,
 	}
 }
 
@@ -80,16 +111,40 @@ func (c *Config) Validate() error {
 	if net.ParseIP(c.BindAddr) == nil {
 		return fmt.Errorf("bind address %q is not an IP address", c.BindAddr)
 	}
+	if c.AdvertiseAddr != "" {
+		if ip := net.ParseIP(c.AdvertiseAddr); ip == nil || ip.IsUnspecified() {
+			return fmt.Errorf("advertise address %q is not a routable IP address", c.AdvertiseAddr)
+		}
+	} else if net.ParseIP(c.BindAddr).IsUnspecified() {
+		return fmt.Errorf("bind %s needs an advertise address", c.BindAddr)
+	}
 	if c.ServerPort <= 0 || c.ServerPort > 65535 {
 		return fmt.Errorf("server_port %d out of range", c.ServerPort)
+	}
+	if c.SerfLANPort < 0 || c.SerfLANPort > 65535 {
+		return fmt.Errorf("serf_lan_port %d out of range", c.SerfLANPort)
 	}
 	if c.HTTPAddr != "" {
 		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 			return fmt.Errorf("http address %q: %w", c.HTTPAddr, err)
 		}
 	}
-	if c.BootstrapExpect != 1 {
-		return fmt.Errorf("bootstrap_expect %d: only a single server (1) is supported so far", c.BootstrapExpect)
+	if c.Dev && (!c.Server || c.BootstrapExpect != 1) {
+		return errors.New("dev is a single server: it implies server and bootstrap_expect 1")
+	}
+	if c.BootstrapExpect < 0 {
+		return fmt.Errorf("bootstrap_expect %d is negative", c.BootstrapExpect)
+	}
+	if c.BootstrapExpect > 0 && !c.Server {
+		return fmt.Errorf("bootstrap_expect %d needs server: a client agent does not run Raft", c.BootstrapExpect)
+	}
+	if c.Encrypt != "" {
+		if _, err := gossip.DecodeKey(c.Encrypt); err != nil {
+			return fmt.Errorf("encrypt: %w", err)
+		}
+	}
+	if c.ReconnectTimeout < 0 {
+		return fmt.Errorf("reconnect_timeout %s is negative", c.ReconnectTimeout)
 	}
 	if c.NodeID != "" {
 		if _, err := uuid.Parse(c.NodeID); err != nil {
@@ -99,9 +154,22 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// RaftAddr is the host:port Raft binds and advertises.
+// Advertise is the address other agents reach this one at.
+func (c *Config) Advertise() string {
+	if c.AdvertiseAddr != "" {
+		return c.AdvertiseAddr
+	}
+	return c.BindAddr
+}
+
+// RaftAddr is the server port's bind address.
 func (c *Config) RaftAddr() string {
 	return net.JoinHostPort(c.BindAddr, strconv.Itoa(c.ServerPort))
+}
+
+// ServerAddr is the server port's advertised address (Raft and RPC).
+func (c *Config) ServerAddr() string {
+	return net.JoinHostPort(c.Advertise(), strconv.Itoa(c.ServerPort))
 }
 
 // key identifies the agent in the process-wide registry: two Corefile

@@ -44,13 +44,7 @@ func (c *catalogCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *catalogCollector) Collect(ch chan<- prometheus.Metric) {
-	registryMu.Lock()
-	agents := make([]*Agent, 0, len(registry))
-	for _, a := range registry {
-		agents = append(agents, a)
-	}
-	registryMu.Unlock()
-	for _, a := range agents {
+	for _, a := range runningAgents() {
 		nodes, names, instances, keys := sizes(a.State())
 		node := a.cfg.NodeName
 		ch <- prometheus.MustNewConstMetric(c.nodes, prometheus.GaugeValue, float64(nodes), node)

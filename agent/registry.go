@@ -48,3 +48,14 @@ func Release(cfg Config) error {
 	}
 	return a.Stop()
 }
+
+// runningAgents lists the agents of the registry (for the collectors).
+func runningAgents() []*Agent {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	out := make([]*Agent, 0, len(registry))
+	for _, a := range registry {
+		out = append(out, a)
+	}
+	return out
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hashicorp/go-memdb"
 
 	"github.com/coredns-coord/coredns-coord/raftstore"
 	"github.com/coredns-coord/coredns-coord/raftstore/state"
@@ -39,11 +40,8 @@ func (a *Agent) SessionCreate(s *structs.Session) (string, error) {
 		return "", err
 	}
 	s.ID = uuid.NewString()
-	if _, err := a.raft.Apply(raftstore.SessionCommand, &structs.SessionRequest{Op: structs.SessionCreate, Session: *s}); err != nil {
+	if _, err := a.apply(raftstore.SessionCommand, &structs.SessionRequest{Op: structs.SessionCreate, Session: *s}); err != nil {
 		return "", err
-	}
-	if ttl := s.TTLDuration(); ttl > 0 {
-		a.sessions.reset(s.ID, ttl)
 	}
 	return s.ID, nil
 }
@@ -77,7 +75,7 @@ func (a *Agent) SessionDestroy(id string) error {
 
 func (a *Agent) destroySession(id, cause string) error {
 	a.sessions.stop(id)
-	_, err := a.raft.Apply(raftstore.SessionCommand, &structs.SessionRequest{
+	_, err := a.apply(raftstore.SessionCommand, &structs.SessionRequest{
 		Op: structs.SessionDestroy, Session: structs.Session{ID: id}, Cause: cause,
 	})
 	if err == nil && cause == state.CauseTTL {
@@ -88,22 +86,15 @@ func (a *Agent) destroySession(id, cause string) error {
 	return err
 }
 
-// SessionRenew resets a session's TTL timer and returns it, or nil when
-// the session does not exist (a 404).
+// SessionRenew resets a session's TTL timer on the leader and returns the
+// session, or nil when it does not exist (a 404).
 func (a *Agent) SessionRenew(id string) (*structs.Session, error) {
-	_, s, err := a.State().SessionGet(nil, id)
-	if err != nil || s == nil {
-		return nil, err
-	}
-	if ttl := s.TTLDuration(); ttl > 0 {
-		a.sessions.reset(id, ttl)
-	}
-	return s, nil
+	return a.renewSession(id, 0)
 }
 
 // sessionTimers invalidate sessions whose TTL lapsed without a renewal.
-// They run on the server that leads; on a restart every TTL session gets a
-// fresh full period, as after a leader change in Consul.
+// They run on the server that leads; a new leader gives every TTL session
+// a fresh full period, as Consul does.
 type sessionTimers struct {
 	mu     sync.Mutex
 	timers map[string]*time.Timer
@@ -120,6 +111,27 @@ func (t *sessionTimers) reset(id string, ttl time.Duration) {
 		t.timers = map[string]*time.Timer{}
 	}
 	t.timers[id] = time.AfterFunc(time.Duration(float64(ttl)*sessionTTLGrace), func() { t.expire(id) })
+}
+
+// sync keeps exactly the timers of live, arming missing ones.
+func (t *sessionTimers) sync(live map[string]time.Duration) {
+	t.mu.Lock()
+	for id, timer := range t.timers {
+		if _, ok := live[id]; !ok {
+			timer.Stop()
+			delete(t.timers, id)
+		}
+	}
+	var missing []string
+	for id := range live {
+		if _, ok := t.timers[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	t.mu.Unlock()
+	for _, id := range missing {
+		t.reset(id, live[id])
+	}
 }
 
 func (t *sessionTimers) stop(id string) {
@@ -152,19 +164,28 @@ func (a *Agent) expireSession(id string) {
 	}
 }
 
-// restoreSessionTimers arms a timer for every TTL session in the state,
-// once this server leads.
-func (a *Agent) restoreSessionTimers() {
-	_, sessions, err := a.State().SessionList(nil)
+// syncSessionTimers arms a timer (a full TTL) for every TTL session that
+// has none and drops the timers of sessions that are gone; the leader runs
+// it whenever the sessions table changes. It returns the channel that
+// closes on the next change.
+func (a *Agent) syncSessionTimers() <-chan struct{} {
+	ws := memdb.NewWatchSet()
+	_, sessions, err := a.State().SessionList(ws)
 	if err != nil {
-		log.Printf("[ERROR] coordcatalog: restore session timers: %v", err)
-		return
+		log.Printf("[ERROR] coordcatalog: session timers: %v", err)
+		return nil
 	}
+	live := make(map[string]time.Duration, len(sessions))
 	for _, s := range sessions {
 		if ttl := s.TTLDuration(); ttl > 0 {
-			a.sessions.reset(s.ID, ttl)
+			live[s.ID] = ttl
 		}
 	}
+	a.sessions.sync(live)
+	for ch := range ws {
+		return ch
+	}
+	return nil
 }
 
 // lockRefusedEarly refuses an acquire the leader can already tell will
@@ -209,7 +230,7 @@ func (a *Agent) Txn(ops structs.TxnOps) (*structs.TxnResponse, error) {
 	if state.IsReadOnlyTxn(ops) {
 		return a.State().Txn(0, ops)
 	}
-	res, err := a.raft.Apply(raftstore.TxnCommand, &structs.TxnRequest{Ops: ops})
+	res, err := a.apply(raftstore.TxnCommand, &structs.TxnRequest{Ops: ops})
 	if err != nil {
 		return nil, err
 	}

@@ -27,8 +27,13 @@ type node struct {
 	DNS         int
 	HTTP        int
 	Raft        int
+	Serf        int
 	Metrics     int
+	Bind        string // address of the server port and gossip (127.0.0.x)
 	DataDir     string // empty: dev mode
+	Client      bool   // a client agent (with DataDir)
+	Expect      int    // bootstrap_expect of a server (with DataDir)
+	Join        []string
 	Upstream    string // forward target for the . block
 	ServiceTTL  string
 	OnlyPassing bool
@@ -37,16 +42,23 @@ type node struct {
 }
 
 func newNode(t testing.TB) *node {
-	return &node{Name: "e2e", DNS: testutil.FreePort(t), HTTP: testutil.FreePort(t), Raft: testutil.FreePort(t), Metrics: testutil.FreePort(t), Upstream: "127.0.0.1:1"}
+	return &node{
+		Name: "e2e", DNS: testutil.FreePort(t), HTTP: testutil.FreePort(t), Raft: testutil.FreePort(t),
+		Serf: testutil.FreePort(t), Metrics: testutil.FreePort(t), Bind: "127.0.0.1", Expect: 1, Upstream: "127.0.0.1:1",
+	}
 }
 
 var corefileTmpl = template.Must(template.New("corefile").Parse(`consul:{{.DNS}} {
     bind 127.0.0.1
     coordcatalog {
-        {{if .DataDir}}data_dir {{.DataDir}}{{else}}dev{{end}}
+        {{if .DataDir}}data_dir {{.DataDir}}{{if not .Client}}
+        server
+        bootstrap_expect {{.Expect}}{{end}}{{else}}dev{{end}}
         node {{.Name}}
-        bind 127.0.0.1
+        bind {{.Bind}}
         server_port {{.Raft}}
+        serf_lan_port {{.Serf}}{{range .Join}}
+        retry_join {{.}}{{end}}
         http 127.0.0.1:{{.HTTP}}
         {{if .ServiceTTL}}service_ttl {{.ServiceTTL}}{{end}}
         {{if .OnlyPassing}}only_passing{{end}}

@@ -11,23 +11,32 @@ import (
 // included. Name plus payload are limited to UserEventSizeLimit (512) bytes,
 // as in Consul.
 func (p *Pool) UserEvent(name string, payload []byte) error {
+	_, err := p.SendUserEvent(name, payload)
+	return err
+}
+
+// SendUserEvent is UserEvent, returning the event as sent (with its ID and
+// Lamport time).
+func (p *Pool) SendUserEvent(name string, payload []byte) (UserEvent, error) {
 	if err := p.usable(); err != nil {
-		return err
+		return UserEvent{}, err
 	}
 	if name == "" {
-		return errors.New("gossip: user event: empty name")
+		return UserEvent{}, errors.New("gossip: user event: empty name")
 	}
 	if n := len(name) + len(payload); n > UserEventSizeLimit {
-		return fmt.Errorf("gossip: user event %q: name and payload take %d bytes, more than the %d-byte limit", name, n, UserEventSizeLimit)
+		return UserEvent{}, fmt.Errorf("gossip: user event %q: name and payload take %d bytes, more than the %d-byte limit", name, n, UserEventSizeLimit)
 	}
-	e := userEventMsg{LTime: p.eventClock.Next(), ID: uuid.NewString(), Name: name, Payload: payload}
+	// +1: as serf's Increment, the first event has time 1 (Consul's
+	// clients treat 0 as "no event").
+	e := userEventMsg{LTime: p.eventClock.Next() + 1, ID: uuid.NewString(), Name: name, Payload: payload}
 	raw, err := encodeMsg(msgUserEvent, e)
 	if err != nil {
-		return err
+		return UserEvent{}, err
 	}
 	p.handleUserEvent(e)
 	p.userQ.QueueBroadcast(&broadcast{msg: raw})
-	return nil
+	return UserEvent{Name: e.Name, Payload: e.Payload, LTime: e.LTime, ID: e.ID}, nil
 }
 
 // handleUserEvent delivers an event the first time it is seen and reports

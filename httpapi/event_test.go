@@ -23,6 +23,11 @@ func TestEvents(t *testing.T) {
 	}
 
 	t.Run("fire and list", func(t *testing.T) {
+		// The filters name this agent's node and one of its services, so
+		// that it keeps the event (filters decide which agents do).
+		if err := s.client.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "web", Tags: []string{"v2"}}); err != nil {
+			t.Fatal(err)
+		}
 		raw := s.expect(t, "PUT", "/v1/event/fire/deploy?node=node.*&service=web&tag=v2", "v1.2.3", 200, `"Name":"deploy"`)
 		var ev api.UserEvent
 		if err := json.Unmarshal(raw, &ev); err != nil {

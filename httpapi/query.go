@@ -162,7 +162,7 @@ func blockingQuery[T any](ctx context.Context, s *server, opts *queryOptions, fn
 func blockUntil[T any](ctx context.Context, s *server, opts *queryOptions, fn queryFunc[T], done func(idx uint64) bool) (uint64, T, error) {
 	run := func(ws memdb.WatchSet) (uint64, T, error) {
 		if opts.Consistent {
-			if err := s.agent.VerifyLeader(); err != nil {
+			if err := s.agent.ConsistentRead(ctx); err != nil {
 				var zero T
 				return 0, zero, errorf(http.StatusInternalServerError, errNoLeader)
 			}

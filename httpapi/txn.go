@@ -168,7 +168,7 @@ func (s *server) txn(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !writes && opts.Consistent {
-		if err := s.agent.VerifyLeader(); err != nil {
+		if err := s.agent.ConsistentRead(r.Context()); err != nil {
 			return errorf(http.StatusInternalServerError, errNoLeader)
 		}
 	}

@@ -4,6 +4,7 @@
 package raftstore
 
 import (
+	"errors"
 	"encoding/json"
 	"fmt"
 
@@ -37,8 +38,12 @@ func (t CommandType) String() string {
 	return fmt.Sprintf("unknown(%d)", byte(t))
 }
 
-// encodeCommand frames a request as type byte + JSON.
-func encodeCommand(t CommandType, req any) ([]byte, error) {
+// ErrUndecodable marks a log entry this binary cannot decode.
+var ErrUndecodable = errors.New("undecodable command")
+
+// EncodeCommand frames a request as type byte + JSON: the Raft log entry,
+// and what a follower or client forwards to the leader.
+func EncodeCommand(t CommandType, req any) ([]byte, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("raftstore: encode %s: %w", t, err)
@@ -49,7 +54,7 @@ func encodeCommand(t CommandType, req any) ([]byte, error) {
 // decodeCommand is the inverse of encodeCommand.
 func decodeCommand(buf []byte) (CommandType, any, error) {
 	if len(buf) == 0 {
-		return 0, nil, fmt.Errorf("raftstore: empty command")
+		return 0, nil, fmt.Errorf("raftstore: %w: empty", ErrUndecodable)
 	}
 	t := CommandType(buf[0])
 	var req any
@@ -65,10 +70,10 @@ func decodeCommand(buf []byte) (CommandType, any, error) {
 	case TxnCommand:
 		req = &structs.TxnRequest{}
 	default:
-		return t, nil, fmt.Errorf("raftstore: unknown command type %d", buf[0])
+		return t, nil, fmt.Errorf("raftstore: %w: unknown type %d", ErrUndecodable, buf[0])
 	}
 	if err := json.Unmarshal(buf[1:], req); err != nil {
-		return t, nil, fmt.Errorf("raftstore: decode %s: %w", t, err)
+		return t, nil, fmt.Errorf("raftstore: %w: %s: %v", ErrUndecodable, t, err)
 	}
 	return t, req, nil
 }

@@ -10,13 +10,22 @@ import (
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
-// FSM applies committed log entries to the state store.
+// FSM applies committed log entries to the state store and records them in
+// its feed.
 type FSM struct {
 	store *state.Store
+	feed  *Feed
 }
 
-// NewFSM returns an FSM that writes into store.
-func NewFSM(store *state.Store) *FSM { return &FSM{store: store} }
+// NewFSM returns an FSM that writes into store. keep makes its feed retain
+// recent commands for subscribers (servers); a client's replica only
+// tracks its index.
+func NewFSM(store *state.Store, keep bool) *FSM {
+	return &FSM{store: store, feed: newFeed(store, keep)}
+}
+
+// Feed is the record of applied commands.
+func (f *FSM) Feed() *Feed { return f.feed }
 
 // Apply returns the command's result: an error, or for KV writes a bool
 // telling whether a check-and-set matched.
@@ -24,6 +33,10 @@ func (f *FSM) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand {
 		return nil
 	}
+	return f.feed.apply(l.Index, l.Data, func() any { return f.applyCommand(l) })
+}
+
+func (f *FSM) applyCommand(l *raft.Log) any {
 	t, req, err := decodeCommand(l.Data)
 	if err != nil {
 		// A command this binary cannot decode must not be skipped silently:
@@ -72,7 +85,16 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 // Restore replaces the state with a snapshot.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	return f.store.Restore(rc)
+	return f.restore(rc)
+}
+
+func (f *FSM) restore(r io.Reader) error {
+	return f.feed.restore(func() (uint64, error) {
+		if err := f.store.Restore(r); err != nil {
+			return 0, err
+		}
+		return f.store.LastIndex(), nil
+	})
 }
 
 type fsmSnapshot struct {

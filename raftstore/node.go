@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -32,22 +30,35 @@ type Config struct {
 	// DataDir holds raft/wal and raft/snapshots. Empty means in memory
 	// (dev mode): nothing survives the process.
 	DataDir string
-	// Addr is the host:port Raft listens on and advertises.
+	// Addr is the host:port this server advertises to the others.
 	Addr string
+	// Layer carries Raft's connections (the server port's multiplexer).
+	// Nil uses an in-memory transport: a dev server that never has peers.
+	Layer raft.StreamLayer
 	// Bootstrap makes a server with no Raft state form a one-server
 	// cluster on its own.
 	Bootstrap bool
-	Logger    hclog.Logger
+	// SnapshotThreshold and SnapshotInterval: a snapshot is taken (and the
+	// log compacted) when at least SnapshotThreshold entries were written
+	// since the last one, checked every SnapshotInterval (with jitter).
+	// Zero keeps raft's defaults (8192 entries, 120 s).
+	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+	Logger            hclog.Logger
 }
 
 // Node is a Raft server and the state its FSM maintains.
 type Node struct {
 	raft     *raft.Raft
 	store    *state.Store
+	fsm      *FSM
 	addr     raft.ServerAddress
+	id       raft.ServerID
+	hasState bool
 	closers  []io.Closer
 	observer *raft.Observer
 	observed chan raft.Observation
+	notify   chan bool
 }
 
 // lanTimings are tuned for servers on one LAN: a lost leader is noticed in
@@ -59,6 +70,10 @@ func lanTimings(c *raft.Config) {
 	c.CommitTimeout = 10 * time.Millisecond
 }
 
+// PeersFile is the name of the recovery file an operator drops into
+// data_dir/raft (Consul's peers.json, version 3 format).
+const PeersFile = "peers.json"
+
 // Open starts a Raft server over a fresh state store.
 func Open(cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
@@ -68,21 +83,28 @@ func Open(cfg Config) (*Node, error) {
 	rc.LocalID = raft.ServerID(cfg.ID)
 	rc.Logger = cfg.Logger
 	lanTimings(rc)
-
-	n := &Node{store: state.NewStore(), addr: raft.ServerAddress(cfg.Addr)}
+	if cfg.SnapshotThreshold > 0 {
+		rc.SnapshotThreshold = cfg.SnapshotThreshold
+	}
+	if cfg.SnapshotInterval > 0 {
+		rc.SnapshotInterval = cfg.SnapshotInterval
+	}
+	n := &Node{store: state.NewStore(), addr: raft.ServerAddress(cfg.Addr), id: rc.LocalID, notify: make(chan bool, 16)}
+	n.fsm = NewFSM(n.store, true)
+	rc.NotifyCh = n.notify
 	var (
 		logs   raft.LogStore
 		stable raft.StableStore
 		snaps  raft.SnapshotStore
 		trans  raft.Transport
 	)
+	dir := ""
 	if cfg.DataDir == "" {
 		mem := raft.NewInmemStore()
 		logs, stable = mem, mem
 		snaps = raft.NewInmemSnapshotStore()
-		_, trans = raft.NewInmemTransport(n.addr)
 	} else {
-		dir := filepath.Join(cfg.DataDir, "raft")
+		dir = filepath.Join(cfg.DataDir, "raft")
 		if err := os.MkdirAll(filepath.Join(dir, "wal"), 0o700); err != nil {
 			return nil, fmt.Errorf("raftstore: create %s: %w", dir, err)
 		}
@@ -103,31 +125,42 @@ func Open(cfg Config) (*Node, error) {
 			return nil, fmt.Errorf("raftstore: open snapshot store: %w", err)
 		}
 		snaps = fs
-		tcp, err := newTCPTransport(cfg.Addr, cfg.Logger)
-		if err != nil {
+	}
+	if cfg.Layer == nil {
+		_, trans = raft.NewInmemTransport(n.addr)
+	} else {
+		nt := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream:  cfg.Layer,
+			MaxPool: 3,
+			Timeout: 10 * time.Second,
+			Logger:  cfg.Logger.Named("transport"),
+		})
+		n.closers = append(n.closers, nt)
+		trans = nt
+	}
+
+	has, err := raft.HasExistingState(logs, stable, snaps)
+	if err != nil {
+		n.close()
+		return nil, fmt.Errorf("raftstore: inspect existing state: %w", err)
+	}
+	n.hasState = has
+	if dir != "" {
+		if err := n.recoverFromPeersFile(dir, rc, logs, stable, snaps, trans); err != nil {
 			n.close()
 			return nil, err
 		}
-		n.closers = append(n.closers, tcp)
-		trans = tcp
 	}
-
-	if cfg.Bootstrap {
-		has, err := raft.HasExistingState(logs, stable, snaps)
-		if err != nil {
+	if cfg.Bootstrap && !n.hasState {
+		conf := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: n.addr}}}
+		if err := raft.BootstrapCluster(rc, logs, stable, snaps, trans, conf); err != nil {
 			n.close()
-			return nil, fmt.Errorf("raftstore: inspect existing state: %w", err)
+			return nil, fmt.Errorf("raftstore: bootstrap: %w", err)
 		}
-		if !has {
-			conf := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: n.addr}}}
-			if err := raft.BootstrapCluster(rc, logs, stable, snaps, trans, conf); err != nil {
-				n.close()
-				return nil, fmt.Errorf("raftstore: bootstrap: %w", err)
-			}
-		}
+		n.hasState = true
 	}
 
-	r, err := raft.NewRaft(rc, NewFSM(n.store), logs, stable, snaps, trans)
+	r, err := raft.NewRaft(rc, n.fsm, logs, stable, snaps, trans)
 	if err != nil {
 		n.close()
 		return nil, fmt.Errorf("raftstore: start raft: %w", err)
@@ -137,21 +170,30 @@ func Open(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-func newTCPTransport(addr string, logger hclog.Logger) (*raft.NetworkTransport, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("raftstore: bad address %q: %w", addr, err)
+// recoverFromPeersFile applies data_dir/raft/peers.json, as Consul does: the
+// file replaces the Raft configuration (for a cluster that lost its
+// quorum), the state is rebuilt from the log and snapshots, and the file is
+// removed so that it applies once.
+func (n *Node) recoverFromPeersFile(dir string, rc *raft.Config, logs raft.LogStore, stable raft.StableStore, snaps raft.SnapshotStore, trans raft.Transport) error {
+	path := filepath.Join(dir, PeersFile)
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		return nil
 	}
-	p, err := strconv.Atoi(port)
+	conf, err := raft.ReadConfigJSON(path)
 	if err != nil {
-		return nil, fmt.Errorf("raftstore: bad port in %q: %w", addr, err)
+		return fmt.Errorf("raftstore: recovery file %s: %w", path, err)
 	}
-	adv := &net.TCPAddr{IP: net.ParseIP(host), Port: p}
-	t, err := raft.NewTCPTransportWithLogger(addr, adv, 3, 10*time.Second, logger.Named("transport"))
-	if err != nil {
-		return nil, fmt.Errorf("raftstore: listen on %s: %w", addr, err)
+	// RecoverCluster replays the state into a scratch FSM to write a
+	// snapshot; the real one is restored from it when Raft starts.
+	if err := raft.RecoverCluster(rc, NewFSM(state.NewStore(), false), logs, stable, snaps, trans, conf); err != nil {
+		return fmt.Errorf("raftstore: recover with %s: %w", path, err)
 	}
-	return t, nil
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("raftstore: remove %s after recovery: %w", path, err)
+	}
+	n.hasState = true
+	rc.Logger.Warn("recovered the Raft configuration from peers.json", "servers", len(conf.Servers))
+	return nil
 }
 
 func (n *Node) observeLeader() {
@@ -169,19 +211,52 @@ func (n *Node) observeLeader() {
 	}()
 }
 
+// Leadership delivers true when this server becomes leader and false when
+// it stops; the agent runs its leader duties in between. Raft blocks on it,
+// so it must be read promptly.
+func (n *Node) Leadership() <-chan bool { return n.notify }
+
+// HasState reports whether the server had Raft state when it opened (or
+// was bootstrapped since): such a server must not bootstrap again.
+func (n *Node) HasState() bool { return n.hasState }
+
+// BootstrapCluster forms a new cluster of servers; every server of the
+// first quorum calls it with the same list.
+func (n *Node) BootstrapCluster(servers []raft.Server) error {
+	if err := n.raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil {
+		return fmt.Errorf("raftstore: bootstrap: %w", err)
+	}
+	n.hasState = true
+	return nil
+}
+
+// Feed is the record of applied commands that client agents replicate.
+func (n *Node) Feed() *Feed { return n.fsm.feed }
+
 // State is the store this server's FSM keeps current.
 func (n *Node) State() *state.Store { return n.store }
 
 // Apply submits a command and waits until it is committed and applied. The
 // result is the FSM's: nil, or a bool for KV check-and-set.
 func (n *Node) Apply(t CommandType, req any) (any, error) {
-	buf, err := encodeCommand(t, req)
+	buf, err := EncodeCommand(t, req)
 	if err != nil {
 		return nil, err
 	}
+	res, _, err := n.ApplyEncoded(buf)
+	return res, err
+}
+
+// ApplyEncoded is Apply for a command already encoded (forwarded by
+// another agent); it also returns the command's log index.
+func (n *Node) ApplyEncoded(buf []byte) (any, uint64, error) {
+	if len(buf) == 0 {
+		return nil, 0, fmt.Errorf("raftstore: %w: empty", ErrUndecodable)
+	}
+	t := CommandType(buf[0])
 	start := time.Now()
 	f := n.raft.Apply(buf, applyTimeout)
-	err = f.Error()
+	err := f.Error()
 	if err == nil {
 		if ferr, ok := f.Response().(error); ok {
 			err = ferr
@@ -191,12 +266,12 @@ func (n *Node) Apply(t CommandType, req any) (any, error) {
 	if err != nil {
 		appliesTotal.WithLabelValues(t.String(), "error").Inc()
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
-			return nil, fmt.Errorf("%w: %v", ErrNotLeader, err)
+			return nil, 0, fmt.Errorf("%w: %v", ErrNotLeader, err)
 		}
-		return nil, err
+		return nil, 0, err
 	}
 	appliesTotal.WithLabelValues(t.String(), "ok").Inc()
-	return f.Response(), nil
+	return f.Response(), f.Index(), nil
 }
 
 // Addr is the address this server advertises.
@@ -255,6 +330,9 @@ func (n *Node) WaitForLeader(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Barrier waits until every entry committed before it is applied here.
+func (n *Node) Barrier(timeout time.Duration) error { return n.raft.Barrier(timeout).Error() }
 
 // Snapshot forces a snapshot now (log compaction, tests).
 func (n *Node) Snapshot() error { return n.raft.Snapshot().Error() }

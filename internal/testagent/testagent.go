@@ -14,6 +14,7 @@ import (
 func DevConfig(t testing.TB, node, httpAddr string) agent.Config {
 	return agent.Config{
 		Dev:             true,
+		Server:          true,
 		NodeName:        node,
 		Datacenter:      "dc1",
 		BindAddr:        "127.0.0.1",

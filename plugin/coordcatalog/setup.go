@@ -106,11 +106,50 @@ func (o *options) property(c *caddy.Controller) error {
 	switch name {
 	case "dev":
 		if err = want(0); err == nil {
-			a.Dev = true
+			a.Dev, a.Server, a.BootstrapExpect = true, true, 1
 		}
 	case "server":
-		// Every agent is a server until client agents exist.
-		err = want(0)
+		if err = want(0); err == nil {
+			a.Server = true
+		}
+	case "advertise":
+		if err = want(1); err == nil {
+			a.AdvertiseAddr = args[0]
+		}
+	case "serf_lan_port":
+		if err = want(1); err == nil {
+			a.SerfLANPort, err = parsePort(args[0])
+		}
+	case "retry_join":
+		if len(args) == 0 {
+			err = fmt.Errorf("needs at least one address")
+		}
+		a.RetryJoin = append(a.RetryJoin, args...)
+	case "encrypt":
+		if err = want(1); err == nil {
+			a.Encrypt = args[0]
+		}
+	case "reconnect_timeout":
+		if err = want(1); err == nil {
+			a.ReconnectTimeout, err = parsePositiveDuration(args[0])
+		}
+	case "snapshot_threshold":
+		if err = want(1); err == nil {
+			var n int
+			n, err = strconv.Atoi(args[0])
+			if err == nil && n < 1 {
+				err = fmt.Errorf("must be at least 1")
+			}
+			a.SnapshotThreshold = uint64(n)
+		}
+	case "snapshot_interval":
+		if err = want(1); err == nil {
+			a.SnapshotInterval, err = parsePositiveDuration(args[0])
+		}
+	case "cleanup_dead_servers":
+		if err = want(1); err == nil {
+			a.CleanupDeadServers, err = strconv.ParseBool(args[0])
+		}
 	case "node":
 		if err = want(1); err == nil {
 			a.NodeName = args[0]
@@ -199,6 +238,17 @@ func parseHTTP(s string) (string, error) {
 		return "", fmt.Errorf("invalid port %q", port)
 	}
 	return net.JoinHostPort(host, port), nil
+}
+
+func parsePositiveDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%q: must be positive", s)
+	}
+	return d, nil
 }
 
 // parseTTL takes a Go duration of whole seconds, like Consul's node_ttl.

@@ -29,6 +29,13 @@ func NewStore() *Store {
 // checks.
 func (s *Store) CatalogIndex() uint64 { return s.catalogIndex.Load() }
 
+// LastIndex is the highest index that changed anything in the store.
+func (s *Store) LastIndex() uint64 {
+	tx := s.db.Txn(false)
+	defer tx.Abort()
+	return maxIndex(tx, snapshotTables...)
+}
+
 // maxIndex is the highest change index of the given tables.
 func maxIndex(tx *memdb.Txn, tables ...string) uint64 {
 	var max uint64

@@ -1,0 +1,232 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/coredns-coord/coredns-coord/gossip"
+)
+
+// Gossip tags, as Consul's serf tags.
+const (
+	tagRole      = "role"
+	tagID        = "id"
+	tagPort      = "port"
+	tagExpect    = "expect"
+	roleServer   = "consul"
+	roleClient   = "node"
+	leaveTimeout = 5 * time.Second
+)
+
+// retryJoinInterval paces retry_join; a LAN agent usually finds its peers
+// on the first or second try.
+const (
+	retryJoinMin = time.Second
+	retryJoinMax = 30 * time.Second
+)
+
+func (a *Agent) startGossip() error {
+	cfg := gossip.Config{
+		NodeName:         a.cfg.NodeName,
+		Datacenter:       a.cfg.Datacenter,
+		BindAddr:         a.cfg.BindAddr,
+		BindPort:         a.cfg.SerfLANPort,
+		AdvertiseAddr:    a.cfg.Advertise(),
+		ReconnectTimeout: a.cfg.ReconnectTimeout,
+		Tags:             a.gossipTags(),
+		Tuning:           gossip.DefaultLANTuning(),
+		// The process's logger already stamps the time.
+		Logger: log.New(log.Writer(), "", 0),
+	}
+	if a.cfg.Encrypt != "" {
+		key, err := gossip.DecodeKey(a.cfg.Encrypt)
+		if err != nil {
+			return fmt.Errorf("agent: encrypt: %w", err)
+		}
+		cfg.Keyring = [][]byte{key}
+	}
+	if a.cfg.DataDir != "" {
+		cfg.KeyringFile = filepath.Join(a.cfg.DataDir, "serf", "local.keyring")
+	}
+	p, err := gossip.Create(cfg)
+	if err != nil {
+		return fmt.Errorf("agent: gossip: %w", err)
+	}
+	a.gossip = p
+	a.wg.Add(1)
+	go a.gossipLoop()
+	if len(a.cfg.RetryJoin) > 0 {
+		a.wg.Add(1)
+		go a.retryJoin()
+	}
+	return nil
+}
+
+func (a *Agent) gossipTags() map[string]string {
+	tags := map[string]string{tagRole: roleClient, tagID: a.nodeID}
+	if a.cfg.Server {
+		tags[tagRole] = roleServer
+		tags[tagPort] = strconv.Itoa(a.cfg.ServerPort)
+		tags[tagExpect] = strconv.Itoa(a.cfg.BootstrapExpect)
+	}
+	return tags
+}
+
+// gossipLoop turns membership changes into leader reconciliation (and,
+// before the cluster exists, bootstrap attempts) and user events into the
+// agent's event list.
+func (a *Agent) gossipLoop() {
+	defer a.wg.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-a.stopCh:
+			return
+		case ev := <-a.gossip.Events():
+			if ev.Member.Tags[tagRole] == roleServer {
+				a.serversChanged()
+			}
+			a.notifyMembers()
+			a.maybeBootstrap()
+		case ue := <-a.gossip.UserEvents():
+			a.receiveEvent(ue)
+		case <-tick.C:
+			a.maybeBootstrap()
+		}
+	}
+}
+
+// notifyMembers wakes the leader's reconciliation without blocking.
+func (a *Agent) notifyMembers() {
+	select {
+	case a.membersChanged <- struct{}{}:
+	default:
+	}
+}
+
+func (a *Agent) retryJoin() {
+	defer a.wg.Done()
+	backoff := retryJoinMin
+	for attempt := 1; ; attempt++ {
+		n, err := a.gossip.Join(a.joinAddrs(a.cfg.RetryJoin))
+		if err == nil {
+			log.Printf("[INFO] coordcatalog: retry_join: joined %d agent(s)", n)
+			return
+		}
+		log.Printf("[WARNING] coordcatalog: retry_join attempt %d: %v; retrying in %s", attempt, err, backoff)
+		select {
+		case <-a.stopCh:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, retryJoinMax)
+	}
+}
+
+// joinAddrs adds the LAN gossip port to addresses given without one.
+func (a *Agent) joinAddrs(addrs []string) []string {
+	out := make([]string, len(addrs))
+	for i, s := range addrs {
+		if _, _, err := net.SplitHostPort(s); err == nil {
+			out[i] = s
+		} else {
+			out[i] = net.JoinHostPort(s, strconv.Itoa(DefaultSerfLAN))
+		}
+	}
+	return out
+}
+
+// Join joins the gossip pool through the given addresses (agent/join).
+func (a *Agent) Join(addrs []string) (int, error) { return a.gossip.Join(a.joinAddrs(addrs)) }
+
+// Members lists the LAN pool's members as this agent sees them.
+func (a *Agent) Members() []gossip.Member {
+	ms := a.gossip.Members()
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
+	return ms
+}
+
+// LocalMember is this agent's own member entry.
+func (a *Agent) LocalMember() gossip.Member { return a.gossip.LocalMember() }
+
+// ForceLeave marks a failed member as left (prune: forget it at once).
+func (a *Agent) ForceLeave(node string, prune bool) error { return a.gossip.ForceLeave(node, prune) }
+
+// Keyring is the gossip pool, for key operations (operator/keyring).
+func (a *Agent) Keyring() *gossip.Pool { return a.gossip }
+
+// Leave leaves the pool gracefully: the leader deregisters this node (and a
+// server is removed from Raft). The agent keeps running until stopped.
+func (a *Agent) Leave() error {
+	if a.left.Swap(true) {
+		return nil
+	}
+	if err := a.gossip.Leave(leaveTimeout); err != nil && !errors.Is(err, gossip.ErrLeft) {
+		return err
+	}
+	return nil
+}
+
+// serverMember is a gossip member that runs Raft.
+type serverMember struct {
+	Name, ID, Addr string
+	Expect         int
+	Status         gossip.Status
+}
+
+// servers are the LAN pool's server members.
+func (a *Agent) servers() []serverMember {
+	var out []serverMember
+	for _, m := range a.gossip.Members() {
+		if m.Tags[tagRole] != roleServer {
+			continue
+		}
+		port, err := strconv.Atoi(m.Tags[tagPort])
+		if err != nil {
+			continue
+		}
+		expect, _ := strconv.Atoi(m.Tags[tagExpect])
+		out = append(out, serverMember{
+			Name: m.Name, ID: m.Tags[tagID], Expect: expect, Status: m.Status,
+			Addr: net.JoinHostPort(m.Addr.String(), strconv.Itoa(port)),
+		})
+	}
+	return out
+}
+
+// serverNames maps Raft IDs to node names.
+func (a *Agent) serverNames() map[string]string {
+	out := map[string]string{}
+	for _, s := range a.servers() {
+		out[s.ID] = s.Name
+	}
+	return out
+}
+
+// serverAddrs are the server ports of the alive servers.
+func (a *Agent) serverAddrs() []string {
+	a.serverMu.Lock()
+	defer a.serverMu.Unlock()
+	if a.serverCache == nil {
+		for _, s := range a.servers() {
+			if s.Status == gossip.StatusAlive {
+				a.serverCache = append(a.serverCache, s.Addr)
+			}
+		}
+	}
+	return a.serverCache
+}
+
+// serversChanged drops the cached server list.
+func (a *Agent) serversChanged() {
+	a.serverMu.Lock()
+	a.serverCache = nil
+	a.serverMu.Unlock()
+}

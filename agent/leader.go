@@ -1,0 +1,381 @@
+package agent
+
+import (
+	"log"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/coredns-coord/coredns-coord/gossip"
+	"github.com/coredns-coord/coredns-coord/structs"
+)
+
+// Leader duties run on the server that leads, from the moment Raft says so
+// until it stops leading.
+const (
+	// reconcileInterval bounds how long a missed membership event can stay
+	// unreflected in the catalog (Consul: 60 s).
+	reconcileInterval = 30 * time.Second
+	// deadServerStabilization is how long a server must have been failed
+	// before autopilot removes it from the Raft configuration.
+	deadServerStabilization = 10 * time.Second
+	barrierTimeout          = 30 * time.Second
+)
+
+// Outputs of the serfHealth check, as Consul's.
+const (
+	serfAliveOutput  = "Agent alive and reachable"
+	serfFailedOutput = "Agent not live or unreachable"
+)
+
+func (a *Agent) leadershipLoop() {
+	defer a.wg.Done()
+	var stop chan struct{}
+	var done chan struct{}
+	end := func() {
+		if stop != nil {
+			close(stop)
+			<-done
+			stop = nil
+		}
+	}
+	for {
+		select {
+		case <-a.stopCh:
+			end()
+			return
+		case leading := <-a.raft.Leadership():
+			if leading && stop == nil {
+				stop, done = make(chan struct{}), make(chan struct{})
+				go func(stop, done chan struct{}) {
+					defer close(done)
+					a.leaderLoop(stop)
+				}(stop, done)
+			} else if !leading {
+				end()
+			}
+		}
+	}
+}
+
+// leaderLoop establishes leadership (a barrier, so that everything the
+// previous leaders committed is applied here), then keeps the catalog in
+// step with gossip membership, runs the session TTL timers and removes
+// dead servers.
+func (a *Agent) leaderLoop(stop chan struct{}) {
+	for {
+		if err := a.raft.Barrier(barrierTimeout); err == nil {
+			break
+		} else {
+			log.Printf("[WARNING] coordcatalog: leader barrier: %v", err)
+		}
+		select {
+		case <-stop:
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	a.leaderReady.Store(true)
+	defer a.leaderReady.Store(false)
+	defer a.sessions.stopAll()
+	log.Printf("[INFO] coordcatalog: %s leads the cluster", a.cfg.NodeName)
+
+	reconcile := time.NewTicker(reconcileInterval)
+	defer reconcile.Stop()
+	autopilot := time.NewTicker(time.Second)
+	defer autopilot.Stop()
+	failedSince := map[string]time.Time{}
+	for {
+		sessionsChanged := a.syncSessionTimers()
+		a.reconcileMembers()
+		select {
+		case <-stop:
+			return
+		case <-a.stopCh:
+			return
+		case <-a.membersChanged:
+		case <-sessionsChanged:
+		case <-reconcile.C:
+		case <-autopilot.C:
+			a.cleanupDeadServers(failedSince)
+		}
+	}
+}
+
+// reconcileMembers writes the gossip view into the catalog: alive members
+// are registered with a passing serfHealth check, failed ones get it
+// critical (their instances leave DNS answers and their sessions are
+// invalidated), members that left are deregistered, and nodes that gossip
+// has forgotten (reaped) are removed. Servers are added to, or removed
+// from, the Raft configuration.
+func (a *Agent) reconcileMembers() {
+	members := a.gossip.Members()
+	known := make(map[string]bool, len(members))
+	for _, m := range members {
+		known[m.Name] = true
+		var err error
+		switch m.Status {
+		case gossip.StatusAlive:
+			err = a.memberAlive(m)
+		case gossip.StatusFailed:
+			err = a.memberFailed(m)
+		case gossip.StatusLeft:
+			err = a.memberGone(m.Name, m)
+		}
+		if err != nil {
+			log.Printf("[WARNING] coordcatalog: reconcile member %s (%s): %v", m.Name, m.Status, err)
+		}
+	}
+	// Reaped: nodes with a serfHealth check that gossip no longer knows.
+	// Nodes registered without one (catalog/register) are not ours.
+	_, checks, err := a.State().ChecksInState(nil, structs.HealthAny)
+	if err != nil {
+		return
+	}
+	for _, hc := range checks {
+		if hc.CheckID == structs.SerfCheckID && !known[hc.Node] {
+			if err := a.memberGone(hc.Node, gossip.Member{}); err != nil {
+				log.Printf("[WARNING] coordcatalog: reap node %s: %v", hc.Node, err)
+			}
+		}
+	}
+}
+
+func (a *Agent) memberAlive(m gossip.Member) error {
+	if m.Tags[tagRole] == roleServer {
+		a.ensureVoter(m)
+	}
+	addr := m.Addr.String()
+	st := a.State()
+	_, node, err := st.GetNode(nil, m.Name)
+	if err != nil {
+		return err
+	}
+	serf := a.serfCheck(m.Name)
+	if node != nil && node.Address == addr && serf != nil && serf.Status == structs.HealthPassing && a.hasConsulService(m) {
+		return nil
+	}
+	req := &structs.RegisterRequest{
+		Datacenter: a.cfg.Datacenter,
+		ID:         m.Tags[tagID],
+		Node:       m.Name,
+		Address:    addr,
+		TaggedAddresses: map[string]string{
+			"lan": addr, "lan_ipv4": addr, "wan": addr, "wan_ipv4": addr,
+		},
+		Check: &structs.HealthCheck{
+			Node: m.Name, CheckID: structs.SerfCheckID, Name: structs.SerfCheckName,
+			Status: structs.HealthPassing, Output: serfAliveOutput,
+		},
+		// An existing node keeps its metadata (set by the agent itself).
+		SkipNodeUpdate: node != nil && node.Address == addr,
+	}
+	if m.Tags[tagRole] == roleServer {
+		port, _ := strconv.Atoi(m.Tags[tagPort])
+		req.Service = &structs.NodeService{ID: structs.ConsulServiceID, Service: structs.ConsulServiceID, Port: port}
+	}
+	return a.Register(req)
+}
+
+func (a *Agent) hasConsulService(m gossip.Member) bool {
+	if m.Tags[tagRole] != roleServer {
+		return true
+	}
+	_, svcs, err := a.State().NodeServices(nil, m.Name)
+	if err != nil || svcs == nil {
+		return false
+	}
+	_, ok := svcs.Services[structs.ConsulServiceID]
+	return ok
+}
+
+func (a *Agent) serfCheck(node string) *structs.HealthCheck {
+	_, checks, err := a.State().NodeChecks(nil, node)
+	if err != nil {
+		return nil
+	}
+	for _, hc := range checks {
+		if hc.CheckID == structs.SerfCheckID {
+			return hc
+		}
+	}
+	return nil
+}
+
+func (a *Agent) memberFailed(m gossip.Member) error {
+	_, node, err := a.State().GetNode(nil, m.Name)
+	if err != nil || node == nil {
+		return err
+	}
+	if serf := a.serfCheck(m.Name); serf != nil && serf.Status == structs.HealthCritical {
+		return nil
+	}
+	return a.Register(&structs.RegisterRequest{
+		Datacenter: a.cfg.Datacenter, Node: m.Name, SkipNodeUpdate: true,
+		Check: &structs.HealthCheck{
+			Node: m.Name, CheckID: structs.SerfCheckID, Name: structs.SerfCheckName,
+			Status: structs.HealthCritical, Output: serfFailedOutput,
+		},
+	})
+}
+
+// memberGone deregisters a node that left or was reaped, and removes a
+// server from Raft. The leader never removes itself this way.
+func (a *Agent) memberGone(name string, m gossip.Member) error {
+	if name == a.cfg.NodeName {
+		return nil
+	}
+	if m.Tags[tagRole] == roleServer {
+		a.removeServer(m.Tags[tagID])
+	}
+	_, node, err := a.State().GetNode(nil, name)
+	if err != nil || node == nil {
+		return err
+	}
+	return a.Deregister(&structs.DeregisterRequest{Datacenter: a.cfg.Datacenter, Node: name})
+}
+
+// ensureVoter adds an alive server that the Raft configuration lacks (a
+// server that joined an existing cluster).
+func (a *Agent) ensureVoter(m gossip.Member) {
+	id, port := m.Tags[tagID], m.Tags[tagPort]
+	if id == "" || port == "" || id == a.raft.ID() {
+		return
+	}
+	addr := m.Addr.String() + ":" + port
+	servers, _, err := a.raft.Configuration()
+	if err != nil {
+		return
+	}
+	for _, s := range servers {
+		if s.ID == id && s.Address == addr {
+			return
+		}
+	}
+	if err := a.raft.AddVoter(id, addr); err != nil {
+		log.Printf("[WARNING] coordcatalog: add server %s to Raft: %v", m.Name, err)
+		return
+	}
+	log.Printf("[INFO] coordcatalog: added server %s (%s) to Raft", m.Name, addr)
+}
+
+func (a *Agent) removeServer(id string) {
+	if id == "" || id == a.raft.ID() {
+		return
+	}
+	servers, _, err := a.raft.Configuration()
+	if err != nil {
+		return
+	}
+	for _, s := range servers {
+		if s.ID == id {
+			if err := a.raft.RemoveServer(id, ""); err != nil {
+				log.Printf("[WARNING] coordcatalog: remove server %s from Raft: %v", id, err)
+			} else {
+				log.Printf("[INFO] coordcatalog: removed server %s from Raft", id)
+			}
+			return
+		}
+	}
+}
+
+// cleanupDeadServers is autopilot's dead-server cleanup: voters that
+// gossip has seen failed (or does not know) for deadServerStabilization
+// are removed, as long as fewer than half of the voters are removed, so
+// that a partition can never shrink the quorum away.
+func (a *Agent) cleanupDeadServers(failedSince map[string]time.Time) {
+	if !a.cfg.CleanupDeadServers {
+		return
+	}
+	servers, _, err := a.raft.Configuration()
+	if err != nil {
+		return
+	}
+	status := map[string]gossip.Status{}
+	for _, s := range a.servers() {
+		status[s.ID] = s.Status
+	}
+	now := time.Now()
+	var dead []string
+	voters := 0
+	for _, s := range servers {
+		if !s.Voter {
+			continue
+		}
+		voters++
+		st, ok := status[s.ID]
+		if s.ID == a.raft.ID() || (ok && st != gossip.StatusFailed) {
+			delete(failedSince, s.ID)
+			continue
+		}
+		since, seen := failedSince[s.ID]
+		if !seen {
+			failedSince[s.ID] = now
+			continue
+		}
+		if now.Sub(since) >= deadServerStabilization {
+			dead = append(dead, s.ID)
+		}
+	}
+	if len(dead) == 0 || len(dead)*2 >= voters {
+		return
+	}
+	for _, id := range dead {
+		if err := a.raft.RemoveServer(id, ""); err != nil {
+			log.Printf("[WARNING] coordcatalog: autopilot: remove dead server %s: %v", id, err)
+			continue
+		}
+		delete(failedSince, id)
+		autopilotRemoved.Inc()
+		log.Printf("[INFO] coordcatalog: autopilot: removed dead server %s", id)
+	}
+}
+
+// maybeBootstrap forms the cluster once bootstrap_expect servers have met
+// by gossip, as Consul does: every one of them bootstraps Raft with the same
+// list, unless one already belongs to a cluster.
+func (a *Agent) maybeBootstrap() {
+	if a.raft == nil || a.cfg.BootstrapExpect < 2 || a.raft.HasState() || a.bootstrapped.Load() {
+		return
+	}
+	var peers []serverMember
+	for _, s := range a.servers() {
+		if s.Status != gossip.StatusAlive {
+			continue
+		}
+		if s.Expect != a.cfg.BootstrapExpect {
+			log.Printf("[ERROR] coordcatalog: server %s expects %d servers, this one %d; not bootstrapping", s.Name, s.Expect, a.cfg.BootstrapExpect)
+			return
+		}
+		peers = append(peers, s)
+	}
+	if len(peers) < a.cfg.BootstrapExpect {
+		return
+	}
+	for _, p := range peers {
+		if p.ID == a.nodeID {
+			continue
+		}
+		servers, _, err := a.remoteConfiguration(p.Addr)
+		if err != nil {
+			log.Printf("[WARNING] coordcatalog: bootstrap: ask %s for its Raft peers: %v", p.Name, err)
+			return
+		}
+		if len(servers) > 0 {
+			log.Printf("[INFO] coordcatalog: server %s already belongs to a cluster; waiting to be added", p.Name)
+			a.bootstrapped.Store(true)
+			return
+		}
+	}
+	conf := make([]raft.Server, 0, len(peers))
+	for _, p := range peers {
+		conf = append(conf, raft.Server{ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Addr), Suffrage: raft.Voter})
+	}
+	if err := a.raft.BootstrapCluster(conf); err != nil {
+		log.Printf("[ERROR] coordcatalog: %v", err)
+		return
+	}
+	a.bootstrapped.Store(true)
+	log.Printf("[INFO] coordcatalog: bootstrapped the cluster with %d servers", len(conf))
+}

@@ -1,0 +1,165 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coredns-coord/coredns-coord/rpc"
+)
+
+// A client agent's replica is fed by one subscription to a server at a
+// time. A server sends an update at least every second, so silence for
+// replicaSilence means the server is gone: the client resubscribes to
+// another one from its current index.
+const (
+	replicaSilence    = 3 * time.Second
+	replicaRetryMin   = 50 * time.Millisecond
+	replicaRetryMax   = 2 * time.Second
+	replicaStaleAfter = replicaSilence
+)
+
+// replicaStatus is what a client knows about its copy's freshness.
+type replicaStatus struct {
+	lastUpdate        atomic.Int64 // unix nanoseconds of the last update
+	serverLastContact atomic.Int64 // the server's own last contact, ns
+	serverIndex       atomic.Uint64
+	knownLeader       atomic.Bool
+	caughtUp          atomic.Bool
+	mu                sync.Mutex
+	leader            string
+	snapshot          bytes.Buffer
+}
+
+func (a *Agent) replicationLoop() {
+	defer a.wg.Done()
+	backoff := replicaRetryMin
+	for {
+		select {
+		case <-a.stopCh:
+			return
+		default:
+		}
+		addr := a.forwardTarget()
+		if addr != "" {
+			err := a.subscribe(addr)
+			if err == nil {
+				backoff = replicaRetryMin
+				continue
+			}
+			select {
+			case <-a.stopCh:
+				return
+			default:
+			}
+			log.Printf("[WARNING] coordcatalog: replication from %s: %v; resubscribing", addr, err)
+			replicaResubscribes.Inc()
+		}
+		select {
+		case <-a.stopCh:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, replicaRetryMax)
+	}
+}
+
+// subscribe follows one server until the stream breaks or goes silent.
+func (a *Agent) subscribe(addr string) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	heard := make(chan struct{}, 1)
+	go func() {
+		timer := time.NewTimer(replicaSilence)
+		defer timer.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-a.stopCh:
+				cancel()
+				return
+			case <-heard:
+				timer.Reset(replicaSilence)
+			case <-timer.C:
+				cancel()
+				return
+			}
+		}
+	}()
+	rs := &a.replicaState
+	rs.mu.Lock()
+	rs.snapshot.Reset()
+	rs.mu.Unlock()
+	err := a.pool.Subscribe(ctx, addr, &rpc.SubscribeRequest{Index: a.replica.Index()}, func(u *rpc.Update) error {
+		select {
+		case heard <- struct{}{}:
+		default:
+		}
+		return a.applyUpdate(u)
+	})
+	if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("no update for %s", replicaSilence)
+	}
+	return err
+}
+
+func (a *Agent) applyUpdate(u *rpc.Update) error {
+	rs := &a.replicaState
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if len(u.Snapshot) > 0 || u.SnapshotEnd {
+		rs.snapshot.Write(u.Snapshot)
+		if u.SnapshotEnd {
+			err := a.replica.Restore(&rs.snapshot, u.Index)
+			rs.snapshot.Reset()
+			if err != nil {
+				return err
+			}
+			replicaSnapshots.Inc()
+		}
+	}
+	for _, e := range u.Entries {
+		if err := a.replica.Apply(e.Index, e.Data); err != nil {
+			return err
+		}
+	}
+	rs.leader = u.Leader
+	rs.knownLeader.Store(u.KnownLeader)
+	rs.serverLastContact.Store(int64(u.LastContact))
+	rs.serverIndex.Store(u.Index)
+	rs.lastUpdate.Store(time.Now().UnixNano())
+	if a.replica.Index() >= u.Index && rs.snapshot.Len() == 0 {
+		rs.caughtUp.Store(true)
+	}
+	return nil
+}
+
+// replicaLastContact is how stale the client's copy may be: the time since
+// the last update plus the server's own time since it heard its leader.
+func (a *Agent) replicaLastContact() time.Duration {
+	rs := &a.replicaState
+	last := rs.lastUpdate.Load()
+	if last == 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, last)) + time.Duration(rs.serverLastContact.Load())
+}
+
+// replicaLeader is the leader the subscribed server knows, or "" when the
+// stream went quiet.
+func (a *Agent) replicaLeader() string {
+	rs := &a.replicaState
+	last := rs.lastUpdate.Load()
+	if last == 0 || time.Since(time.Unix(0, last)) > replicaStaleAfter || !rs.knownLeader.Load() {
+		return ""
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.leader
+}

@@ -1,0 +1,136 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/coredns-coord/coredns-coord/raftstore"
+	"github.com/coredns-coord/coredns-coord/rpc"
+)
+
+// rpcBackend answers the server port's RPCs for a server agent.
+type rpcBackend struct{ a *Agent }
+
+var _ rpc.Backend = rpcBackend{}
+
+func (b rpcBackend) Apply(_ context.Context, req *rpc.ApplyRequest) *rpc.ApplyResponse {
+	res, idx, err := b.a.applyEncoded(req.Command, req.Hops)
+	if err != nil {
+		return &rpc.ApplyResponse{Error: toWire(err)}
+	}
+	if res == nil {
+		return &rpc.ApplyResponse{Index: idx}
+	}
+	raw, err := json.Marshal(res)
+	if err != nil {
+		return &rpc.ApplyResponse{Error: toWire(fmt.Errorf("agent: encode result: %w", err))}
+	}
+	return &rpc.ApplyResponse{Result: raw, Index: idx}
+}
+
+func (b rpcBackend) ReadIndex(_ context.Context, req *rpc.ReadIndexRequest) *rpc.ReadIndexResponse {
+	idx, err := b.a.readIndex(req.Hops)
+	return &rpc.ReadIndexResponse{Index: idx, Error: toWire(err)}
+}
+
+func (b rpcBackend) RenewSession(_ context.Context, req *rpc.RenewSessionRequest) *rpc.RenewSessionResponse {
+	s, err := b.a.renewSession(req.ID, req.Hops)
+	return &rpc.RenewSessionResponse{Session: s, Error: toWire(err)}
+}
+
+func (b rpcBackend) Operator(_ context.Context, req *rpc.OperatorRequest) *rpc.OperatorResponse {
+	if req.Op == opLocalConfiguration {
+		servers, idx, err := b.a.raftServers()
+		return &rpc.OperatorResponse{Servers: servers, Index: idx, Error: toWire(err)}
+	}
+	resp, err := b.a.operator(req)
+	if err != nil {
+		return &rpc.OperatorResponse{Error: toWire(err)}
+	}
+	return resp
+}
+
+// Streaming: at most subscribeBatch commands per update, a heartbeat
+// update at least every subscribeHeartbeat so that a subscriber can tell a
+// quiet server from a dead one, snapshots in chunks of snapshotChunk.
+const (
+	subscribeBatch     = 512
+	subscribeHeartbeat = time.Second
+	snapshotChunk      = 256 << 10
+)
+
+func (b rpcBackend) Subscribe(ctx context.Context, req *rpc.SubscribeRequest, send func(*rpc.Update) error) error {
+	a := b.a
+	feed := a.raft.Feed()
+	from := req.Index
+	heartbeat := time.NewTicker(subscribeHeartbeat)
+	defer heartbeat.Stop()
+	for {
+		entries, last, changed, needSnapshot := feed.Since(from, subscribeBatch)
+		if needSnapshot {
+			idx, err := b.sendSnapshot(feed, send)
+			if err != nil {
+				return err
+			}
+			from = idx
+			continue
+		}
+		if len(entries) > 0 {
+			u := a.updateHeader(last)
+			u.Entries = make([]rpc.Entry, len(entries))
+			for i, e := range entries {
+				u.Entries[i] = rpc.Entry{Index: e.Index, Data: e.Data}
+			}
+			if err := send(u); err != nil {
+				return err
+			}
+			from = entries[len(entries)-1].Index
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-a.stopCh:
+			return nil
+		case <-changed:
+		case <-heartbeat.C:
+			if err := send(a.updateHeader(last)); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// sendSnapshot streams the whole state in chunks; the subscriber is at the
+// returned index once it has applied them.
+func (b rpcBackend) sendSnapshot(feed *raftstore.Feed, send func(*rpc.Update) error) (uint64, error) {
+	snap, idx := feed.Snapshot()
+	defer snap.Release()
+	var buf bytes.Buffer
+	if err := snap.Persist(&buf); err != nil {
+		return 0, fmt.Errorf("agent: snapshot for subscriber: %w", err)
+	}
+	snapshotsStreamed.Inc()
+	for {
+		chunk := make([]byte, snapshotChunk)
+		n, err := io.ReadFull(&buf, chunk)
+		u := b.a.updateHeader(idx)
+		u.Snapshot = chunk[:n]
+		u.SnapshotEnd = buf.Len() == 0
+		if sendErr := send(u); sendErr != nil {
+			return 0, sendErr
+		}
+		if u.SnapshotEnd || err != nil {
+			return idx, nil
+		}
+	}
+}
+
+func (a *Agent) updateHeader(index uint64) *rpc.Update {
+	leader := a.raft.Leader()
+	return &rpc.Update{Index: index, Leader: leader, KnownLeader: leader != "", LastContact: a.raft.LastContact()}
+}

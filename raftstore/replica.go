@@ -1,0 +1,63 @@
+package raftstore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/coredns-coord/coredns-coord/raftstore/state"
+)
+
+// Replica is a client agent's read-only copy of the state: the commands a
+// server streams are applied by the same FSM code the servers run, so the
+// copy is exact at every index.
+type Replica struct {
+	fsm *FSM
+}
+
+// NewReplica returns an empty replica.
+func NewReplica() *Replica {
+	return &Replica{fsm: NewFSM(state.NewStore(), false)}
+}
+
+// State is the replica's store.
+func (r *Replica) State() *state.Store { return r.fsm.store }
+
+// Feed tracks the replica's index.
+func (r *Replica) Feed() *Feed { return r.fsm.feed }
+
+// Index is the last index applied.
+func (r *Replica) Index() uint64 { return r.fsm.feed.Last() }
+
+// Apply applies one streamed command. Entries at or below the replica's
+// index are skipped (a resubscription may repeat them).
+func (r *Replica) Apply(idx uint64, data []byte) error {
+	if idx <= r.Index() {
+		return nil
+	}
+	t := CommandType(0)
+	if len(data) > 0 {
+		t = CommandType(data[0])
+	}
+	// The FSM's own refusals (a failed check-and-set, an invalid session)
+	// are results, identical on every server; only an undecodable command
+	// is an error here.
+	if res := r.fsm.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: data}); res != nil {
+		if err, ok := res.(error); ok && errors.Is(err, ErrUndecodable) {
+			return fmt.Errorf("raftstore: replica: entry %d (%s): %w", idx, t, err)
+		}
+	}
+	return nil
+}
+
+// Restore replaces the replica with a streamed snapshot taken at idx.
+func (r *Replica) Restore(rd io.Reader, idx uint64) error {
+	return r.fsm.feed.restore(func() (uint64, error) {
+		if err := r.fsm.store.Restore(rd); err != nil {
+			return 0, fmt.Errorf("raftstore: replica: restore snapshot at %d: %w", idx, err)
+		}
+		return idx, nil
+	})
+}

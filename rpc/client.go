@@ -1,0 +1,121 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+)
+
+// dialTimeout bounds connecting to a server.
+const dialTimeout = 2 * time.Second
+
+// Pool keeps one gRPC connection per server address; calls on it are
+// multiplexed.
+type Pool struct {
+	mu    sync.Mutex
+	conns map[string]*grpc.ClientConn
+}
+
+// NewPool returns an empty pool.
+func NewPool() *Pool { return &Pool{conns: map[string]*grpc.ClientConn{}} }
+
+func (p *Pool) conn(addr string) (*grpc.ClientConn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.conns[addr]; ok {
+		return c, nil
+	}
+	c, err := grpc.NewClient("passthrough:///"+addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, a string) (net.Conn, error) {
+			timeout := dialTimeout
+			if d, ok := ctx.Deadline(); ok {
+				timeout = min(timeout, time.Until(d))
+			}
+			return dialTyped(a, GRPCByte, timeout)
+		}),
+		grpc.WithDefaultCallOptions(grpc.ForceCodec(jsonCodec{})),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: keepaliveTime, Timeout: keepaliveTimeout, PermitWithoutStream: true}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: connect to %s: %w", addr, err)
+	}
+	p.conns[addr] = c
+	return c, nil
+}
+
+// Close closes every connection.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for addr, c := range p.conns {
+		c.Close()
+		delete(p.conns, addr)
+	}
+}
+
+func invoke[Resp any](ctx context.Context, p *Pool, addr, method string, req any) (*Resp, error) {
+	c, err := p.conn(addr)
+	if err != nil {
+		return nil, err
+	}
+	resp := new(Resp)
+	if err := c.Invoke(ctx, "/"+serviceName+"/"+method, req, resp); err != nil {
+		return nil, fmt.Errorf("rpc: %s on %s: %w", method, addr, err)
+	}
+	return resp, nil
+}
+
+// Apply forwards a command to the server at addr.
+func (p *Pool) Apply(ctx context.Context, addr string, req *ApplyRequest) (*ApplyResponse, error) {
+	return invoke[ApplyResponse](ctx, p, addr, "Apply", req)
+}
+
+// ReadIndex asks the server at addr for the leader's read index.
+func (p *Pool) ReadIndex(ctx context.Context, addr string, req *ReadIndexRequest) (*ReadIndexResponse, error) {
+	return invoke[ReadIndexResponse](ctx, p, addr, "ReadIndex", req)
+}
+
+// RenewSession renews a session on the leader through the server at addr.
+func (p *Pool) RenewSession(ctx context.Context, addr string, req *RenewSessionRequest) (*RenewSessionResponse, error) {
+	return invoke[RenewSessionResponse](ctx, p, addr, "RenewSession", req)
+}
+
+// Operator runs a Raft operator command through the server at addr.
+func (p *Pool) Operator(ctx context.Context, addr string, req *OperatorRequest) (*OperatorResponse, error) {
+	return invoke[OperatorResponse](ctx, p, addr, "Operator", req)
+}
+
+// Subscribe opens the replication stream on the server at addr and calls
+// recv for every update until ctx ends, the stream breaks or recv fails.
+func (p *Pool) Subscribe(ctx context.Context, addr string, req *SubscribeRequest, recv func(*Update) error) error {
+	c, err := p.conn(addr)
+	if err != nil {
+		return err
+	}
+	stream, err := c.NewStream(ctx, &serviceDesc.Streams[0], "/"+serviceName+"/Subscribe")
+	if err != nil {
+		return fmt.Errorf("rpc: subscribe on %s: %w", addr, err)
+	}
+	if err := stream.SendMsg(req); err != nil {
+		return fmt.Errorf("rpc: subscribe on %s: %w", addr, err)
+	}
+	if err := stream.CloseSend(); err != nil {
+		return fmt.Errorf("rpc: subscribe on %s: %w", addr, err)
+	}
+	for {
+		u := new(Update)
+		if err := stream.RecvMsg(u); err != nil {
+			return fmt.Errorf("rpc: subscription to %s: %w", addr, err)
+		}
+		if err := recv(u); err != nil {
+			return err
+		}
+	}
+}
