@@ -4,8 +4,8 @@
 package raftstore
 
 import (
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/coredns-coord/coredns-coord/structs"

@@ -30,7 +30,7 @@ type ApplyResponse struct {
 	// Index is the command's log index: the forwarding agent waits until
 	// its own copy has applied it, so that it reads its own writes.
 	Index uint64
-	Error  *Error          `json:",omitempty"`
+	Error *Error `json:",omitempty"`
 }
 
 // ReadIndexRequest asks the leader for the index a linearizable read must

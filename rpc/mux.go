@@ -117,7 +117,9 @@ func (m *Mux) GRPCListener() net.Listener { return m.grpc }
 
 // RaftLayer is the raft.StreamLayer for the Raft connections; it dials
 // other servers with the Raft byte.
-func (m *Mux) RaftLayer() raft.StreamLayer { return &raftLayer{chanListener: m.raft, advertise: m.advertise} }
+func (m *Mux) RaftLayer() raft.StreamLayer {
+	return &raftLayer{chanListener: m.raft, advertise: m.advertise}
+}
 
 type raftLayer struct {
 	*chanListener
