@@ -82,8 +82,17 @@ func (a *Agent) syncFull() error {
 // (Consul answers first and syncs later). If the write fails the sync loop
 // retries; the call still succeeds, as the agent has the registration.
 func (a *Agent) syncNow() {
-	if !a.registered.Load() {
-		return
+	// Right after start the agent's own node may not be written yet; give
+	// it a moment rather than leave the change to the background sync.
+	for deadline := time.Now().Add(readYourWritesWait); !a.registered.Load(); {
+		if time.Now().After(deadline) {
+			return
+		}
+		select {
+		case <-a.stopCh:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 	if err := a.local.SyncChanges(countingCatalog{a}); err != nil {
 		healthLog.Warningf("catalog sync: %v", err)

@@ -101,6 +101,14 @@ type proc struct {
 // and its agent reports a leader and its own node.
 func start(t testing.TB, n *node) *proc {
 	t.Helper()
+	p := launch(t, n)
+	p.waitReady()
+	return p
+}
+
+// launch runs the binary with n's Corefile without waiting for it.
+func launch(t testing.TB, n *node) *proc {
+	t.Helper()
 	conf := filepath.Join(t.TempDir(), "Corefile")
 	if err := os.WriteFile(conf, n.corefile(t), 0o600); err != nil {
 		t.Fatal(err)
@@ -115,10 +123,9 @@ func start(t testing.TB, n *node) *proc {
 	t.Cleanup(func() {
 		p.kill()
 		if t.Failed() {
-			t.Logf("coredns-coord output:\n%s", p.out.String())
+			t.Logf("coredns-coord %s output:\n%s", n.Name, p.out.String())
 		}
 	})
-	p.waitReady()
 	return p
 }
 

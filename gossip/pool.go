@@ -29,6 +29,8 @@ const (
 var (
 	ErrLeft     = errors.New("gossip: the pool has left")
 	ErrShutdown = errors.New("gossip: the pool is shut down")
+	// ErrUnknownMember is a force-leave of a name the pool does not know.
+	ErrUnknownMember = errors.New("gossip: no such member")
 )
 
 // Bounds on the bookkeeping buffers.
@@ -441,7 +443,7 @@ func (p *Pool) ForceLeave(node string, prune bool) error {
 		return errors.New("gossip: force-leave of the local member: use Leave")
 	}
 	if _, ok := p.Member(node); !ok {
-		return fmt.Errorf("gossip: force-leave: no member named %q", node)
+		return fmt.Errorf("%w: force-leave: no member named %q", ErrUnknownMember, node)
 	}
 	intent := leaveIntent{LTime: p.clock.Next(), Node: node, Prune: prune}
 	p.infof("force-leave of %q (prune: %v)", node, prune)

@@ -4,7 +4,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strconv"
 
 	"github.com/coredns-coord/coredns-coord/agent/local"
 	"github.com/coredns-coord/coredns-coord/structs"
@@ -14,10 +13,6 @@ import (
 // agent/self reports it as Config.Version, because clients compare it to
 // decide which API features they may use; VersionMetadata says who we are.
 const consulVersion = "1.16.1"
-
-// serfLANPort is the gossip port agent/self reports for the member. The
-// agent has no gossip yet, so it is Consul's default.
-const serfLANPort = 8301
 
 type selfConfig struct {
 	Datacenter        string
@@ -31,23 +26,9 @@ type selfConfig struct {
 	VersionMetadata   string
 }
 
-type selfMember struct {
-	Name        string
-	Addr        string
-	Port        uint16
-	Tags        map[string]string
-	Status      int
-	ProtocolMin uint8
-	ProtocolMax uint8
-	ProtocolCur uint8
-	DelegateMin uint8
-	DelegateMax uint8
-	DelegateCur uint8
-}
-
 type selfResponse struct {
 	Config selfConfig
-	Member selfMember
+	Member agentMember
 	Meta   map[string]string
 }
 
@@ -67,31 +48,12 @@ func (s *server) agentSelf(w http.ResponseWriter, r *http.Request) error {
 			PrimaryDatacenter: cfg.Datacenter,
 			NodeName:          cfg.NodeName,
 			NodeID:            s.agent.NodeID(),
-			Server:            true,
+			Server:            s.agent.IsServer(),
 			Version:           consulVersion,
 			VersionMetadata:   "coredns-coord",
 		},
-		Member: selfMember{
-			Name: cfg.NodeName,
-			Addr: cfg.BindAddr,
-			Port: serfLANPort,
-			Tags: map[string]string{
-				"role":     "consul",
-				"dc":       cfg.Datacenter,
-				"id":       s.agent.NodeID(),
-				"port":     strconv.Itoa(cfg.ServerPort),
-				"expect":   strconv.Itoa(cfg.BootstrapExpect),
-				"build":    consulVersion,
-				"vsn":      "2",
-				"vsn_min":  "2",
-				"vsn_max":  "3",
-				"raft_vsn": "3",
-			},
-			Status:      1, // serf: alive
-			ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2,
-			DelegateMin: 2, DelegateMax: 5, DelegateCur: 4,
-		},
-		Meta: meta,
+		Member: toAgentMember(s.agent.LocalMember()),
+		Meta:   meta,
 	}
 	s.setMeta(w, opts, s.agent.State().MaxIndex("nodes"))
 	return writeJSON(w, r, http.StatusOK, out)

@@ -47,6 +47,7 @@ var validationErrors = []error{
 	state.ErrMissingKey,
 	state.ErrInvalidSession,
 	state.ErrInvalidTxn,
+	raftstore.ErrUnknownPeer,
 }
 
 // statusOf maps an error to the status code and message Consul would use.
@@ -66,7 +67,7 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, agent.ErrInvalidDefinition):
 		return http.StatusBadRequest, err.Error()
 	}
-	if errors.Is(err, raftstore.ErrNotLeader) {
+	if errors.Is(err, raftstore.ErrNotLeader) || errors.Is(err, agent.ErrNoLeader) {
 		return http.StatusInternalServerError, errNoLeader
 	}
 	for _, v := range validationErrors {

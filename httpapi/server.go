@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coredns-coord/coredns-coord/agent"
+	"github.com/coredns-coord/coredns-coord/gossip"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
@@ -87,6 +88,18 @@ func (s *server) routes() {
 
 	s.handle("GET /v1/status/leader", s.statusLeader)
 	s.handle("GET /v1/status/peers", s.statusPeers)
+
+	s.handle("GET /v1/agent/members", s.agentMembers)
+	s.handle("PUT /v1/agent/join/{address...}", s.agentJoin)
+	s.handle("PUT /v1/agent/leave", s.agentLeave)
+	s.handle("PUT /v1/agent/force-leave/{node...}", s.agentForceLeave)
+
+	s.handle("GET /v1/operator/raft/configuration", s.operatorRaftConfiguration)
+	s.handle("DELETE /v1/operator/raft/peer", s.operatorRaftPeerDelete)
+	s.handle("GET /v1/operator/keyring", s.operatorKeyring(gossip.KeyList))
+	s.handle("POST /v1/operator/keyring", s.operatorKeyring(gossip.KeyInstall))
+	s.handle("PUT /v1/operator/keyring", s.operatorKeyring(gossip.KeyUse))
+	s.handle("DELETE /v1/operator/keyring", s.operatorKeyring(gossip.KeyRemove))
 }
 
 // handlerFunc serves one route. It either writes the whole response and

@@ -1,0 +1,112 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/coredns-coord/coredns-coord/gossip"
+)
+
+// raftServer is Consul's api.RaftServer.
+type raftServer struct {
+	ID              string
+	Node            string
+	Address         string
+	Leader          bool
+	ProtocolVersion string
+	Voter           bool
+	LastIndex       uint64
+}
+
+// operatorRaftConfiguration lists the Raft servers as the leader sees them.
+func (s *server) operatorRaftConfiguration(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.query(r); err != nil {
+		return err
+	}
+	servers, idx, err := s.agent.RaftConfiguration()
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Servers []raftServer
+		Index   uint64
+	}{Servers: make([]raftServer, 0, len(servers)), Index: idx}
+	for _, sv := range servers {
+		out.Servers = append(out.Servers, raftServer{
+			ID: sv.ID, Node: sv.Node, Address: sv.Address, Leader: sv.Leader,
+			ProtocolVersion: "3", Voter: sv.Voter,
+		})
+	}
+	return writeJSON(w, r, http.StatusOK, out)
+}
+
+// operatorRaftPeerDelete removes a server by ?id= or ?address=.
+func (s *server) operatorRaftPeerDelete(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	id, addr := q.Get("id"), q.Get("address")
+	if (id == "") == (addr == "") {
+		return badRequest("Must specify either ?id with the server's ID or ?address with IP:port of peer to remove")
+	}
+	if err := s.agent.RemovePeer(id, addr); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// keyringResponse is Consul's api.KeyringResponse, for the LAN pool.
+type keyringResponse struct {
+	WAN         bool
+	Datacenter  string
+	Segment     string
+	Messages    map[string]string
+	Keys        map[string]int
+	PrimaryKeys map[string]int
+	NumNodes    int
+}
+
+// operatorKeyring runs a keyring operation over the LAN pool: GET lists,
+// POST installs, PUT makes primary, DELETE removes (body {"Key": ...}).
+func (s *server) operatorKeyring(op gossip.KeyOp) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var key []byte
+		if op != gossip.KeyList {
+			var body struct{ Key string }
+			if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+				return badRequest("Request decode failed: %v", err)
+			}
+			k, err := gossip.DecodeKey(body.Key)
+			if err != nil {
+				return badRequest("%v", err)
+			}
+			key = k
+		}
+		resp, err := s.agent.Keyring().KeyOperation(op, key)
+		if errors.Is(err, gossip.ErrNoEncryption) {
+			return badRequest("%v", err)
+		}
+		if err != nil && resp == nil {
+			return err
+		}
+		if err != nil {
+			// Some members failed: Consul answers 500 with the messages.
+			return errorf(http.StatusInternalServerError, "%v", err)
+		}
+		if op != gossip.KeyList {
+			w.WriteHeader(http.StatusOK)
+			return nil
+		}
+		return writeJSON(w, r, http.StatusOK, []keyringResponse{{
+			Datacenter: s.agent.Config().Datacenter, Messages: nonNilMap(resp.Messages),
+			Keys: resp.Keys, PrimaryKeys: resp.PrimaryKeys, NumNodes: resp.NumNodes,
+		}})
+	}
+}
+
+func nonNilMap[V any](m map[string]V) map[string]V {
+	if m == nil {
+		return map[string]V{}
+	}
+	return m
+}
