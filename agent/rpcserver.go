@@ -54,11 +54,13 @@ func (b rpcBackend) Operator(_ context.Context, req *rpc.OperatorRequest) *rpc.O
 	return resp
 }
 
-// Streaming: at most subscribeBatch commands per update, a heartbeat
+// Streaming: at most subscribeBatch commands (and about subscribeBytes)
+// per update, a heartbeat
 // update at least every subscribeHeartbeat so that a subscriber can tell a
 // quiet server from a dead one, snapshots in chunks of snapshotChunk.
 const (
 	subscribeBatch     = 512
+	subscribeBytes     = 4 << 20
 	subscribeHeartbeat = time.Second
 	snapshotChunk      = 256 << 10
 )
@@ -81,14 +83,18 @@ func (b rpcBackend) Subscribe(ctx context.Context, req *rpc.SubscribeRequest, se
 		}
 		if len(entries) > 0 {
 			u := a.updateHeader(last)
-			u.Entries = make([]rpc.Entry, len(entries))
-			for i, e := range entries {
-				u.Entries[i] = rpc.Entry{Index: e.Index, Data: e.Data}
+			size := 0
+			for _, e := range entries {
+				if size > 0 && size+len(e.Data) > subscribeBytes {
+					break
+				}
+				size += len(e.Data)
+				u.Entries = append(u.Entries, rpc.Entry{Index: e.Index, Data: e.Data})
 			}
 			if err := send(u); err != nil {
 				return err
 			}
-			from = entries[len(entries)-1].Index
+			from = u.Entries[len(u.Entries)-1].Index
 			continue
 		}
 		select {

@@ -234,9 +234,8 @@ func (p *Pool) Join(addrs []string) (int, error) {
 	n, err := p.list().Join(addrs)
 	p.joining.Add(-1)
 	if err != nil {
-		err = p.joinError(addrs, err)
-		p.warnf("%v", err)
-		return n, err
+		// The caller reports it (retry_join logs each attempt).
+		return n, p.joinError(addrs, err)
 	}
 	p.infof("joined %d of %d address(es): %s", n, len(addrs), strings.Join(addrs, ", "))
 	return n, nil

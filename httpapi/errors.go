@@ -48,6 +48,7 @@ var validationErrors = []error{
 	state.ErrInvalidSession,
 	state.ErrInvalidTxn,
 	raftstore.ErrUnknownPeer,
+	raftstore.ErrBadArchive,
 }
 
 // statusOf maps an error to the status code and message Consul would use.

@@ -94,6 +94,9 @@ func (s *server) routes() {
 	s.handle("PUT /v1/agent/leave", s.agentLeave)
 	s.handle("PUT /v1/agent/force-leave/{node...}", s.agentForceLeave)
 
+	s.handle("GET /v1/snapshot", s.snapshotSave)
+	s.handle("PUT /v1/snapshot", s.snapshotRestore)
+
 	s.handle("GET /v1/operator/raft/configuration", s.operatorRaftConfiguration)
 	s.handle("DELETE /v1/operator/raft/peer", s.operatorRaftPeerDelete)
 	s.handle("GET /v1/operator/keyring", s.operatorKeyring(gossip.KeyList))
@@ -144,7 +147,11 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Body != nil {
 		// Handlers with a tighter limit (KV) wrap the body again.
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodySize)
+		limit := int64(maxBodySize)
+		if r.URL.Path == "/v1/snapshot" {
+			limit = maxSnapshotSize
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 	}
 	s.mux.ServeHTTP(rec, r)
 }

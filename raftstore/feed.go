@@ -15,7 +15,8 @@ type Entry struct {
 
 // Feed bounds: how many recent commands a server keeps for subscribers
 // that reconnect. A subscriber further behind gets a full snapshot.
-const (
+// Variables so that tests can lower them.
+var (
 	feedMaxEntries = 16384
 	feedMaxBytes   = 32 << 20
 )

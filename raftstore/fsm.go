@@ -1,6 +1,7 @@
 package raftstore
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 
@@ -56,6 +57,8 @@ func (f *FSM) applyCommand(l *raft.Log) any {
 		return ok
 	case SessionCommand:
 		return f.applySession(l.Index, req.(*structs.SessionRequest))
+	case RestoreCommand:
+		return f.store.RestoreAt(l.Index, bytes.NewReader(req.([]byte)))
 	case TxnCommand:
 		resp, err := f.store.Txn(l.Index, req.(*structs.TxnRequest).Ops)
 		if err != nil {

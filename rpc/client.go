@@ -40,7 +40,8 @@ func (p *Pool) conn(addr string) (*grpc.ClientConn, error) {
 			}
 			return dialTyped(a, GRPCByte, timeout)
 		}),
-		grpc.WithDefaultCallOptions(grpc.ForceCodec(jsonCodec{})),
+		grpc.WithDefaultCallOptions(grpc.ForceCodec(jsonCodec{}),
+			grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: keepaliveTime, Timeout: keepaliveTimeout, PermitWithoutStream: true}),
 	)
 	if err != nil {

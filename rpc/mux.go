@@ -19,8 +19,8 @@ const (
 )
 
 // firstByteTimeout bounds how long an accepted connection may stay silent
-// before it says what it is.
-const firstByteTimeout = 5 * time.Second
+// before it says what it is. A variable so that tests can shorten it.
+var firstByteTimeout = 5 * time.Second
 
 // Mux accepts connections on the server port and hands each to Raft or to
 // gRPC by its first byte.

@@ -22,6 +22,10 @@ type Backend interface {
 	Subscribe(ctx context.Context, req *SubscribeRequest, send func(*Update) error) error
 }
 
+// MaxMessageSize bounds one RPC message: a forwarded snapshot restore is
+// one message (the HTTP API caps archives at 256 MiB).
+const MaxMessageSize = 320 << 20
+
 // Keepalive: dead peers on a LAN are noticed in seconds, not the
 // default two hours.
 const (
@@ -33,6 +37,8 @@ const (
 func NewServer(b Backend) *grpc.Server {
 	s := grpc.NewServer(
 		grpc.ForceServerCodec(jsonCodec{}),
+		grpc.MaxRecvMsgSize(MaxMessageSize),
+		grpc.MaxSendMsgSize(MaxMessageSize),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: keepaliveTime, Timeout: keepaliveTimeout}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),
 	)

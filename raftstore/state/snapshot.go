@@ -97,7 +97,14 @@ func (sn *Snapshot) Persist(w io.Writer) error {
 // Restore replaces the whole store with a persisted snapshot, in one write
 // transaction: readers see the old state or the new one, and every watcher
 // wakes. A stream that does not decode completely changes nothing.
-func (s *Store) Restore(r io.Reader) error {
+func (s *Store) Restore(r io.Reader) error { return s.restore(r, 0) }
+
+// RestoreAt is Restore for a snapshot restored through the log at idx:
+// every table's index becomes idx, so that indexes never go backwards and
+// every blocking query wakes.
+func (s *Store) RestoreAt(idx uint64, r io.Reader) error { return s.restore(r, idx) }
+
+func (s *Store) restore(r io.Reader, at uint64) error {
 	dec := json.NewDecoder(r)
 	var hdr snapshotHeader
 	if err := dec.Decode(&hdr); err != nil {
@@ -133,6 +140,14 @@ func (s *Store) Restore(r io.Reader) error {
 		if rec.Index != nil && isCatalogTable(rec.Index.Key) && rec.Index.Value > catalogIdx {
 			catalogIdx = rec.Index.Value
 		}
+	}
+	if at > 0 {
+		for _, table := range snapshotTables[:len(snapshotTables)-1] {
+			if err := tx.Insert(tableIndex, &IndexEntry{Key: table, Value: at}); err != nil {
+				return fmt.Errorf("state: restore index of %s: %w", table, err)
+			}
+		}
+		catalogIdx = at
 	}
 	tx.Commit()
 	s.catalogIndex.Store(catalogIdx)

@@ -1,0 +1,164 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/coredns-coord/coredns-coord/gossip"
+)
+
+// Snapshot save on one cluster and restore into a fresh one gives the same
+// KV and catalog; a corrupt archive is refused and changes nothing.
+func TestClusterSnapshotSaveRestore(t *testing.T) {
+	a := newCluster(t, 3, 1, "")
+	ac := a.clients[0].client(t)
+	for i := 0; i < 50; i++ {
+		if _, err := ac.KV().Put(&api.KVPair{Key: fmt.Sprintf("app/%02d", i), Value: []byte(fmt.Sprint(i)), Flags: uint64(i)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	registerService(t, ac, "ext", 5, "blue")
+	snap, meta, err := a.servers[1].client(t).Snapshot().Save(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive, err := io.ReadAll(snap)
+	snap.Close()
+	if err != nil || meta.LastIndex == 0 {
+		t.Fatalf("save: %d bytes, index %d, %v", len(archive), meta.LastIndex, err)
+	}
+
+	b := newCluster(t, 1, 1, "")
+	bc := b.clients[0].client(t)
+	if _, err := bc.KV().Put(&api.KVPair{Key: "only-in-b", Value: []byte("x")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	corrupt := bytes.Clone(archive)
+	corrupt[len(corrupt)/2] ^= 0xff
+	if err := bc.Snapshot().Restore(nil, bytes.NewReader(corrupt)); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Fatalf("restore of a corrupt archive: %v", err)
+	}
+	if p, _, _ := bc.KV().Get("only-in-b", nil); p == nil {
+		t.Fatal("a refused restore changed the state")
+	}
+	if err := bc.Snapshot().Restore(nil, bytes.NewReader(archive)); err != nil {
+		t.Fatal(err)
+	}
+	// Every agent of the new cluster, client included, has A's KV and
+	// external services; B's own key is gone.
+	want, _, err := ac.KV().List("app/", &api.QueryOptions{RequireConsistent: true})
+	if err != nil || len(want) != 50 {
+		t.Fatalf("source KV: %d, %v", len(want), err)
+	}
+	for _, n := range b.all() {
+		got, _, err := n.client(t).KV().List("", &api.QueryOptions{RequireConsistent: true})
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("%s after restore: %d keys, %v", n.Name, len(got), err)
+		}
+		for i := range want {
+			if got[i].Key != want[i].Key || !bytes.Equal(got[i].Value, want[i].Value) || got[i].Flags != want[i].Flags {
+				t.Fatalf("%s key %d = %+v, want %+v", n.Name, i, got[i], want[i])
+			}
+		}
+		waitFor(t, n.Name+" answers ext from the restored catalog", func() bool {
+			return len(dnsA(t, n, "blue.ext.service.consul.")) == 5
+		})
+	}
+	// The restored cluster keeps working: its own agents are back in the
+	// catalog (the leader re-registers members) and writes go through.
+	waitFor(t, "B's nodes re-registered", func() bool { return serfStatus(t, b.servers[0], b.clients[0].Name) == api.HealthPassing })
+	if _, err := bc.KV().Put(&api.KVPair{Key: "after", Value: []byte("y")}, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Gossip key rotation on a running encrypted cluster: install, use, remove,
+// with no member ever seen failed; an agent with another key, another
+// datacenter or a taken name is refused with a clear log line.
+func TestClusterKeyRotationAndRefusals(t *testing.T) {
+	k1, _ := gossip.GenerateKey()
+	k2, _ := gossip.GenerateKey()
+	c := newCluster(t, 3, 1, "encrypt "+k1)
+
+	var flapped atomic.Value
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for _, n := range c.all() {
+				for name, st := range members(t, n) {
+					if st != 1 {
+						flapped.Store(fmt.Sprintf("%s saw %s in status %d", n.Name, name, st))
+					}
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	op := c.clients[0].client(t).Operator()
+	steps := []struct {
+		what string
+		do   func() error
+	}{
+		{"install", func() error { return op.KeyringInstall(k2, nil) }},
+		{"use", func() error { return op.KeyringUse(k2, nil) }},
+		{"remove", func() error { return op.KeyringRemove(k1, nil) }},
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			t.Fatalf("%s: %v", s.what, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	list, err := op.KeyringList(nil)
+	if err != nil || len(list) != 1 || len(list[0].Keys) != 1 || list[0].Keys[k2] != 4 || list[0].NumNodes != 4 {
+		t.Fatalf("keyring after rotation: %+v, %v", list, err)
+	}
+	close(stop)
+	<-watched
+	if f := flapped.Load(); f != nil {
+		t.Fatalf("a member was not alive during the rotation: %v", f)
+	}
+	// Writes and DNS still work under the new key.
+	if _, err := c.clients[0].client(t).KV().Put(&api.KVPair{Key: "rotated", Value: []byte("1")}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	refused := func(what, extra, name, wantLog string) {
+		t.Helper()
+		n := newNode(t)
+		n.Name, n.Bind, n.Client = name, "127.0.0.40", true
+		n.DataDir = filepath.Join(t.TempDir(), "data")
+		n.Join = []string{c.servers[0].serfAddr()}
+		n.Extra = extra
+		p := launch(t, n)
+		waitFor(t, what+" refusal logged", func() bool { return strings.Contains(p.out.String(), wantLog) })
+		p.kill()
+		for name := range members(t, c.servers[0]) {
+			if name == n.Name && n.Name != "c1" {
+				t.Fatalf("%s: %s became a member", what, n.Name)
+			}
+		}
+	}
+	refused("wrong key", "encrypt "+k1, "intruder", "gossip encryption")
+	refused("no key", "", "plain", "encryption is configured on one side only")
+	refused("other datacenter", "encrypt "+k2+"\n        datacenter dc2", "remote", "another datacenter")
+	refused("taken name", "encrypt "+k2, "c1", "is already in use")
+	if st := members(t, c.servers[0])["c1"]; st != 1 {
+		t.Fatalf("the real c1 is %d after an impostor tried its name", st)
+	}
+}
