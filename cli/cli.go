@@ -1,8 +1,12 @@
 // Package cli holds coredns-coord's operator subcommands: kv, lock, watch,
-// services, maint and reload. They talk to an agent's Consul-compatible HTTP
-// API with the official client, github.com/hashicorp/consul/api, and follow
-// the flags and output of Consul's own CLI (consul kv, consul lock, consul
-// watch, ...) closely enough that scripts written for Consul keep working.
+// services, maint and reload; members, join, leave and force-leave for the
+// gossip pool; operator raft list-peers and remove-peer; keygen and keyring
+// for gossip encryption; event; snapshot save and restore. They talk to an
+// agent's Consul-compatible HTTP API with the official client,
+// github.com/hashicorp/consul/api (keygen needs no agent), and follow the
+// flags and output of Consul's own CLI (consul kv, consul lock, consul
+// members, ...) closely enough that scripts written for Consul keep
+// working. README.md lists where they differ.
 //
 // main calls Run before handing over to CoreDNS: a first argument that names
 // a subcommand runs it, anything else (CoreDNS's flags all start with '-')
@@ -45,12 +49,21 @@ type streams struct {
 type command func(ctx context.Context, s *streams, args []string) int
 
 var commands = map[string]command{
-	"kv":       runKV,
-	"lock":     runLock,
-	"maint":    runMaint,
-	"reload":   runReload,
-	"services": runServices,
-	"watch":    runWatch,
+	"event":       runEvent,
+	"force-leave": runForceLeave,
+	"join":        runJoin,
+	"keygen":      runKeygen,
+	"keyring":     runKeyring,
+	"kv":          runKV,
+	"leave":       runLeave,
+	"lock":        runLock,
+	"maint":       runMaint,
+	"members":     runMembers,
+	"operator":    runOperator,
+	"reload":      runReload,
+	"services":    runServices,
+	"snapshot":    runSnapshot,
+	"watch":       runWatch,
 }
 
 // Run runs the subcommand named by args[0], if there is one, and returns

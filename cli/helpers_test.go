@@ -10,22 +10,32 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/coredns-coord/coredns-coord/agent"
 	"github.com/coredns-coord/coredns-coord/httpapi"
 	"github.com/coredns-coord/coredns-coord/internal/testagent"
 	"github.com/coredns-coord/coredns-coord/internal/testutil"
 )
 
-// testAgent is a real dev-mode server agent with the HTTP API on a loopback
-// port, and an API client for checking what the commands did.
+// testAgent is a real agent (a dev-mode server unless the test configures
+// another) with the HTTP API on a loopback port, and an API client for
+// checking what the commands did.
 type testAgent struct {
 	addr   string // host:port of the HTTP API
 	client *api.Client
+	agent  *agent.Agent
 }
 
 // startAgent starts an agent for one test and stops it when the test ends.
 func startAgent(t *testing.T) *testAgent {
 	t.Helper()
-	a := testagent.Start(t, testagent.DevConfig(t, "cli-test", "127.0.0.1:0"), httpapi.New)
+	return startAgentConfig(t, testagent.DevConfig(t, "cli-test", "127.0.0.1:0"))
+}
+
+// startAgentConfig is startAgent with a configuration of the test's own,
+// which must serve the HTTP API.
+func startAgentConfig(t *testing.T, agentCfg agent.Config) *testAgent {
+	t.Helper()
+	a := testagent.Start(t, agentCfg, httpapi.New)
 	addr := a.HTTPAddr().String()
 	cfg := api.DefaultConfig()
 	cfg.Address, cfg.Token, cfg.TokenFile = addr, "", ""
@@ -36,7 +46,7 @@ func startAgent(t *testing.T) *testAgent {
 	// Before the agent stops: an idle pooled connection would hold up its
 	// graceful shutdown.
 	t.Cleanup(cfg.Transport.CloseIdleConnections)
-	return &testAgent{addr: addr, client: client}
+	return &testAgent{addr: addr, client: client, agent: a}
 }
 
 // waitFor polls cond every 10ms until it holds, failing the test after d.

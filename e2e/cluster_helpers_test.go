@@ -17,7 +17,7 @@ import (
 // cluster is several coredns-coord processes on their own loopback
 // addresses (127.0.0.10 and up), every one with retry_join to all servers.
 type cluster struct {
-	t       *testing.T
+	t       testing.TB
 	servers []*node
 	clients []*node
 	procs   map[*node]*proc
@@ -26,7 +26,7 @@ type cluster struct {
 // newCluster starts servers (bootstrap_expect = servers) and clients and
 // waits until every agent is ready. extra goes into every coordcatalog
 // block.
-func newCluster(t *testing.T, servers, clients int, extra string) *cluster {
+func newCluster(t testing.TB, servers, clients int, extra string) *cluster {
 	t.Helper()
 	c := &cluster{t: t, procs: map[*node]*proc{}}
 	for i := 0; i < servers+clients; i++ {

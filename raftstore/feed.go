@@ -68,8 +68,10 @@ func (f *Feed) trimLocked() {
 		return
 	}
 	f.floor = f.entries[drop-1].Index
-	// Copy the survivors so that the dropped commands can be freed.
-	f.entries = append(make([]Entry, 0, len(f.entries)-drop+feedMaxEntries/4), f.entries[drop:]...)
+	// Reslice (the next append that outgrows the array copies only the
+	// survivors); clear so that the dropped commands can be freed.
+	clear(f.entries[:drop])
+	f.entries = f.entries[drop:]
 }
 
 func (f *Feed) advanceLocked(idx uint64) {

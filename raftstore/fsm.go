@@ -34,16 +34,19 @@ func (f *FSM) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand {
 		return nil
 	}
-	return f.feed.apply(l.Index, l.Data, func() any { return f.applyCommand(l) })
+	t, req, err := decodeCommand(l.Data)
+	return f.feed.apply(l.Index, l.Data, func() any {
+		if err != nil {
+			// A command this binary cannot decode must not be skipped
+			// silently: every replica would diverge. Report it to the
+			// writer.
+			return err
+		}
+		return f.applyDecoded(l, t, req)
+	})
 }
 
-func (f *FSM) applyCommand(l *raft.Log) any {
-	t, req, err := decodeCommand(l.Data)
-	if err != nil {
-		// A command this binary cannot decode must not be skipped silently:
-		// every replica would diverge. Report it to the writer.
-		return err
-	}
+func (f *FSM) applyDecoded(l *raft.Log, t CommandType, req any) any {
 	switch t {
 	case RegisterCommand:
 		return f.store.EnsureRegistration(l.Index, req.(*structs.RegisterRequest))
@@ -82,7 +85,11 @@ func (f *FSM) applySession(idx uint64, req *structs.SessionRequest) error {
 // Snapshot takes memdb's O(1) point-in-time view; Persist streams it out
 // while writes continue.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
-	return &fsmSnapshot{snap: f.store.Snapshot()}, nil
+	// The snapshot carries the feed's index: the last command may have
+	// changed no table, and a restored server must not report less.
+	snap, idx := f.feed.Snapshot()
+	snap.SetIndex(idx)
+	return &fsmSnapshot{snap: snap}, nil
 }
 
 // Restore replaces the state with a snapshot.
@@ -93,10 +100,11 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 
 func (f *FSM) restore(r io.Reader) error {
 	return f.feed.restore(func() (uint64, error) {
-		if err := f.store.Restore(r); err != nil {
+		idx, err := f.store.RestoreIndexed(r)
+		if err != nil {
 			return 0, err
 		}
-		return f.store.LastIndex(), nil
+		return max(idx, f.store.LastIndex()), nil
 	})
 }
 

@@ -55,6 +55,11 @@ func TestDurableAcrossRestart(t *testing.T) {
 	// Bootstrap is asked for again; existing state must win over it.
 	n = openLeader(t, cfg)
 	defer n.Shutdown()
+	// A restarted server may lead before it has re-applied the log that
+	// follows its snapshot: wait for that before reading.
+	if err := n.Barrier(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
 	for key, want := range map[string]string{"before-snapshot": "1", "after-snapshot": "2"} {
 		_, e, _ := n.State().KVGet(nil, key)
 		if e == nil || string(e.Value) != want {

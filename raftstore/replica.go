@@ -1,7 +1,6 @@
 package raftstore
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
@@ -37,18 +36,16 @@ func (r *Replica) Apply(idx uint64, data []byte) error {
 	if idx <= r.Index() {
 		return nil
 	}
-	t := CommandType(0)
-	if len(data) > 0 {
-		t = CommandType(data[0])
+	// A command this build cannot decode (a newer server's) must stop the
+	// replica before its index moves past it. The FSM's own refusals (a
+	// failed check-and-set, an invalid session) are results, identical on
+	// every server, and not errors here.
+	t, req, err := decodeCommand(data)
+	if err != nil {
+		return fmt.Errorf("raftstore: replica: entry %d (is a server newer than this agent?): %w", idx, err)
 	}
-	// The FSM's own refusals (a failed check-and-set, an invalid session)
-	// are results, identical on every server; only an undecodable command
-	// is an error here.
-	if res := r.fsm.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: data}); res != nil {
-		if err, ok := res.(error); ok && errors.Is(err, ErrUndecodable) {
-			return fmt.Errorf("raftstore: replica: entry %d (%s): %w", idx, t, err)
-		}
-	}
+	l := &raft.Log{Index: idx, Type: raft.LogCommand, Data: data}
+	r.fsm.feed.apply(idx, data, func() any { return r.fsm.applyDecoded(l, t, req) })
 	return nil
 }
 

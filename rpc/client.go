@@ -100,6 +100,10 @@ func (p *Pool) Subscribe(ctx context.Context, addr string, req *SubscribeRequest
 	if err != nil {
 		return err
 	}
+	// Ending the call (recv failed, or the server went quiet) must end the
+	// stream on the server too.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	stream, err := c.NewStream(ctx, &serviceDesc.Streams[0], "/"+serviceName+"/Subscribe")
 	if err != nil {
 		return fmt.Errorf("rpc: subscribe on %s: %w", addr, err)

@@ -63,6 +63,8 @@ func (m *Mux) Close() error {
 	m.closeOnce.Do(func() {
 		close(m.done)
 		err = m.ln.Close()
+		m.raft.drain()
+		m.grpc.drain()
 	})
 	return err
 }
@@ -162,6 +164,9 @@ func newChanListener(addr net.Addr, done <-chan struct{}) *chanListener {
 }
 
 func (l *chanListener) put(c net.Conn) bool {
+	if l.isClosed() {
+		return false
+	}
 	select {
 	case l.conns <- c:
 		return true
@@ -171,7 +176,21 @@ func (l *chanListener) put(c net.Conn) bool {
 	return false
 }
 
+func (l *chanListener) isClosed() bool {
+	select {
+	case <-l.done:
+		return true
+	case <-l.closed:
+		return true
+	default:
+		return false
+	}
+}
+
 func (l *chanListener) Accept() (net.Conn, error) {
+	if l.isClosed() {
+		return nil, net.ErrClosed
+	}
 	select {
 	case c := <-l.conns:
 		return c, nil
@@ -183,7 +202,20 @@ func (l *chanListener) Accept() (net.Conn, error) {
 
 func (l *chanListener) Close() error {
 	l.closeOnce.Do(func() { close(l.closed) })
+	l.drain()
 	return nil
+}
+
+// drain closes connections routed here that nobody will accept.
+func (l *chanListener) drain() {
+	for {
+		select {
+		case c := <-l.conns:
+			c.Close()
+		default:
+			return
+		}
+	}
 }
 
 func (l *chanListener) Addr() net.Addr { return l.addr }

@@ -48,8 +48,13 @@ type snapshotRecord struct {
 // Snapshot is a point-in-time view of the store; taking it is O(1) and it
 // can be persisted while writes continue.
 type Snapshot struct {
-	tx *memdb.Txn
+	tx    *memdb.Txn
+	index uint64
 }
+
+// SetIndex records the log index the view was taken at, when it is higher
+// than the tables' (the last command changed nothing).
+func (sn *Snapshot) SetIndex(idx uint64) { sn.index = idx }
 
 // Snapshot takes a point-in-time view of the whole store.
 func (s *Store) Snapshot() *Snapshot { return &Snapshot{tx: s.db.Txn(false)} }
@@ -60,7 +65,7 @@ func (sn *Snapshot) Release() { sn.tx.Abort() }
 // Persist writes the view as a JSON stream: a header, then one record a row.
 func (sn *Snapshot) Persist(w io.Writer) error {
 	enc := json.NewEncoder(w)
-	if err := enc.Encode(snapshotHeader{Version: snapshotVersion, Index: maxIndex(sn.tx, snapshotTables...)}); err != nil {
+	if err := enc.Encode(snapshotHeader{Version: snapshotVersion, Index: max(sn.index, maxIndex(sn.tx, snapshotTables...))}); err != nil {
 		return fmt.Errorf("state: snapshot header: %w", err)
 	}
 	for _, table := range snapshotTables {
@@ -97,27 +102,36 @@ func (sn *Snapshot) Persist(w io.Writer) error {
 // Restore replaces the whole store with a persisted snapshot, in one write
 // transaction: readers see the old state or the new one, and every watcher
 // wakes. A stream that does not decode completely changes nothing.
-func (s *Store) Restore(r io.Reader) error { return s.restore(r, 0) }
+func (s *Store) Restore(r io.Reader) error {
+	_, err := s.restore(r, 0)
+	return err
+}
+
+// RestoreIndexed is Restore, returning the index the snapshot was taken at.
+func (s *Store) RestoreIndexed(r io.Reader) (uint64, error) { return s.restore(r, 0) }
 
 // RestoreAt is Restore for a snapshot restored through the log at idx:
 // every table's index becomes idx, so that indexes never go backwards and
 // every blocking query wakes.
-func (s *Store) RestoreAt(idx uint64, r io.Reader) error { return s.restore(r, idx) }
+func (s *Store) RestoreAt(idx uint64, r io.Reader) error {
+	_, err := s.restore(r, idx)
+	return err
+}
 
-func (s *Store) restore(r io.Reader, at uint64) error {
+func (s *Store) restore(r io.Reader, at uint64) (uint64, error) {
 	dec := json.NewDecoder(r)
 	var hdr snapshotHeader
 	if err := dec.Decode(&hdr); err != nil {
-		return fmt.Errorf("state: restore header: %w", err)
+		return 0, fmt.Errorf("state: restore header: %w", err)
 	}
 	if hdr.Version != snapshotVersion {
-		return fmt.Errorf("state: restore: unsupported snapshot version %d", hdr.Version)
+		return 0, fmt.Errorf("state: restore: unsupported snapshot version %d", hdr.Version)
 	}
 	tx := s.db.Txn(true)
 	defer tx.Abort()
 	for _, table := range snapshotTables {
 		if _, err := tx.DeleteAll(table, indexID); err != nil {
-			return fmt.Errorf("state: restore clear %s: %w", table, err)
+			return 0, fmt.Errorf("state: restore clear %s: %w", table, err)
 		}
 	}
 	var catalogIdx uint64
@@ -128,14 +142,14 @@ func (s *Store) restore(r io.Reader, at uint64) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("state: restore record: %w", err)
+			return 0, fmt.Errorf("state: restore record: %w", err)
 		}
 		table, obj := rec.row()
 		if obj == nil {
-			return errors.New("state: restore: empty record")
+			return 0, errors.New("state: restore: empty record")
 		}
 		if err := tx.Insert(table, obj); err != nil {
-			return fmt.Errorf("state: restore insert into %s: %w", table, err)
+			return 0, fmt.Errorf("state: restore insert into %s: %w", table, err)
 		}
 		if rec.Index != nil && isCatalogTable(rec.Index.Key) && rec.Index.Value > catalogIdx {
 			catalogIdx = rec.Index.Value
@@ -144,14 +158,14 @@ func (s *Store) restore(r io.Reader, at uint64) error {
 	if at > 0 {
 		for _, table := range snapshotTables[:len(snapshotTables)-1] {
 			if err := tx.Insert(tableIndex, &IndexEntry{Key: table, Value: at}); err != nil {
-				return fmt.Errorf("state: restore index of %s: %w", table, err)
+				return 0, fmt.Errorf("state: restore index of %s: %w", table, err)
 			}
 		}
 		catalogIdx = at
 	}
 	tx.Commit()
 	s.catalogIndex.Store(catalogIdx)
-	return nil
+	return hdr.Index, nil
 }
 
 func (rec *snapshotRecord) row() (string, any) {
