@@ -17,18 +17,23 @@ run: build
 test: lint
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
-# Go benchmarks of the answer path, the stores, the agent's check sync and
-# definition loading, check runs (and 10,000 checks on one agent), lock, KV
-# write, blocking-query fan-out and check-failure-to-DNS time against the
-# binary, then dnsperf load next to
-# CoreDNS's file plugin (bench/dnsperf.sh).
+# Go benchmarks of the answer path, the stores, the RPC and replication
+# feed, the agent's check sync and definition loading, check runs (and
+# 10,000 checks on one agent), lock, KV write, blocking-query fan-out and
+# check-failure-to-DNS time against the binary; cluster figures (failover,
+# dead client out of DNS, registration to DNS on every agent, KV writes on
+# three servers, DNS QPS on a client next to a server's), then dnsperf load
+# next to CoreDNS's file plugin (bench/dnsperf.sh).
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./plugin/... ./raftstore/... ./httpapi/... ./agent/... ./definition/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./plugin/... ./raftstore/... ./rpc/ ./httpapi/... ./agent/... ./definition/
 	$(GO) test -run '^$$' -bench 'CheckRun' -benchmem ./checks/
 	$(GO) test -run '^$$' -bench 'TenThousandChecks' -benchtime 1x -timeout 10m ./checks/
 	$(GO) test -run '^$$' -bench 'FailureDetection' -benchtime 5x ./gossip/
 	$(GO) test -run '^$$' -bench 'LockCycle|KVPutDurable16|BlockingFanout' -benchtime 2s -timeout 15m ./e2e/
 	$(GO) test -run '^$$' -bench 'CheckFailToDNS' -benchtime 10x -timeout 15m ./e2e/
+	$(GO) test -run '^$$' -bench 'ClusterFailover|ClusterDeadClient' -benchtime 5x -timeout 15m ./e2e/
+	$(GO) test -run '^$$' -bench 'ClusterRegistrationToDNS|ClusterKVWrite16' -benchtime 300x -timeout 15m ./e2e/
+	$(GO) test -run '^$$' -bench 'ClusterDNSQPS' -benchtime 2x -timeout 15m ./e2e/
 	bench/dnsperf.sh
 
 FUZZTIME ?= 30s
