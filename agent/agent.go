@@ -40,6 +40,7 @@ type Agent struct {
 	leaderReady atomic.Bool
 	// bootstrapped: the cluster was formed (or found) by bootstrap_expect.
 	bootstrapped atomic.Bool
+	stable       stableSince
 
 	// Clients: the replicated state and its freshness.
 	replica      *raftstore.Replica

@@ -43,9 +43,12 @@ func (b rpcBackend) RenewSession(_ context.Context, req *rpc.RenewSessionRequest
 }
 
 func (b rpcBackend) Operator(_ context.Context, req *rpc.OperatorRequest) *rpc.OperatorResponse {
-	if req.Op == opLocalConfiguration {
+	switch req.Op {
+	case opLocalConfiguration:
 		servers, idx, err := b.a.raftServers()
 		return &rpc.OperatorResponse{Servers: servers, Index: idx, Error: toWire(err)}
+	case opLocalStats:
+		return &rpc.OperatorResponse{Servers: []rpc.RaftServer{b.a.localStats()}}
 	}
 	resp, err := b.a.operator(req)
 	if err != nil {

@@ -167,6 +167,9 @@ func (a *Agent) operator(req *rpc.OperatorRequest) (*rpc.OperatorResponse, error
 		case opConfiguration:
 			servers, idx, err := a.raftServers()
 			return &rpc.OperatorResponse{Servers: servers, Index: idx}, err
+		case opAutopilotHealth:
+			servers, err := a.autopilotHealth()
+			return &rpc.OperatorResponse{Servers: servers}, err
 		case opRemovePeer:
 			if req.ID == a.raft.ID() || (req.ID == "" && req.Address == a.cfg.ServerAddr()) {
 				return nil, errors.New("agent: the leader cannot remove itself; transfer leadership or stop it first")

@@ -201,3 +201,9 @@ func serfStatus(t testing.TB, n *node, node string) string {
 	}
 	return ""
 }
+
+// metricValue reads one sample (name with its labels, sorted as the
+// exposition writes them) from n's scrape.
+func metricValue(t testing.TB, n *node, sample string) float64 {
+	return metricSum(n.scrape(t), sample)
+}

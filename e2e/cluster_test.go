@@ -51,6 +51,14 @@ func TestClusterFormsAndAnswersEverywhere(t *testing.T) {
 			t.Fatalf("raft server %+v (leader %s)", s, leader.serverAddr())
 		}
 	}
+	if v := metricValue(t, leader, `coredns_coord_raft_state{node="`+leader.Name+`",state="Leader"}`); v != 1 {
+		t.Fatalf("raft state metric of the leader = %v", v)
+	}
+	for _, n := range c.all() {
+		if v := metricValue(t, n, `coredns_coord_gossip_members{pool="lan",status="alive"}`); v != 5 {
+			t.Fatalf("alive members metric on %s = %v", n.Name, v)
+		}
+	}
 	// The leader registered every node with a passing serfHealth check.
 	for _, n := range c.all() {
 		if st := serfStatus(t, leader, n.Name); st != api.HealthPassing {
@@ -70,6 +78,12 @@ func TestClusterFormsAndAnswersEverywhere(t *testing.T) {
 		return slices.Equal(dnsA(t, n, "web.service.consul."), []string{client.Bind})
 	})
 	t.Logf("registration on %s visible in DNS after: %v", client.Name, seen)
+	if v := metricValue(t, client, `coredns_coord_rpc_forwarded_total{op="apply"}`); v < 1 {
+		t.Fatalf("forwarded writes metric on the client = %v", v)
+	}
+	if v := metricValue(t, client, `coredns_coord_replica_index_lag{node="`+client.Name+`"}`); v != 0 {
+		t.Fatalf("replica lag on the client after its own write = %v", v)
+	}
 
 	// A write on one client, a consistent read on the other: no retry
 	// needed, the read waits for the leader's index.
@@ -237,13 +251,21 @@ func TestClusterQuorumLostAndPeersJSONRecovery(t *testing.T) {
 		t.Fatalf("write on a client without quorum: %v", err)
 	}
 	for _, n := range []*node{survivor, c.clients[0]} {
-		p, _, err := n.client(t).KV().Get("before", &api.QueryOptions{AllowStale: true})
+		p, meta, err := n.client(t).KV().Get("before", &api.QueryOptions{AllowStale: true})
 		if err != nil || p == nil || string(p.Value) != "kept" {
 			t.Fatalf("stale read on %s: %+v, %v", n.Name, p, err)
+		}
+		// It says how stale it may be: no leader heard from for the
+		// seven seconds the writes above waited, at least.
+		if meta.KnownLeader || meta.LastContact < 5*time.Second {
+			t.Fatalf("stale read on %s: KnownLeader %v, LastContact %v", n.Name, meta.KnownLeader, meta.LastContact)
 		}
 		if got := dnsA(t, n, "db.service.consul."); !slices.Equal(got, []string{c.clients[0].Bind}) {
 			t.Fatalf("DNS on %s without quorum: %v", n.Name, got)
 		}
+	}
+	if v := metricValue(t, c.clients[0], `coredns_coord_replica_last_contact_seconds{node="c1"}`); v < 5 {
+		t.Fatalf("replica last contact metric on the client = %v", v)
 	}
 
 	// Recovery: the survivor alone, from peers.json.
@@ -278,7 +300,24 @@ func TestClusterAutopilotRemovesDeadServer(t *testing.T) {
 	c := newCluster(t, 5, 0, "")
 	leader := c.leader()
 	victim := c.followers(leader)[0]
+	op := c.followers(leader)[1].client(t).Operator()
+	waitFor(t, "five healthy servers", func() bool {
+		h, err := op.AutopilotServerHealth(nil)
+		return err == nil && h.Healthy && h.FailureTolerance == 2 && len(h.Servers) == 5
+	})
 	c.kill(victim)
+	waitFor(t, "the killed server unhealthy", func() bool {
+		h, err := op.AutopilotServerHealth(nil)
+		if err != nil || h.Healthy || h.FailureTolerance != 1 {
+			return false
+		}
+		for _, s := range h.Servers {
+			if s.Address == victim.serverAddr() {
+				return !s.Healthy && s.SerfStatus == "failed"
+			}
+		}
+		return false
+	})
 	killed := time.Now()
 	waitFor20 := func() bool {
 		conf, err := leader.client(t).Operator().RaftGetConfiguration(nil)
@@ -300,6 +339,10 @@ func TestClusterAutopilotRemovesDeadServer(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("dead server removed from Raft %v after the kill", time.Since(killed))
+	waitFor(t, "four healthy servers", func() bool {
+		h, err := op.AutopilotServerHealth(nil)
+		return err == nil && h.Healthy && h.FailureTolerance == 1 && len(h.Servers) == 4
+	})
 	if _, err := leader.client(t).KV().Put(&api.KVPair{Key: "k", Value: []byte("v")}, nil); err != nil {
 		t.Fatal(err)
 	}

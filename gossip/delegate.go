@@ -371,6 +371,7 @@ func (d *delegate) LocalState(join bool) []byte {
 	p := (*Pool)(d)
 	pp := pushPull{LTime: p.clock.Time(), EventLTime: p.eventClock.Time()}
 	p.mu.RLock()
+	pp.Events = append(pp.Events, p.recentEvents...)
 	pp.StatusLTimes = make(map[string]uint64, len(p.members))
 	for name, m := range p.members {
 		pp.StatusLTimes[name] = m.statusLTime
@@ -428,5 +429,9 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 		if !left[name] {
 			p.handleJoinIntent(joinIntent{LTime: lt, Node: name})
 		}
+	}
+	// After the join's event floor above: a joiner does not replay them.
+	for _, e := range pp.Events {
+		p.handleUserEvent(e)
 	}
 }

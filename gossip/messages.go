@@ -77,6 +77,9 @@ type pushPull struct {
 	EventLTime   uint64
 	StatusLTimes map[string]uint64
 	Left         []string
+	// Events are the most recent user events, as serf sends them: a
+	// member that missed one by gossip gets it at the next exchange.
+	Events []userEventMsg
 }
 
 var msgpackHandle = &codec.MsgpackHandle{}

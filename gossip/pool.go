@@ -65,13 +65,15 @@ type Pool struct {
 
 	// mu guards members, intents, the recent-ID buffers, closed, and sends
 	// on the event channels (so that they are never sent on once closed).
-	mu          sync.RWMutex
-	members     map[string]*memberState
-	intents     map[string]pendingIntent
-	seenEvents  *recentIDs
-	seenQueries *recentIDs
-	closed      bool
-	numMembers  atomic.Int32 // members memberlist sees alive, including us
+	mu         sync.RWMutex
+	members    map[string]*memberState
+	intents    map[string]pendingIntent
+	seenEvents *recentIDs
+	// recentEvents are the last user events seen (under mu), for push/pull.
+	recentEvents []userEventMsg
+	seenQueries  *recentIDs
+	closed       bool
+	numMembers   atomic.Int32 // members memberlist sees alive, including us
 
 	control *memberlist.TransmitLimitedQueue // intents and queries
 	userQ   *memberlist.TransmitLimitedQueue // user events

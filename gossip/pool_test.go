@@ -689,3 +689,26 @@ func TestStatusMachine(t *testing.T) {
 		t.Fatalf("no refutation: status time %d", lt)
 	}
 }
+
+// A user event that gossip did not deliver reaches the member at the next
+// push/pull, as in serf.
+func TestUserEventRecoveredByPushPull(t *testing.T) {
+	fast := func(c *Config) { c.Tuning.PushPullInterval = 200 * time.Millisecond }
+	a, b := newPool(t, "pp-a", fast), newPool(t, "pp-b", fast)
+	if _, err := b.Join([]string{a.addr()}); err != nil {
+		t.Fatal(err)
+	}
+	// Delivered on a alone, never broadcast: as if every gossip packet
+	// carrying it to b had been lost.
+	if !a.handleUserEvent(userEventMsg{LTime: a.eventClock.Next() + 1, ID: "lost-1", Name: "lost"}) {
+		t.Fatal("event not new on a")
+	}
+	waitFor(t, 5*time.Second, "b to get the event by push/pull", func() bool {
+		evs := b.rec.userEvents()
+		return len(evs) == 1 && evs[0].ID == "lost-1"
+	})
+	time.Sleep(500 * time.Millisecond)
+	if n := len(b.rec.userEvents()); n != 1 {
+		t.Fatalf("b got the event %d times", n)
+	}
+}

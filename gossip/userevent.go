@@ -39,6 +39,9 @@ func (p *Pool) SendUserEvent(name string, payload []byte) (UserEvent, error) {
 	return UserEvent{Name: e.Name, Payload: e.Payload, LTime: e.LTime, ID: e.ID}, nil
 }
 
+// pushPullEvents is how many recent user events a push/pull carries.
+const pushPullEvents = 32
+
 // handleUserEvent delivers an event the first time it is seen and reports
 // whether it was new (to be gossiped on).
 func (p *Pool) handleUserEvent(e userEventMsg) bool {
@@ -50,6 +53,10 @@ func (p *Pool) handleUserEvent(e userEventMsg) bool {
 	defer p.mu.Unlock()
 	if !p.seenEvents.add(e.ID) {
 		return false
+	}
+	p.recentEvents = append(p.recentEvents, e)
+	if len(p.recentEvents) > pushPullEvents {
+		p.recentEvents = append(p.recentEvents[:0:0], p.recentEvents[len(p.recentEvents)-pushPullEvents:]...)
 	}
 	userEventsTotal.Inc()
 	if p.closed {

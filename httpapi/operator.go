@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/coredns-coord/coredns-coord/gossip"
 )
@@ -109,4 +110,50 @@ func nonNilMap[V any](m map[string]V) map[string]V {
 		return map[string]V{}
 	}
 	return m
+}
+
+// serverHealth is Consul's api.ServerHealth.
+type serverHealth struct {
+	ID          string
+	Name        string
+	Address     string
+	SerfStatus  string
+	Version     string
+	Leader      bool
+	LastContact string
+	LastTerm    uint64
+	LastIndex   uint64
+	Healthy     bool
+	Voter       bool
+	StableSince time.Time
+}
+
+// operatorAutopilotHealth reports every server's health as the leader sees
+// it; as Consul's, it answers 429 when the cluster is not healthy, so that
+// it can itself serve as a health check.
+func (s *server) operatorAutopilotHealth(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.query(r); err != nil {
+		return err
+	}
+	servers, healthy, tolerance, err := s.agent.AutopilotHealth()
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Healthy          bool
+		FailureTolerance int
+		Servers          []serverHealth
+	}{Healthy: healthy, FailureTolerance: tolerance, Servers: make([]serverHealth, 0, len(servers))}
+	for _, sv := range servers {
+		out.Servers = append(out.Servers, serverHealth{
+			ID: sv.ID, Name: sv.Node, Address: sv.Address, SerfStatus: sv.SerfStatus, Version: consulVersion,
+			Leader: sv.Leader, LastContact: sv.LastContact.String(), LastTerm: sv.LastTerm, LastIndex: sv.LastIndex,
+			Healthy: sv.Healthy, Voter: sv.Voter, StableSince: sv.StableSince,
+		})
+	}
+	code := http.StatusOK
+	if !healthy {
+		code = http.StatusTooManyRequests
+	}
+	return writeJSON(w, r, code, out)
 }

@@ -99,6 +99,7 @@ func (s *server) routes() {
 
 	s.handle("GET /v1/operator/raft/configuration", s.operatorRaftConfiguration)
 	s.handle("DELETE /v1/operator/raft/peer", s.operatorRaftPeerDelete)
+	s.handle("GET /v1/operator/autopilot/health", s.operatorAutopilotHealth)
 	s.handle("GET /v1/operator/keyring", s.operatorKeyring(gossip.KeyList))
 	s.handle("POST /v1/operator/keyring", s.operatorKeyring(gossip.KeyInstall))
 	s.handle("PUT /v1/operator/keyring", s.operatorKeyring(gossip.KeyUse))

@@ -91,7 +91,8 @@ type Update struct {
 	LastContact time.Duration
 }
 
-// RaftServer is one member of the Raft configuration.
+// RaftServer is one member of the Raft configuration, with its health
+// when the leader reports autopilot state.
 type RaftServer struct {
 	ID       string
 	Node     string
@@ -99,11 +100,22 @@ type RaftServer struct {
 	Leader   bool
 	Voter    bool
 	Suffrage string
+
+	SerfStatus string `json:",omitempty"`
+	Healthy    bool   `json:",omitempty"`
+	// NoAnswer: the server did not answer the leader; LastContact is then
+	// how long it has been silent.
+	NoAnswer    bool          `json:",omitempty"`
+	LastContact time.Duration `json:",omitempty"`
+	LastTerm    uint64        `json:",omitempty"`
+	LastIndex   uint64        `json:",omitempty"`
+	StableSince time.Time     `json:",omitempty"`
 }
 
 // OperatorRequest is a Raft operator command, answered by the leader:
 // Op "configuration" lists the servers, "remove" removes one by ID or
-// Address.
+// Address, "autopilot-health" lists them with their health. Ops
+// "local-configuration" and "local-stats" are answered by the server asked.
 type OperatorRequest struct {
 	Op      string
 	ID      string `json:",omitempty"`
