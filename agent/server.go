@@ -78,16 +78,22 @@ func (a *Agent) readIndex(hops int) (uint64, error) {
 		if err != nil {
 			return err
 		}
-		if resp.Error != nil {
-			if resp.Error.Kind == "no-leader" || resp.Error.Kind == "not-leader" {
-				return errRetry
-			}
-			return fromWire(resp.Error)
+		if err := leaderAnswer(resp.Error); err != nil {
+			return err
 		}
 		idx = resp.Index
 		return nil
 	})
 	return idx, err
+}
+
+// leaderAnswer turns the error of a read-only call forwarded to the leader
+// into errRetry when it reached no leader (safe to repeat), or the error.
+func leaderAnswer(e *rpc.Error) error {
+	if e != nil && (e.Kind == "no-leader" || e.Kind == "not-leader") {
+		return errRetry
+	}
+	return fromWire(e)
 }
 
 // ConsistentRead makes the next local read linearizable: it learns the
@@ -122,11 +128,8 @@ func (a *Agent) renewSession(id string, hops int) (*structs.Session, error) {
 		if err != nil {
 			return err
 		}
-		if resp.Error != nil {
-			if resp.Error.Kind == "no-leader" || resp.Error.Kind == "not-leader" {
-				return errRetry
-			}
-			return fromWire(resp.Error)
+		if err := leaderAnswer(resp.Error); err != nil {
+			return err
 		}
 		s = resp.Session
 		return nil
@@ -186,7 +189,7 @@ func (a *Agent) operator(req *rpc.OperatorRequest) (*rpc.OperatorResponse, error
 		if err != nil {
 			return err
 		}
-		if r.Error != nil && (r.Error.Kind == "no-leader" || r.Error.Kind == "not-leader") {
+		if r.Error != nil && leaderAnswer(r.Error) == errRetry {
 			return errRetry
 		}
 		resp = r

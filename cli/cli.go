@@ -135,6 +135,26 @@ func flagWasSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
+// noArgsClient parses the flags of a subcommand that takes no arguments
+// (only the connection flags, -stale when stale) and connects to the
+// agent. When ok is false the command returns code.
+func noArgsClient(s *streams, name, usage string, stale bool, args []string) (client *api.Client, hf *httpFlags, closeIdle func(), code int, ok bool) {
+	hf = &httpFlags{}
+	fs := newFlagSet(s, name, usage)
+	hf.register(fs, stale)
+	if code, ok := parseFlags(fs, args); !ok {
+		return nil, nil, nil, code, false
+	}
+	if fs.NArg() > 0 {
+		return nil, nil, nil, usageError(s, fs, "Too many arguments (expected 0, got %d)", fs.NArg()), false
+	}
+	client, closeIdle, err := hf.client()
+	if err != nil {
+		return nil, nil, nil, failure(s, "%v", err), false
+	}
+	return client, hf, closeIdle, 0, true
+}
+
 // httpFlags are the connection flags every subcommand takes, with Consul's
 // names and environment variables.
 type httpFlags struct {

@@ -147,18 +147,9 @@ Usage: coredns-coord reload [options]
 `
 
 func runReload(_ context.Context, s *streams, args []string) int {
-	var hf httpFlags
-	fs := newFlagSet(s, "reload", reloadUsage)
-	hf.register(fs, false)
-	if code, ok := parseFlags(fs, args); !ok {
+	client, hf, closeIdle, code, ok := noArgsClient(s, "reload", reloadUsage, false, args)
+	if !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(s, fs, "Too many arguments (expected 0, got %d)", fs.NArg())
-	}
-	client, closeIdle, err := hf.client()
-	if err != nil {
-		return failure(s, "%v", err)
 	}
 	defer closeIdle()
 	if err := client.Agent().Reload(); err != nil {

@@ -212,18 +212,9 @@ Usage: coredns-coord leave [options]
 `
 
 func runLeave(_ context.Context, s *streams, args []string) int {
-	var hf httpFlags
-	fs := newFlagSet(s, "leave", leaveUsage)
-	hf.register(fs, false)
-	if code, ok := parseFlags(fs, args); !ok {
+	client, hf, closeIdle, code, ok := noArgsClient(s, "leave", leaveUsage, false, args)
+	if !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(s, fs, "Too many arguments (expected 0, got %d)", fs.NArg())
-	}
-	client, closeIdle, err := hf.client()
-	if err != nil {
-		return failure(s, "%v", err)
 	}
 	defer closeIdle()
 	if err := client.Agent().Leave(); err != nil {

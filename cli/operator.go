@@ -49,18 +49,9 @@ Usage: coredns-coord operator raft list-peers [options]
 `
 
 func operatorRaftListPeers(ctx context.Context, s *streams, args []string) int {
-	var hf httpFlags
-	fs := newFlagSet(s, "operator raft list-peers", operatorRaftListPeersUsage)
-	hf.register(fs, true)
-	if code, ok := parseFlags(fs, args); !ok {
+	client, hf, closeIdle, code, ok := noArgsClient(s, "operator raft list-peers", operatorRaftListPeersUsage, true, args)
+	if !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(s, fs, "Too many arguments (expected 0, got %d)", fs.NArg())
-	}
-	client, closeIdle, err := hf.client()
-	if err != nil {
-		return failure(s, "%v", err)
 	}
 	defer closeIdle()
 	conf, err := client.Operator().RaftGetConfiguration(hf.queryOptions(ctx))
