@@ -358,3 +358,41 @@ func TestClusterAutopilotRemovesDeadServer(t *testing.T) {
 		t.Fatalf("removing an unknown peer: %d, want 400", resp.StatusCode)
 	}
 }
+
+// A failed client's sessions are invalidated (its locks released) and the
+// node is reaped after reconnect_timeout; a client that leaves gracefully
+// is deregistered at once.
+func TestClusterSessionsLeaveAndReap(t *testing.T) {
+	c := newCluster(t, 1, 2, "reconnect_timeout 4s")
+	server := c.servers[0].client(t)
+	holder, leaver := c.clients[0], c.clients[1]
+	hc := holder.client(t)
+	sid, _, err := hc.Session().Create(&api.SessionEntry{Name: "lock", LockDelay: time.Nanosecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, err := hc.KV().Acquire(&api.KVPair{Key: "lead", Value: []byte(holder.Name), Session: sid}, nil); err != nil || !ok {
+		t.Fatalf("acquire: %v, %v", ok, err)
+	}
+
+	if err := leaver.client(t).Agent().Leave(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the node that left deregistered", func() bool {
+		n, _, err := server.Catalog().Node(leaver.Name, nil)
+		return err == nil && n == nil
+	})
+
+	c.kill(holder)
+	waitFor(t, "the failed holder's lock released", func() bool {
+		p, _, err := server.KV().Get("lead", nil)
+		return err == nil && p != nil && p.Session == ""
+	})
+	if s, _, _ := server.Session().Info(sid, nil); s != nil {
+		t.Fatalf("the failed node's session survived: %+v", s)
+	}
+	waitFor(t, "the failed node reaped after reconnect_timeout", func() bool {
+		n, _, err := server.Catalog().Node(holder.Name, nil)
+		return err == nil && n == nil
+	})
+}
