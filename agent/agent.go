@@ -146,28 +146,8 @@ func (a *Agent) serveHTTP(h http.Handler) error {
 // check (the leader turns it critical when gossip declares the node
 // failed).
 func (a *Agent) selfRegistration() *structs.RegisterRequest {
-	addr := a.cfg.Advertise()
-	req := &structs.RegisterRequest{
-		Datacenter: a.cfg.Datacenter,
-		ID:         a.nodeID,
-		Node:       a.cfg.NodeName,
-		Address:    addr,
-		TaggedAddresses: map[string]string{
-			"lan": addr, "lan_ipv4": addr,
-			"wan": addr, "wan_ipv4": addr,
-		},
-		NodeMeta: a.cfg.NodeMeta,
-		Check: &structs.HealthCheck{
-			Node:    a.cfg.NodeName,
-			CheckID: structs.SerfCheckID,
-			Name:    structs.SerfCheckName,
-			Status:  structs.HealthPassing,
-			Output:  serfAliveOutput,
-		},
-	}
-	if a.cfg.Server {
-		req.Service = &structs.NodeService{ID: structs.ConsulServiceID, Service: structs.ConsulServiceID, Port: a.cfg.ServerPort}
-	}
+	req := nodeRegistration(a.cfg.Datacenter, a.cfg.NodeName, a.nodeID, a.cfg.Advertise(), a.cfg.Server, a.cfg.ServerPort)
+	req.NodeMeta = a.cfg.NodeMeta
 	return req
 }
 

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"log"
 	"strconv"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/coredns-coord/coredns-coord/gossip"
+	"github.com/coredns-coord/coredns-coord/raftstore"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
@@ -17,6 +19,9 @@ const (
 	// reconcileInterval bounds how long a missed membership event can stay
 	// unreflected in the catalog (Consul: 60 s).
 	reconcileInterval = 30 * time.Second
+	// reconcileRetry is how soon a reconciliation that failed to write is
+	// tried again.
+	reconcileRetry = time.Second
 	// deadServerStabilization is how long a server must have been failed
 	// before autopilot removes it from the Raft configuration.
 	deadServerStabilization = 10 * time.Second
@@ -81,25 +86,36 @@ func (a *Agent) leaderLoop(stop chan struct{}) {
 	defer a.sessions.stopAll()
 	log.Printf("[INFO] coordcatalog: %s leads the cluster", a.cfg.NodeName)
 
-	reconcile := time.NewTicker(reconcileInterval)
+	// Each duty runs when its own input changes: membership on gossip
+	// events (and every reconcileInterval, or sooner after a failed write),
+	// session timers on changes to the sessions table, autopilot every
+	// second.
+	reconcile := time.NewTimer(0)
 	defer reconcile.Stop()
 	autopilot := time.NewTicker(time.Second)
 	defer autopilot.Stop()
 	failedSince := map[string]time.Time{}
+	sessionsChanged := a.syncSessionTimers()
 	for {
-		sessionsChanged := a.syncSessionTimers()
-		a.reconcileMembers()
 		select {
 		case <-stop:
 			return
 		case <-a.stopCh:
 			return
 		case <-a.membersChanged:
-		case <-sessionsChanged:
 		case <-reconcile.C:
+		case <-sessionsChanged:
+			sessionsChanged = a.syncSessionTimers()
+			continue
 		case <-autopilot.C:
 			a.cleanupDeadServers(failedSince)
+			continue
 		}
+		next := reconcileInterval
+		if !a.reconcileMembers() {
+			next = reconcileRetry
+		}
+		reconcile.Reset(next)
 	}
 }
 
@@ -108,8 +124,9 @@ func (a *Agent) leaderLoop(stop chan struct{}) {
 // critical (their instances leave DNS answers and their sessions are
 // invalidated), members that left are deregistered, and nodes that gossip
 // has forgotten (reaped) are removed. Servers are added to, or removed
-// from, the Raft configuration.
-func (a *Agent) reconcileMembers() {
+// from, the Raft configuration. It reports whether every write succeeded.
+func (a *Agent) reconcileMembers() bool {
+	ok := true
 	members := a.gossip.Members()
 	known := make(map[string]bool, len(members))
 	for _, m := range members {
@@ -124,6 +141,7 @@ func (a *Agent) reconcileMembers() {
 			err = a.memberGone(m.Name, m)
 		}
 		if err != nil {
+			ok = false
 			log.Printf("[WARNING] coordcatalog: reconcile member %s (%s): %v", m.Name, m.Status, err)
 		}
 	}
@@ -131,15 +149,17 @@ func (a *Agent) reconcileMembers() {
 	// Nodes registered without one (catalog/register) are not ours.
 	_, checks, err := a.State().ChecksInState(nil, structs.HealthAny)
 	if err != nil {
-		return
+		return false
 	}
 	for _, hc := range checks {
 		if hc.CheckID == structs.SerfCheckID && !known[hc.Node] {
 			if err := a.memberGone(hc.Node, gossip.Member{}); err != nil {
+				ok = false
 				log.Printf("[WARNING] coordcatalog: reap node %s: %v", hc.Node, err)
 			}
 		}
 	}
+	return ok
 }
 
 func (a *Agent) memberAlive(m gossip.Member) error {
@@ -156,25 +176,10 @@ func (a *Agent) memberAlive(m gossip.Member) error {
 	if node != nil && node.Address == addr && serf != nil && serf.Status == structs.HealthPassing && a.hasConsulService(m) {
 		return nil
 	}
-	req := &structs.RegisterRequest{
-		Datacenter: a.cfg.Datacenter,
-		ID:         m.Tags[tagID],
-		Node:       m.Name,
-		Address:    addr,
-		TaggedAddresses: map[string]string{
-			"lan": addr, "lan_ipv4": addr, "wan": addr, "wan_ipv4": addr,
-		},
-		Check: &structs.HealthCheck{
-			Node: m.Name, CheckID: structs.SerfCheckID, Name: structs.SerfCheckName,
-			Status: structs.HealthPassing, Output: serfAliveOutput,
-		},
-		// An existing node keeps its metadata (set by the agent itself).
-		SkipNodeUpdate: node != nil && node.Address == addr,
-	}
-	if m.Tags[tagRole] == roleServer {
-		port, _ := strconv.Atoi(m.Tags[tagPort])
-		req.Service = &structs.NodeService{ID: structs.ConsulServiceID, Service: structs.ConsulServiceID, Port: port}
-	}
+	port, _ := strconv.Atoi(m.Tags[tagPort])
+	req := nodeRegistration(a.cfg.Datacenter, m.Name, m.Tags[tagID], addr, m.Tags[tagRole] == roleServer, port)
+	// An existing node keeps its metadata (set by the agent itself).
+	req.SkipNodeUpdate = node != nil && node.Address == addr
 	return a.Register(req)
 }
 
@@ -213,11 +218,36 @@ func (a *Agent) memberFailed(m gossip.Member) error {
 	}
 	return a.Register(&structs.RegisterRequest{
 		Datacenter: a.cfg.Datacenter, Node: m.Name, SkipNodeUpdate: true,
-		Check: &structs.HealthCheck{
-			Node: m.Name, CheckID: structs.SerfCheckID, Name: structs.SerfCheckName,
-			Status: structs.HealthCritical, Output: serfFailedOutput,
-		},
+		Check: serfHealth(m.Name, structs.HealthCritical, serfFailedOutput),
 	})
+}
+
+// nodeRegistration is an agent's catalog entry as the leader (or the agent
+// itself) writes it: the node at addr with its tagged addresses, a passing
+// serfHealth check and, for a server, the "consul" service on its server
+// port (as in Consul).
+func nodeRegistration(dc, name, id, addr string, server bool, serverPort int) *structs.RegisterRequest {
+	req := &structs.RegisterRequest{
+		Datacenter: dc,
+		ID:         id,
+		Node:       name,
+		Address:    addr,
+		TaggedAddresses: map[string]string{
+			"lan": addr, "lan_ipv4": addr, "wan": addr, "wan_ipv4": addr,
+		},
+		Check: serfHealth(name, structs.HealthPassing, serfAliveOutput),
+	}
+	if server {
+		req.Service = &structs.NodeService{ID: structs.ConsulServiceID, Service: structs.ConsulServiceID, Port: serverPort}
+	}
+	return req
+}
+
+func serfHealth(node, status, output string) *structs.HealthCheck {
+	return &structs.HealthCheck{
+		Node: node, CheckID: structs.SerfCheckID, Name: structs.SerfCheckName,
+		Status: status, Output: output,
+	}
 }
 
 // memberGone deregisters a node that left or was reaped, and removes a
@@ -264,19 +294,12 @@ func (a *Agent) removeServer(id string) {
 	if id == "" || id == a.raft.ID() {
 		return
 	}
-	servers, _, err := a.raft.Configuration()
-	if err != nil {
-		return
-	}
-	for _, s := range servers {
-		if s.ID == id {
-			if err := a.raft.RemoveServer(id, ""); err != nil {
-				log.Printf("[WARNING] coordcatalog: remove server %s from Raft: %v", id, err)
-			} else {
-				log.Printf("[INFO] coordcatalog: removed server %s from Raft", id)
-			}
-			return
-		}
+	switch err := a.raft.RemoveServer(id, ""); {
+	case errors.Is(err, raftstore.ErrUnknownPeer):
+	case err != nil:
+		log.Printf("[WARNING] coordcatalog: remove server %s from Raft: %v", id, err)
+	default:
+		log.Printf("[INFO] coordcatalog: removed server %s from Raft", id)
 	}
 }
 

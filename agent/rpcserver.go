@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/coredns-coord/coredns-coord/raftstore"
@@ -124,16 +123,15 @@ func (b rpcBackend) sendSnapshot(feed *raftstore.Feed, send func(*rpc.Update) er
 		return 0, fmt.Errorf("agent: snapshot for subscriber: %w", err)
 	}
 	snapshotsStreamed.Inc()
-	for {
-		chunk := make([]byte, snapshotChunk)
-		n, err := io.ReadFull(&buf, chunk)
+	for data := buf.Bytes(); ; {
+		n := min(len(data), snapshotChunk)
 		u := b.a.updateHeader(idx)
-		u.Snapshot = chunk[:n]
-		u.SnapshotEnd = buf.Len() == 0
-		if sendErr := send(u); sendErr != nil {
-			return 0, sendErr
+		u.Snapshot, data = data[:n], data[n:]
+		u.SnapshotEnd = len(data) == 0
+		if err := send(u); err != nil {
+			return 0, err
 		}
-		if u.SnapshotEnd || err != nil {
+		if u.SnapshotEnd {
 			return idx, nil
 		}
 	}

@@ -1,21 +1,16 @@
 package cli
 
 import (
-	"archive/tar"
-	"bufio"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/coredns-coord/coredns-coord/raftstore"
 )
 
 const snapshotUsage = `
@@ -36,15 +31,6 @@ var runSnapshot = group("snapshot", snapshotUsage, map[string]command{
 	"save":    snapshotSave,
 	"restore": snapshotRestore,
 })
-
-// Snapshot archive members that verification relies on, as in Consul's
-// archives: meta.json, the state, and SHA256SUMS over the others.
-const (
-	archiveMetaName = "meta.json"
-	archiveSumsName = "SHA256SUMS"
-	// maxSumsSize bounds the SHA256SUMS member read into memory.
-	maxSumsSize = 1 << 20
-)
 
 // snapshotFileArg returns the single FILE argument, or the usage error's
 // exit code.
@@ -129,7 +115,7 @@ func writeVerified(file string, r io.Reader) (err error) {
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("Error reading the snapshot file back: %w", err)
 	}
-	if err := verifyArchive(tmp); err != nil {
+	if _, err := raftstore.VerifyArchive(tmp); err != nil {
 		return fmt.Errorf("Error verifying the snapshot: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
@@ -142,83 +128,6 @@ func writeVerified(file string, r io.Reader) (err error) {
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
-	}
-	return nil
-}
-
-// verifyArchive checks a snapshot archive as Consul's CLI does before it
-// keeps one: a gzip'd tar (read to the end, so that the gzip checksum is
-// checked too) holding meta.json and a SHA256SUMS that lists every other
-// member with its SHA-256, each of which must match. It does not decode the
-// state itself; restore does.
-func verifyArchive(r io.Reader) error {
-	gz, err := gzip.NewReader(bufio.NewReader(r))
-	if err != nil {
-		return fmt.Errorf("not a gzip archive: %w", err)
-	}
-	defer gz.Close()
-	got := map[string]string{}
-	var sums []byte
-	tr := tar.NewReader(gz)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("not a tar archive: %w", err)
-		}
-		if hdr.Typeflag != tar.TypeReg {
-			return fmt.Errorf("unexpected %s entry of type %q", hdr.Name, hdr.Typeflag)
-		}
-		if _, dup := got[hdr.Name]; dup {
-			return fmt.Errorf("%s appears twice", hdr.Name)
-		}
-		if hdr.Name == archiveSumsName {
-			if sums, err = io.ReadAll(io.LimitReader(tr, maxSumsSize+1)); err != nil {
-				return fmt.Errorf("reading %s: %w", hdr.Name, err)
-			}
-			if len(sums) > maxSumsSize {
-				return fmt.Errorf("%s is larger than %d bytes", hdr.Name, maxSumsSize)
-			}
-			got[hdr.Name] = ""
-			continue
-		}
-		h := sha256.New()
-		if _, err := io.Copy(h, tr); err != nil {
-			return fmt.Errorf("reading %s: %w", hdr.Name, err)
-		}
-		got[hdr.Name] = hex.EncodeToString(h.Sum(nil))
-	}
-	// What follows the tar's end, up to gzip's trailer and its checksum.
-	if _, err := io.Copy(io.Discard, gz); err != nil {
-		return fmt.Errorf("gzip stream: %w", err)
-	}
-	if _, ok := got[archiveSumsName]; !ok {
-		return fmt.Errorf("missing %s", archiveSumsName)
-	}
-	if _, ok := got[archiveMetaName]; !ok {
-		return fmt.Errorf("missing %s", archiveMetaName)
-	}
-	listed := map[string]bool{}
-	for _, line := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
-		sum, name, ok := strings.Cut(line, "  ")
-		if !ok || name == "" {
-			return fmt.Errorf("malformed %s line %q", archiveSumsName, line)
-		}
-		have, ok := got[name]
-		if !ok || name == archiveSumsName {
-			return fmt.Errorf("%s lists %s, which the archive does not hold", archiveSumsName, name)
-		}
-		if !strings.EqualFold(sum, have) {
-			return fmt.Errorf("%s does not match its checksum (corrupt or altered)", name)
-		}
-		listed[name] = true
-	}
-	for name := range got {
-		if name != archiveSumsName && !listed[name] {
-			return fmt.Errorf("%s has no checksum in %s", name, archiveSumsName)
-		}
 	}
 	return nil
 }

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/coredns-coord/coredns-coord/raftstore"
 )
 
 // dirNames lists a directory's entries.
@@ -86,7 +88,7 @@ func TestSnapshotSaveRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := verifyArchive(bytes.NewReader(good)); err != nil {
+	if _, err := raftstore.VerifyArchive(bytes.NewReader(good)); err != nil {
 		t.Fatalf("saved archive does not verify: %v", err)
 	}
 
@@ -268,7 +270,7 @@ func buildArchive(t *testing.T, files map[string]string, sums bool, override map
 func TestVerifyArchive(t *testing.T) {
 	files := map[string]string{"meta.json": `{"Version":1}`, "state.bin": "some state"}
 	good := buildArchive(t, files, true, nil)
-	if err := verifyArchive(bytes.NewReader(good)); err != nil {
+	if _, err := raftstore.VerifyArchive(bytes.NewReader(good)); err != nil {
 		t.Fatalf("good archive: %v", err)
 	}
 
@@ -306,7 +308,7 @@ func TestVerifyArchive(t *testing.T) {
 		"tampered":       {buildArchive(t, files, true, map[string]string{"state.bin": "other state"}), "state.bin does not match its checksum"},
 		"unlisted entry": {extra.Bytes(), "stowaway has no checksum"},
 	} {
-		err := verifyArchive(bytes.NewReader(tc.data))
+		_, err := raftstore.VerifyArchive(bytes.NewReader(tc.data))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one containing %q", name, err, tc.want)
 		}

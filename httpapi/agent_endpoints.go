@@ -38,10 +38,6 @@ func (s *server) agentSelf(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	cfg := s.agent.Config()
-	meta := cfg.NodeMeta
-	if meta == nil {
-		meta = map[string]string{}
-	}
 	out := selfResponse{
 		Config: selfConfig{
 			Datacenter:        cfg.Datacenter,
@@ -53,7 +49,7 @@ func (s *server) agentSelf(w http.ResponseWriter, r *http.Request) error {
 			VersionMetadata:   "coredns-coord",
 		},
 		Member: toAgentMember(s.agent.LocalMember()),
-		Meta:   meta,
+		Meta:   nonNilMap(cfg.NodeMeta),
 	}
 	s.setMeta(w, opts, s.agent.State().MaxIndex("nodes"))
 	return writeJSON(w, r, http.StatusOK, out)
@@ -92,9 +88,7 @@ func toAgentService(svc *structs.NodeService, dc string) *agentService {
 	if as.Tags == nil {
 		as.Tags = []string{}
 	}
-	if as.Meta == nil {
-		as.Meta = map[string]string{}
-	}
+	as.Meta = nonNilMap(as.Meta)
 	return as
 }
 

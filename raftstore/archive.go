@@ -2,6 +2,7 @@ package raftstore
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,18 +82,28 @@ func WriteArchive(w io.Writer, meta ArchiveMeta, stateStream []byte) error {
 	return nil
 }
 
-// ReadArchive reads a snapshot archive, verifies its checksums and that its
-// state decodes completely, and returns its meta and state stream.
-func ReadArchive(r io.Reader) (ArchiveMeta, []byte, error) {
-	var meta ArchiveMeta
-	bad := func(format string, args ...any) (ArchiveMeta, []byte, error) {
-		return meta, nil, fmt.Errorf("%w: %s", ErrBadArchive, fmt.Sprintf(format, args...))
+// maxSumsSize bounds the SHA256SUMS member read into memory.
+const maxSumsSize = 1 << 20
+
+// VerifyArchive reads a snapshot archive to its end, so that gzip's own
+// checksum is checked too, and checks it as Consul's CLI does before it
+// keeps one: regular tar members, each named once, meta.json and
+// SHA256SUMS present, every other member listed there with a matching
+// SHA-256. Members named in keep are returned; the others are only hashed,
+// so a large archive is verified without holding it. Errors wrap
+// ErrBadArchive.
+func VerifyArchive(r io.Reader, keep ...string) (map[string][]byte, error) {
+	bad := func(format string, args ...any) (map[string][]byte, error) {
+		return nil, fmt.Errorf("%w: %s", ErrBadArchive, fmt.Sprintf(format, args...))
 	}
-	gz, err := gzip.NewReader(r)
+	gz, err := gzip.NewReader(bufio.NewReader(r))
 	if err != nil {
-		return bad("not gzip: %v", err)
+		return bad("not a gzip archive: %v", err)
 	}
-	files := map[string][]byte{}
+	defer gz.Close()
+	kept := map[string][]byte{}
+	got := map[string]string{}
+	var sums []byte
 	tr := tar.NewReader(gz)
 	for {
 		hdr, err := tr.Next()
@@ -99,32 +111,81 @@ func ReadArchive(r io.Reader) (ArchiveMeta, []byte, error) {
 			break
 		}
 		if err != nil {
-			return bad("tar: %v", err)
+			return bad("not a tar archive: %v", err)
 		}
-		body, err := io.ReadAll(tr)
-		if err != nil {
-			return bad("read %s: %v", hdr.Name, err)
+		if hdr.Typeflag != tar.TypeReg {
+			return bad("unexpected %s entry of type %q", hdr.Name, hdr.Typeflag)
 		}
-		files[hdr.Name] = body
+		if _, dup := got[hdr.Name]; dup {
+			return bad("%s appears twice", hdr.Name)
+		}
+		if hdr.Name == archiveSums {
+			if sums, err = io.ReadAll(io.LimitReader(tr, maxSumsSize+1)); err != nil {
+				return bad("reading %s: %v", hdr.Name, err)
+			}
+			if len(sums) > maxSumsSize {
+				return bad("%s is larger than %d bytes", hdr.Name, maxSumsSize)
+			}
+			got[hdr.Name] = ""
+			continue
+		}
+		h := sha256.New()
+		var body io.Writer = h
+		var buf *bytes.Buffer
+		if slices.Contains(keep, hdr.Name) {
+			buf = &bytes.Buffer{}
+			body = io.MultiWriter(h, buf)
+		}
+		if _, err := io.Copy(body, tr); err != nil {
+			return bad("reading %s: %v", hdr.Name, err)
+		}
+		if buf != nil {
+			kept[hdr.Name] = buf.Bytes()
+		}
+		got[hdr.Name] = hex.EncodeToString(h.Sum(nil))
 	}
-	for _, name := range []string{archiveMeta, archiveState, archiveSums} {
-		if _, ok := files[name]; !ok {
+	// What follows the tar's end, up to gzip's trailer and its checksum.
+	if _, err := io.Copy(io.Discard, gz); err != nil {
+		return bad("gzip stream: %v", err)
+	}
+	for _, name := range append([]string{archiveSums, archiveMeta}, keep...) {
+		if _, ok := got[name]; !ok {
 			return bad("missing %s", name)
 		}
 	}
-	want := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(files[archiveSums])), "\n") {
+	listed := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
 		sum, name, ok := strings.Cut(line, "  ")
-		if !ok {
+		if !ok || name == "" {
 			return bad("malformed %s line %q", archiveSums, line)
 		}
-		want[name] = sum
-	}
-	for _, name := range []string{archiveMeta, archiveState} {
-		sum := sha256.Sum256(files[name])
-		if want[name] != hex.EncodeToString(sum[:]) {
+		have, ok := got[name]
+		if !ok || name == archiveSums {
+			return bad("%s lists %s, which the archive does not hold", archiveSums, name)
+		}
+		if !strings.EqualFold(sum, have) {
 			return bad("%s does not match its checksum (corrupt or altered)", name)
 		}
+		listed[name] = true
+	}
+	for name := range got {
+		if name != archiveSums && !listed[name] {
+			return bad("%s has no checksum in %s", name, archiveSums)
+		}
+	}
+	return kept, nil
+}
+
+// ReadArchive verifies a snapshot archive, checks its version and that its
+// state decodes completely, and returns its meta and state stream.
+func ReadArchive(r io.Reader) (ArchiveMeta, []byte, error) {
+	var meta ArchiveMeta
+	files, err := VerifyArchive(r, archiveMeta, archiveState)
+	if err != nil {
+		return meta, nil, err
+	}
+	bad := func(format string, args ...any) (ArchiveMeta, []byte, error) {
+		return meta, nil, fmt.Errorf("%w: %s", ErrBadArchive, fmt.Sprintf(format, args...))
 	}
 	if err := json.Unmarshal(files[archiveMeta], &meta); err != nil {
 		return bad("%s: %v", archiveMeta, err)

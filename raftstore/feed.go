@@ -2,6 +2,7 @@ package raftstore
 
 import (
 	"context"
+	"sort"
 	"sync"
 
 	"github.com/coredns-coord/coredns-coord/raftstore/state"
@@ -115,10 +116,7 @@ func (f *Feed) Since(from uint64, max int) (entries []Entry, last uint64, change
 		return nil, f.last, f.changed, true
 	}
 	// entries are in index order: find the first after from.
-	i := len(f.entries)
-	for i > 0 && f.entries[i-1].Index > from {
-		i--
-	}
+	i := sort.Search(len(f.entries), func(i int) bool { return f.entries[i].Index > from })
 	end := min(len(f.entries), i+max)
 	return append([]Entry(nil), f.entries[i:end]...), f.last, f.changed, false
 }

@@ -299,24 +299,6 @@ func (n *Node) LastContact() time.Duration {
 	return time.Since(last)
 }
 
-// VerifyLeader confirms that this server still leads (for ?consistent).
-func (n *Node) VerifyLeader() error { return n.raft.VerifyLeader().Error() }
-
-// Peers lists the voters' addresses.
-func (n *Node) Peers() ([]string, error) {
-	f := n.raft.GetConfiguration()
-	if err := f.Error(); err != nil {
-		return nil, fmt.Errorf("raftstore: configuration: %w", err)
-	}
-	out := []string{}
-	for _, s := range f.Configuration().Servers {
-		if s.Suffrage == raft.Voter {
-			out = append(out, string(s.Address))
-		}
-	}
-	return out, nil
-}
-
 // WaitForLeader blocks until a leader is known or ctx ends.
 func (n *Node) WaitForLeader(ctx context.Context) error {
 	t := time.NewTicker(20 * time.Millisecond)
