@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -181,8 +183,12 @@ func TestCorruptRaftSnapshotDetected(t *testing.T) {
 			}
 		}
 	}
+	// Complete snapshots (raft writes into a .tmp directory and renames
+	// it), oldest first: names are term-index-millis, compared as numbers.
 	snapshots := func() []string {
 		m, _ := filepath.Glob(filepath.Join(n.DataDir, "raft", "snapshots", "*", "state.bin"))
+		m = slices.DeleteFunc(m, func(p string) bool { return strings.HasSuffix(filepath.Dir(p), ".tmp") })
+		slices.SortFunc(m, func(a, b string) int { return slices.Compare(snapshotOrder(a), snapshotOrder(b)) })
 		return m
 	}
 	write(0, 40)
@@ -232,4 +238,14 @@ func TestCorruptRaftSnapshotDetected(t *testing.T) {
 	if out := p.out.String(); !strings.Contains(out, "snapshot") {
 		t.Fatalf("exit without a word about the snapshots:\n%s", out)
 	}
+}
+
+// snapshotOrder is a raft snapshot directory's term, index and time.
+func snapshotOrder(stateFile string) []uint64 {
+	var order []uint64
+	for _, f := range strings.Split(filepath.Base(filepath.Dir(stateFile)), "-") {
+		v, _ := strconv.ParseUint(f, 10, 64)
+		order = append(order, v)
+	}
+	return order
 }

@@ -134,7 +134,11 @@ func Create(cfg Config) (*Pool, error) {
 	}
 	t := cfg.Tuning
 	p.control = &memberlist.TransmitLimitedQueue{NumNodes: p.numNodes, RetransmitMult: t.RetransmitMult}
-	p.userQ = &memberlist.TransmitLimitedQueue{NumNodes: p.numNodes, RetransmitMult: t.RetransmitMult}
+	// User events are rare and small but have no failure detector behind
+	// them: a member every relay happened to skip would only get the event
+	// at the next push/pull (30 s). Twice the retransmissions make that
+	// about 1 in a million members instead of 1 in a thousand (5 members).
+	p.userQ = &memberlist.TransmitLimitedQueue{NumNodes: p.numNodes, RetransmitMult: 2 * t.RetransmitMult}
 
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = cfg.NodeName
