@@ -13,7 +13,7 @@ import (
 // BenchmarkLogStore compares the two durable log stores we could use, each
 // appending one 256-byte entry per call with fsync, as a single-server
 // Raft does for every write. The result picked raft-wal (see the note in
-// the README's Durability section).
+// the README's Durability section); "+checksum" is what a server runs.
 func BenchmarkLogStore(b *testing.B) {
 	stores := map[string]func(dir string) (raft.LogStore, func(), error){
 		"raft-wal": func(dir string) (raft.LogStore, func(), error) {
@@ -22,6 +22,13 @@ func BenchmarkLogStore(b *testing.B) {
 				return nil, nil, err
 			}
 			return w, func() { w.Close() }, nil
+		},
+		"raft-wal+checksum": func(dir string) (raft.LogStore, func(), error) {
+			w, err := wal.Open(dir)
+			if err != nil {
+				return nil, nil, err
+			}
+			return checkedLogs{w}, func() { w.Close() }, nil
 		},
 		"raft-boltdb": func(dir string) (raft.LogStore, func(), error) {
 			s, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	wal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
 
 	"github.com/coredns-coord/coredns-coord/raftstore/state"
@@ -112,19 +111,23 @@ func Open(cfg Config) (*Node, error) {
 		// locked), so we own it and close it after the WAL.
 		meta := &metadb.BoltMetaDB{}
 		n.closers = append(n.closers, meta)
-		w, err := wal.Open(filepath.Join(dir, "wal"), wal.WithLogger(cfg.Logger.Named("wal")), wal.WithMetaStore(meta))
+		w, err := openLog(filepath.Join(dir, "wal"), meta, cfg.Logger)
 		if err != nil {
 			n.close()
-			return nil, fmt.Errorf("raftstore: open log store: %w", err)
+			return nil, err
 		}
 		n.closers = append(n.closers, w)
-		logs, stable = w, w
+		logs, stable = checkedLogs{w}, w
 		fs, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, cfg.Logger.Named("snapshot"))
 		if err != nil {
 			n.close()
 			return nil, fmt.Errorf("raftstore: open snapshot store: %w", err)
 		}
 		snaps = fs
+		if err := verifyLog(logs, snapshotCovered(fs), cfg.Logger.Named("wal").Warn); err != nil {
+			n.close()
+			return nil, err
+		}
 	}
 	if cfg.Layer == nil {
 		_, trans = raft.NewInmemTransport(n.addr)
