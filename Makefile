@@ -44,6 +44,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzQueryOptions$$' -fuzztime $(FUZZTIME) ./httpapi
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./definition
 	$(GO) test -run '^$$' -fuzz '^FuzzSetup$$' -fuzztime $(FUZZTIME) ./plugin/coordhealth
+	$(GO) test -run '^$$' -fuzz '^FuzzServeDNS$$' -fuzztime $(FUZZTIME) ./plugin/coordcatalog
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeTxnAndSession$$' -fuzztime $(FUZZTIME) ./httpapi
+	$(GO) test -run '^$$' -fuzz '^FuzzScanTail$$' -fuzztime $(FUZZTIME) ./raftstore
+	$(GO) test -run '^$$' -fuzz '^FuzzChecksumTrailer$$' -fuzztime $(FUZZTIME) ./raftstore
+	$(GO) test -run '^$$' -fuzz '^FuzzReadArchive$$' -fuzztime $(FUZZTIME) ./raftstore
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
