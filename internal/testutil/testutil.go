@@ -6,32 +6,67 @@ package testutil
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
 
-// FreePort returns a port that was free on 127.0.0.1 for both TCP and UDP a
-// moment ago.
+// FreePort returns a port free for both TCP and UDP on 127.0.0.1, for a
+// process the test starts to bind. It picks at random below the kernel's
+// ephemeral range: a port the kernel handed out (listen on :0) may be taken
+// again by any outgoing connection before the child binds it, which made
+// agents fail to start under load. Ports are never handed out twice in one
+// test binary.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	for i := 0; i < 50; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	lo, hi := testPortRange()
+	for range 500 {
+		port := lo + rand.IntN(hi-lo)
+		if handedOut[port] {
+			continue
 		}
-		port := ln.Addr().(*net.TCPAddr).Port
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
 		ln.Close()
 		pc, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
 		if err != nil {
 			continue
 		}
 		pc.Close()
+		handedOut[port] = true
 		return port
 	}
 	t.Fatal("no free port on 127.0.0.1")
 	return 0
+}
+
+var (
+	portsMu   sync.Mutex
+	handedOut = map[int]bool{}
+)
+
+// testPortRange is [10000, start of the ephemeral range), or the ports
+// above the ephemeral range when that leaves too few.
+func testPortRange() (lo, hi int) {
+	ephLo, ephHi := 32768, 60999
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			ephLo, _ = strconv.Atoi(f[0])
+			ephHi, _ = strconv.Atoi(f[1])
+		}
+	}
+	if ephLo-10000 >= 4096 {
+		return 10000, ephLo
+	}
+	return ephHi + 1, 65536
 }
 
 // FreeAddr is FreePort as 127.0.0.1:port.
