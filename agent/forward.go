@@ -140,6 +140,13 @@ func (a *Agent) forward(hops int, what string, fn func(ctx context.Context, addr
 		backoff = min(2*backoff, 500*time.Millisecond)
 	}
 	forwardErrors.WithLabelValues(what).Inc()
+	if a.raft != nil {
+		// A server that cannot write its log steps down at every write, so
+		// the lack of a leader is that failure: say so.
+		if ferr := a.raft.LogWriteFailure(); ferr != nil {
+			return fmt.Errorf("%w: %w", ErrNoLeader, ferr)
+		}
+	}
 	if last != nil {
 		return fmt.Errorf("%w: %v", ErrNoLeader, last)
 	}

@@ -37,8 +37,9 @@ type node struct {
 	Upstream    string // forward target for the . block
 	ServiceTTL  string
 	OnlyPassing bool
-	Extra       string // more coordcatalog lines
-	Health      string // coordhealth block body; empty: no block
+	Extra       string   // more coordcatalog lines
+	Health      string   // coordhealth block body; empty: no block
+	Wrap        []string // command prefix the binary runs under (e.g. nsenter)
 }
 
 func newNode(t testing.TB) *node {
@@ -114,7 +115,8 @@ func launch(t testing.TB, n *node) *proc {
 		t.Fatal(err)
 	}
 	p := &proc{t: t, n: n, conf: conf, out: &testutil.SyncBuffer{}, exited: make(chan struct{})}
-	p.cmd = exec.Command(binary, "-conf", conf)
+	argv := append(append([]string{}, n.Wrap...), binary, "-conf", conf)
+	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

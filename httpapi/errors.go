@@ -68,6 +68,11 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, agent.ErrInvalidDefinition):
 		return http.StatusBadRequest, err.Error()
 	}
+	if errors.Is(err, raftstore.ErrLogWrite) {
+		// A full disk, say: the cause matters more than Consul's fixed
+		// "No cluster leader" (which follows from it).
+		return http.StatusInternalServerError, err.Error()
+	}
 	if errors.Is(err, raftstore.ErrNotLeader) || errors.Is(err, agent.ErrNoLeader) {
 		return http.StatusInternalServerError, errNoLeader
 	}

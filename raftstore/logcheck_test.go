@@ -25,13 +25,17 @@ func testLog(i uint64) *raft.Log {
 func walForTest(t *testing.T, dir string, out *bytes.Buffer) (checkedLogs, error) {
 	t.Helper()
 	meta := &metadb.BoltMetaDB{}
-	w, err := openLog(dir, meta, hclog.New(&hclog.LoggerOptions{Output: out, Level: hclog.Warn}))
+	w, err := openLog(dir, meta, newTestLogger(out))
 	if err != nil {
 		meta.Close()
 		return checkedLogs{}, err
 	}
 	t.Cleanup(func() { w.Close(); meta.Close() })
 	return checkedLogs{w}, nil
+}
+
+func newTestLogger(out *bytes.Buffer) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Output: out, Level: hclog.Warn})
 }
 
 // writeBatches appends entries 1..n in batches of size batch and closes

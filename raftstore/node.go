@@ -58,6 +58,7 @@ type Node struct {
 	observer *raft.Observer
 	observed chan raft.Observation
 	notify   chan bool
+	wal      *walStore // nil in memory (dev)
 }
 
 // lanTimings are tuned for servers on one LAN: a lost leader is noticed in
@@ -117,7 +118,9 @@ func Open(cfg Config) (*Node, error) {
 			return nil, err
 		}
 		n.closers = append(n.closers, w)
+		n.wal = w
 		logs, stable = checkedLogs{w}, w
+		removeUnfinishedSnapshots(filepath.Join(dir, "snapshots"), cfg.Logger)
 		fs, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, cfg.Logger.Named("snapshot"))
 		if err != nil {
 			n.close()
@@ -275,6 +278,15 @@ func (n *Node) ApplyEncoded(buf []byte) (any, uint64, error) {
 	}
 	appliesTotal.WithLabelValues(t.String(), "ok").Inc()
 	return f.Response(), f.Index(), nil
+}
+
+// LogWriteFailure is the last failed write of this server's Raft log (a
+// full disk, say), nil once a write succeeds again.
+func (n *Node) LogWriteFailure() error {
+	if n.wal == nil {
+		return nil
+	}
+	return n.wal.WriteFailure()
 }
 
 // Addr is the address this server advertises.
