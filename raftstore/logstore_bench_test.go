@@ -5,9 +5,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	wal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
 )
 
 // BenchmarkLogStore compares the two durable log stores we could use, each
@@ -24,11 +26,12 @@ func BenchmarkLogStore(b *testing.B) {
 			return w, func() { w.Close() }, nil
 		},
 		"raft-wal+checksum": func(dir string) (raft.LogStore, func(), error) {
-			w, err := wal.Open(dir)
+			meta := &metadb.BoltMetaDB{}
+			w, err := openLog(dir, meta, hclog.NewNullLogger())
 			if err != nil {
 				return nil, nil, err
 			}
-			return checkedLogs{w}, func() { w.Close() }, nil
+			return checkedLogs{w}, func() { w.Close(); meta.Close() }, nil
 		},
 		"raft-boltdb": func(dir string) (raft.LogStore, func(), error) {
 			s, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))

@@ -50,6 +50,22 @@ func (s *walStore) WriteFailure() error {
 func (s *walStore) StoreLog(l *raft.Log) error { return s.StoreLogs([]*raft.Log{l}) }
 
 func (s *walStore) StoreLogs(logs []*raft.Log) error {
+	// The usual case shares the lock with readers (raft's replication
+	// reads while the leader writes); raft-wal orders the writes itself.
+	s.mu.RLock()
+	if s.failed == nil {
+		err := s.w.StoreLogs(logs)
+		s.mu.RUnlock()
+		if err == nil {
+			return nil
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.failed = fmt.Errorf("%w: %w", ErrLogWrite, err)
+		return s.failed
+	}
+	s.mu.RUnlock()
+
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failed != nil {
