@@ -105,6 +105,7 @@ func TestMetrics(t *testing.T) {
 		`coredns_coord_catalog_kv_keys{node="e2e"} 1`,
 		`coredns_coord_raft_applies_total{result="ok",type="kv"} 1`,
 		`coredns_coord_raft_apply_duration_seconds_count{type="register"}`,
+		`coredns_coord_raft_fsm_apply_duration_seconds_count{type="kv"} 1`,
 		`coredns_coord_http_requests_total{`,
 		`coredns_coord_http_request_duration_seconds_bucket{`,
 	} {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/hashicorp/raft"
 
@@ -42,6 +43,8 @@ func (f *FSM) Apply(l *raft.Log) any {
 			// writer.
 			return err
 		}
+		start := time.Now()
+		defer func() { fsmApplyDuration.WithLabelValues(t.String()).Observe(time.Since(start).Seconds()) }()
 		return f.applyDecoded(l, t, req)
 	})
 }

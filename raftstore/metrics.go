@@ -21,6 +21,14 @@ var (
 		Buckets:   prometheus.ExponentialBuckets(0.0001, 2, 16),
 	}, []string{"type"})
 
+	fsmApplyDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "coredns",
+		Subsystem: "coord_raft",
+		Name:      "fsm_apply_duration_seconds",
+		Help:      "Time the state store takes to apply a committed command (servers and client replicas).",
+		Buckets:   prometheus.ExponentialBuckets(0.00001, 2, 16),
+	}, []string{"type"})
+
 	leaderChanges = promauto.NewCounter(prometheus.CounterOpts{
 		Namespace: "coredns",
 		Subsystem: "coord_raft",
