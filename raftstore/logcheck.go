@@ -9,10 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	wal "github.com/hashicorp/raft-wal"
-	"github.com/hashicorp/raft-wal/metadb"
 	"github.com/hashicorp/raft-wal/segment"
 	"github.com/hashicorp/raft-wal/types"
 )
@@ -170,33 +167,6 @@ func verifyLog(logs raft.LogStore, snapshotIdx uint64, report func(msg string, a
 	return nil
 }
 
-// openLog opens the Raft log in walDir; each open first tells what
-// raft-wal will discard from the tail.
-func openLog(walDir string, meta *metadb.BoltMetaDB, logger hclog.Logger) (*walStore, error) {
-	logger = logger.Named("wal")
-	return newWALStore(func() (*wal.WAL, error) {
-		persisted, err := meta.Load(walDir)
-		if err != nil {
-			return nil, fmt.Errorf("raftstore: open log metadata: %w", err)
-		}
-		if segs := persisted.Segments; len(segs) > 0 && segs[len(segs)-1].SealTime.IsZero() {
-			d, err := inspectTail(walDir, segs[len(segs)-1])
-			if err != nil {
-				return nil, err
-			}
-			if d != nil {
-				logger.Warn("raft log: discarding an unfinished write at the tail (it failed or a crash cut it short, so it was never acknowledged)",
-					"entries", d.Entries, "kept_through_index", d.AfterIdx, "reason", d.Reason, "segment", d.Segment)
-			}
-		}
-		w, err := wal.Open(walDir, wal.WithLogger(logger), wal.WithMetaStore(meta))
-		if err != nil {
-			return nil, fmt.Errorf("raftstore: open log store: %w", err)
-		}
-		return w, nil
-	})
-}
-
 // snapshotCovered is the log index every snapshot on disk covers (0 for
 // none): the oldest one's, since raft falls back to it when a newer one
 // turns out damaged.
@@ -206,20 +176,4 @@ func snapshotCovered(snaps raft.SnapshotStore) uint64 {
 		return 0
 	}
 	return metas[len(metas)-1].Index
-}
-
-// removeUnfinishedSnapshots deletes the .tmp directories of snapshots that
-// failed or were cut short (raft's file store leaves them when writing
-// fails, on a full disk say, and warns about each one on every listing).
-// Nothing is writing a snapshot before raft starts.
-func removeUnfinishedSnapshots(dir string, logger hclog.Logger) {
-	tmp, _ := filepath.Glob(filepath.Join(dir, "*.tmp"))
-	for _, d := range tmp {
-		if err := os.RemoveAll(d); err != nil {
-			logger.Warn("cannot remove an unfinished snapshot", "dir", d, "error", err)
-		}
-	}
-	if len(tmp) > 0 {
-		logger.Warn("removed unfinished snapshots", "count", len(tmp))
-	}
 }

@@ -352,3 +352,19 @@ func (n *Node) close() {
 	}
 	n.closers = nil
 }
+
+// removeUnfinishedSnapshots deletes the .tmp directories of snapshots that
+// failed or were cut short (raft's file store leaves them when writing
+// fails, on a full disk say, and warns about each one on every listing).
+// Nothing is writing a snapshot before raft starts.
+func removeUnfinishedSnapshots(dir string, logger hclog.Logger) {
+	tmp, _ := filepath.Glob(filepath.Join(dir, "*.tmp"))
+	for _, d := range tmp {
+		if err := os.RemoveAll(d); err != nil {
+			logger.Warn("cannot remove an unfinished snapshot", "dir", d, "error", err)
+		}
+	}
+	if len(tmp) > 0 {
+		logger.Warn("removed unfinished snapshots", "count", len(tmp))
+	}
+}

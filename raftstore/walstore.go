@@ -6,8 +6,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	wal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
 )
 
 // ErrLogWrite marks a write the Raft log could not make (a full disk, say).
@@ -30,6 +32,33 @@ type walStore struct {
 	w          *wal.WAL
 	failed     error     // the last failed write, until a write succeeds
 	lastReopen time.Time // when a reopen was last tried
+}
+
+// openLog opens the Raft log in walDir; each open first tells what
+// raft-wal will discard from the tail.
+func openLog(walDir string, meta *metadb.BoltMetaDB, logger hclog.Logger) (*walStore, error) {
+	logger = logger.Named("wal")
+	return newWALStore(func() (*wal.WAL, error) {
+		persisted, err := meta.Load(walDir)
+		if err != nil {
+			return nil, fmt.Errorf("raftstore: open log metadata: %w", err)
+		}
+		if segs := persisted.Segments; len(segs) > 0 && segs[len(segs)-1].SealTime.IsZero() {
+			d, err := inspectTail(walDir, segs[len(segs)-1])
+			if err != nil {
+				return nil, err
+			}
+			if d != nil {
+				logger.Warn("raft log: discarding an unfinished write at the tail (it failed or a crash cut it short, so it was never acknowledged)",
+					"entries", d.Entries, "kept_through_index", d.AfterIdx, "reason", d.Reason, "segment", d.Segment)
+			}
+		}
+		w, err := wal.Open(walDir, wal.WithLogger(logger), wal.WithMetaStore(meta))
+		if err != nil {
+			return nil, fmt.Errorf("raftstore: open log store: %w", err)
+		}
+		return w, nil
+	})
 }
 
 func newWALStore(open func() (*wal.WAL, error)) (*walStore, error) {
