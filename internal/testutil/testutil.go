@@ -15,43 +15,63 @@ import (
 	"testing"
 )
 
-// FreePort returns a port free for both TCP and UDP on 127.0.0.1, for a
-// process the test starts to bind. It picks at random below the kernel's
-// ephemeral range: a port the kernel handed out (listen on :0) may be taken
-// again by any outgoing connection before the child binds it, which made
-// agents fail to start under load. Ports are never handed out twice in one
-// test binary.
+// FreePort returns a port free for both TCP and UDP on 127.0.0.1 (and so,
+// in practice, on the other loopback addresses), for a process the test
+// starts to bind. Ports come from below the kernel's ephemeral range: a
+// port the kernel handed out (listen on :0) may be taken again by any
+// outgoing connection before the child binds it. Each test binary reserves
+// blocks of that range for itself, by listening on a block's first port
+// for as long as it runs, so that test binaries running side by side
+// (go test runs packages in parallel) never hand out the same port.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	lo, hi := testPortRange()
-	for range 500 {
-		port := lo + rand.IntN(hi-lo)
-		if handedOut[port] {
-			continue
+	ports.mu.Lock()
+	defer ports.mu.Unlock()
+	for range 4 * portBlockSize {
+		if ports.next == ports.end && !ports.reserveBlock() {
+			break
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			continue
+		port := ports.next
+		ports.next++
+		if ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			ln.Close()
+			if pc, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+				pc.Close()
+				return port
+			}
 		}
-		ln.Close()
-		pc, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			continue
-		}
-		pc.Close()
-		handedOut[port] = true
-		return port
 	}
 	t.Fatal("no free port on 127.0.0.1")
 	return 0
 }
 
-var (
-	portsMu   sync.Mutex
-	handedOut = map[int]bool{}
-)
+const portBlockSize = 1024
+
+type portAllocator struct {
+	mu        sync.Mutex
+	next, end int            // the ports left in the current block
+	held      []net.Listener // one per reserved block, never closed
+}
+
+var ports portAllocator
+
+// reserveBlock claims a free block and hands out the ports after its first.
+func (p *portAllocator) reserveBlock() bool {
+	lo, hi := testPortRange()
+	blocks := (hi - lo) / portBlockSize
+	first := rand.IntN(blocks)
+	for i := range blocks {
+		base := lo + ((first+i)%blocks)*portBlockSize
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base))
+		if err != nil {
+			continue // another test binary's, or in use
+		}
+		p.held = append(p.held, ln)
+		p.next, p.end = base+1, base+portBlockSize
+		return true
+	}
+	return false
+}
 
 // testPortRange is [10000, start of the ephemeral range), or the ports
 // above the ephemeral range when that leaves too few.
@@ -63,7 +83,7 @@ func testPortRange() (lo, hi int) {
 			ephHi, _ = strconv.Atoi(f[1])
 		}
 	}
-	if ephLo-10000 >= 4096 {
+	if ephLo-10000 >= 4*portBlockSize {
 		return 10000, ephLo
 	}
 	return ephHi + 1, 65536
