@@ -207,8 +207,6 @@ func (a *Agent) Stop() error {
 		}
 		if a.raft != nil {
 			err = a.stopServer()
-		} else if a.mux != nil {
-			a.mux.Close()
 		}
 		a.pool.Close()
 	})

@@ -67,7 +67,7 @@ const (
 	DefaultDatacenter = "dc1"
 	DefaultBindAddr   = "127.0.0.1"
 	DefaultServerPort = 8300
-	DefaultSerfLAN    = 8301
+	DefaultSerfLAN    = gossip.DefaultLANPort
 	DefaultHTTPAddr   = "127.0.0.1:8500"
 	// DefaultReconnectTimeout is Consul's reconnect_timeout.
 	DefaultReconnectTimeout = 72 * time.Hour

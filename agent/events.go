@@ -125,25 +125,36 @@ func (a *Agent) receiveEvent(ue gossip.UserEvent) {
 // eventForMe applies an event's filters as Consul does: the node filter to
 // this node's name, the service (and tag) filter to its local services.
 func (a *Agent) eventForMe(ev *structs.UserEvent) bool {
-	match := func(expr, s string) bool {
+	// Each filter is compiled once; one that does not compile matches
+	// nothing.
+	compile := func(expr string) (*regexp.Regexp, bool) {
+		if expr == "" {
+			return nil, true
+		}
 		re, err := regexp.Compile(expr)
-		return err == nil && re.MatchString(s)
+		return re, err == nil
 	}
-	if ev.NodeFilter != "" && !match(ev.NodeFilter, a.cfg.NodeName) {
+	node, ok := compile(ev.NodeFilter)
+	if !ok || node != nil && !node.MatchString(a.cfg.NodeName) {
 		return false
 	}
 	if ev.ServiceFilter == "" {
-		return true
+		return true // a tag filter alone is ignored
+	}
+	service, okService := compile(ev.ServiceFilter)
+	tag, okTag := compile(ev.TagFilter)
+	if !okService || !okTag {
+		return false
 	}
 	for _, svc := range a.local.Services() {
-		if !match(ev.ServiceFilter, svc.Service) {
+		if !service.MatchString(svc.Service) {
 			continue
 		}
-		if ev.TagFilter == "" {
+		if tag == nil {
 			return true
 		}
-		for _, tag := range svc.Tags {
-			if match(ev.TagFilter, tag) {
+		for _, t := range svc.Tags {
+			if tag.MatchString(t) {
 				return true
 			}
 		}

@@ -36,8 +36,9 @@ func (a *Agent) apply(t raftstore.CommandType, req any) (any, error) {
 		return nil, err
 	}
 	res, idx, err := a.applyEncoded(buf, 0)
-	if err == nil && idx > 0 {
-		// Read your writes: what this agent answers next includes it.
+	if err == nil && idx > 0 && a.feed().Last() < idx {
+		// Read your writes: what this agent answers next includes it (on
+		// the leader it already does: Apply returns after the FSM ran).
 		ctx, cancel := context.WithTimeout(context.Background(), readYourWritesWait)
 		defer cancel()
 		if werr := a.feed().WaitFor(ctx, idx); werr != nil {

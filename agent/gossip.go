@@ -6,7 +6,6 @@ import (
 	"log"
 	"net"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"time"
 
@@ -146,12 +145,8 @@ func (a *Agent) joinAddrs(addrs []string) []string {
 // Join joins the gossip pool through the given addresses (agent/join).
 func (a *Agent) Join(addrs []string) (int, error) { return a.gossip.Join(a.joinAddrs(addrs)) }
 
-// Members lists the LAN pool's members as this agent sees them.
-func (a *Agent) Members() []gossip.Member {
-	ms := a.gossip.Members()
-	sort.Slice(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
-	return ms
-}
+// Members lists the LAN pool's members as this agent sees them, by name.
+func (a *Agent) Members() []gossip.Member { return a.gossip.Members() }
 
 // LocalMember is this agent's own member entry.
 func (a *Agent) LocalMember() gossip.Member { return a.gossip.LocalMember() }

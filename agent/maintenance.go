@@ -9,22 +9,22 @@ import (
 
 // Maintenance mode is a critical check, as in Consul: it takes the node (or
 // one service) out of DNS answers and health/service?passing without
-// touching the real checks, and its Notes carry the reason.
+// touching the real checks, and its Notes carry the reason. Its ID is
+// structs.NodeMaintCheckID, or structs.ServiceMaintCheckPrefix and the
+// service's ID.
 const (
-	NodeMaintCheckID        = "_node_maintenance"
-	ServiceMaintCheckPrefix = "_service_maintenance:"
-	maintCheckType          = "maintenance"
+	maintCheckType = "maintenance"
 
 	defaultNodeMaintReason    = "Maintenance mode is enabled for this node, but no reason was provided. This is a default message."
 	defaultServiceMaintReason = "Maintenance mode is enabled for this service, but no reason was provided. This is a default message."
 )
 
 func isMaintenanceCheck(id string) bool {
-	return id == NodeMaintCheckID || strings.HasPrefix(id, ServiceMaintCheckPrefix)
+	return id == structs.NodeMaintCheckID || strings.HasPrefix(id, structs.ServiceMaintCheckPrefix)
 }
 
 // ServiceMaintCheckID is the maintenance check of a service.
-func ServiceMaintCheckID(serviceID string) string { return ServiceMaintCheckPrefix + serviceID }
+func ServiceMaintCheckID(serviceID string) string { return structs.ServiceMaintCheckPrefix + serviceID }
 
 // EnableNodeMaintenance puts the node into maintenance; doing it again
 // only updates the reason.
@@ -33,7 +33,7 @@ func (a *Agent) EnableNodeMaintenance(reason string) {
 		reason = defaultNodeMaintReason
 	}
 	a.addMaintenanceCheck(&structs.HealthCheck{
-		CheckID: NodeMaintCheckID,
+		CheckID: structs.NodeMaintCheckID,
 		Name:    "Node Maintenance Mode",
 		Notes:   reason,
 	})
@@ -41,7 +41,7 @@ func (a *Agent) EnableNodeMaintenance(reason string) {
 
 // DisableNodeMaintenance takes the node out of maintenance.
 func (a *Agent) DisableNodeMaintenance() {
-	a.removeMaintenanceCheck(NodeMaintCheckID)
+	a.removeMaintenanceCheck(structs.NodeMaintCheckID)
 }
 
 // EnableServiceMaintenance puts one local service into maintenance.

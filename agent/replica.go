@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,9 +30,7 @@ type replicaStatus struct {
 	serverIndex       atomic.Uint64
 	knownLeader       atomic.Bool
 	caughtUp          atomic.Bool
-	mu                sync.Mutex
-	leader            string
-	snapshot          bytes.Buffer
+	leader            atomic.Pointer[string]
 }
 
 func (a *Agent) replicationLoop() {
@@ -92,16 +89,15 @@ func (a *Agent) subscribe(addr string) error {
 			}
 		}
 	}()
-	rs := &a.replicaState
-	rs.mu.Lock()
-	rs.snapshot.Reset()
-	rs.mu.Unlock()
+	// A snapshot arrives in chunks on this stream only; a broken stream
+	// drops what it had.
+	var snapshot bytes.Buffer
 	err := a.pool.Subscribe(ctx, addr, &rpc.SubscribeRequest{Index: a.replica.Index()}, func(u *rpc.Update) error {
 		select {
 		case heard <- struct{}{}:
 		default:
 		}
-		return a.applyUpdate(u)
+		return a.applyUpdate(u, &snapshot)
 	})
 	if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("no update for %s", replicaSilence)
@@ -109,15 +105,15 @@ func (a *Agent) subscribe(addr string) error {
 	return err
 }
 
-func (a *Agent) applyUpdate(u *rpc.Update) error {
+// applyUpdate runs on the replication goroutine only; readers of the
+// status use its atomics, never waiting for a batch to apply.
+func (a *Agent) applyUpdate(u *rpc.Update, snapshot *bytes.Buffer) error {
 	rs := &a.replicaState
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
 	if len(u.Snapshot) > 0 || u.SnapshotEnd {
-		rs.snapshot.Write(u.Snapshot)
+		snapshot.Write(u.Snapshot)
 		if u.SnapshotEnd {
-			err := a.replica.Restore(&rs.snapshot, u.Index)
-			rs.snapshot.Reset()
+			err := a.replica.Restore(snapshot, u.Index)
+			snapshot.Reset()
 			if err != nil {
 				return err
 			}
@@ -129,12 +125,12 @@ func (a *Agent) applyUpdate(u *rpc.Update) error {
 			return err
 		}
 	}
-	rs.leader = u.Leader
+	rs.leader.Store(&u.Leader)
 	rs.knownLeader.Store(u.KnownLeader)
 	rs.serverLastContact.Store(int64(u.LastContact))
 	rs.serverIndex.Store(u.Index)
 	rs.lastUpdate.Store(time.Now().UnixNano())
-	if a.replica.Index() >= u.Index && rs.snapshot.Len() == 0 {
+	if a.replica.Index() >= u.Index && snapshot.Len() == 0 {
 		rs.caughtUp.Store(true)
 	}
 	return nil
@@ -159,7 +155,5 @@ func (a *Agent) replicaLeader() string {
 	if last == 0 || time.Since(time.Unix(0, last)) > replicaStaleAfter || !rs.knownLeader.Load() {
 		return ""
 	}
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return rs.leader
+	return *rs.leader.Load() // set with lastUpdate, before it
 }

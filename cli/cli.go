@@ -163,6 +163,10 @@ type httpFlags struct {
 	tokenFile  string
 	datacenter string
 	stale      bool
+
+	// usedAddr is the address client() connected to, as configured, for
+	// messages.
+	usedAddr string
 }
 
 // register adds the flags to fs; withStale adds -stale, for commands that
@@ -211,6 +215,8 @@ func (h *httpFlags) config() *api.Config {
 // shutdown waiting).
 func (h *httpFlags) client() (*api.Client, func(), error) {
 	cfg := h.config()
+	// Before NewClient, which strips a scheme such as unix://.
+	h.usedAddr = cfg.Address
 	c, err := api.NewClient(cfg)
 	if err != nil {
 		return nil, func() {}, fmt.Errorf("cannot set up a client for the agent at %s: %w", cfg.Address, err)
@@ -222,8 +228,12 @@ func (h *httpFlags) client() (*api.Client, func(), error) {
 	return c, done, nil
 }
 
-// displayAddr is the agent address for messages.
+// displayAddr is the agent address for messages: the one client() used,
+// else the one the flags and environment name.
 func (h *httpFlags) displayAddr() string {
+	if h.usedAddr != "" {
+		return h.usedAddr
+	}
 	return h.config().Address
 }
 
@@ -231,6 +241,16 @@ func (h *httpFlags) displayAddr() string {
 func (h *httpFlags) queryOptions(ctx context.Context) *api.QueryOptions {
 	q := &api.QueryOptions{AllowStale: h.stale}
 	return q.WithContext(ctx)
+}
+
+// shellArgv is the command line of a child (lock's command, watch's
+// handler): one argument is a shell script run with /bin/sh -c, unless
+// shell is false; several are a program and its arguments.
+func shellArgv(argv []string, shell bool) []string {
+	if shell && len(argv) == 1 {
+		return []string{"/bin/sh", "-c", argv[0]}
+	}
+	return argv
 }
 
 // group is a command made of subcommands (kv get, services register): it

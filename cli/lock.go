@@ -60,9 +60,6 @@ type holder interface {
 	acquire(stop <-chan struct{}) (<-chan struct{}, error)
 	release() error
 	destroy() error
-	// inUse reports whether a destroy error only means that others
-	// still use the lock, which is not a failure.
-	inUse(err error) bool
 }
 
 type mutexHolder struct{ l *api.Lock }
@@ -70,16 +67,14 @@ type mutexHolder struct{ l *api.Lock }
 func (h mutexHolder) acquire(stop <-chan struct{}) (<-chan struct{}, error) { return h.l.Lock(stop) }
 func (h mutexHolder) release() error                                        { return h.l.Unlock() }
 func (h mutexHolder) destroy() error                                        { return h.l.Destroy() }
-func (h mutexHolder) inUse(err error) bool                                  { return errors.Is(err, api.ErrLockInUse) }
 
 type semaphoreHolder struct{ s *api.Semaphore }
 
 func (h semaphoreHolder) acquire(stop <-chan struct{}) (<-chan struct{}, error) {
 	return h.s.Acquire(stop)
 }
-func (h semaphoreHolder) release() error       { return h.s.Release() }
-func (h semaphoreHolder) destroy() error       { return h.s.Destroy() }
-func (h semaphoreHolder) inUse(err error) bool { return errors.Is(err, api.ErrSemaphoreInUse) }
+func (h semaphoreHolder) release() error { return h.s.Release() }
+func (h semaphoreHolder) destroy() error { return h.s.Destroy() }
 
 type lockCmd struct {
 	s       *streams
@@ -275,7 +270,7 @@ func (c *lockCmd) releaseAndDestroy(h holder) error {
 	}
 	c.logf("lock released")
 	if err := h.destroy(); err != nil {
-		if h.inUse(err) {
+		if errors.Is(err, api.ErrLockInUse) || errors.Is(err, api.ErrSemaphoreInUse) {
 			c.logf("cleanup skipped: the lock is in use by others")
 			return nil
 		}
@@ -285,19 +280,11 @@ func (c *lockCmd) releaseAndDestroy(h holder) error {
 	return nil
 }
 
-// childCommand builds the child: one argument runs under /bin/sh -c (unless
-// shell is false), several run as a program and its arguments.
-func childCommand(argv []string, shell bool) *exec.Cmd {
-	if shell && len(argv) == 1 {
-		return exec.Command("/bin/sh", "-c", argv[0])
-	}
-	return exec.Command(argv[0], argv[1:]...)
-}
-
 // runChild runs the child while the lock is held and returns lock's exit
 // code. The lock is released before it returns.
 func (c *lockCmd) runChild(ctx context.Context, h holder, lost <-chan struct{}, sigCh <-chan os.Signal, argv []string, shell, passStdin bool) int {
-	cmd := childCommand(argv, shell)
+	args := shellArgv(argv, shell)
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), "CONSUL_LOCK_HELD=true")
 	cmd.Stdout = c.s.stdout
 	cmd.Stderr = c.s.stderr

@@ -7,13 +7,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/consul/api"
-)
 
-// Maintenance check IDs, as Consul's agent registers them: a critical check
-// on the node, or on one service, whose Notes are the reason.
-const (
-	nodeMaintCheckID        = "_node_maintenance"
-	serviceMaintCheckPrefix = "_service_maintenance:"
+	"github.com/coredns-coord/coredns-coord/structs"
 )
 
 const maintUsage = `
@@ -107,7 +102,7 @@ func maintList(s *streams, hf *httpFlags, agent *api.Agent, q *api.QueryOptions)
 	}
 	ids := make([]string, 0, len(checks))
 	for id := range checks {
-		if id == nodeMaintCheckID || strings.HasPrefix(id, serviceMaintCheckPrefix) {
+		if id == structs.NodeMaintCheckID || strings.HasPrefix(id, structs.ServiceMaintCheckPrefix) {
 			ids = append(ids, id)
 		}
 	}
@@ -119,7 +114,7 @@ func maintList(s *streams, hf *httpFlags, agent *api.Agent, q *api.QueryOptions)
 	var b strings.Builder
 	for _, id := range ids {
 		c := checks[id]
-		if id == nodeMaintCheckID {
+		if id == structs.NodeMaintCheckID {
 			node := c.Node
 			if node == "" {
 				if node, err = agent.NodeName(); err != nil {
@@ -131,7 +126,7 @@ func maintList(s *streams, hf *httpFlags, agent *api.Agent, q *api.QueryOptions)
 		}
 		svc := c.ServiceID
 		if svc == "" {
-			svc = strings.TrimPrefix(id, serviceMaintCheckPrefix)
+			svc = strings.TrimPrefix(id, structs.ServiceMaintCheckPrefix)
 		}
 		fmt.Fprintf(&b, "Service:\n  ID:     %s\n  Reason: %s\n\n", svc, c.Notes)
 	}

@@ -233,12 +233,8 @@ func runHandler(ctx context.Context, s *streams, argv []string, shell bool, idx 
 		return fmt.Errorf("cannot encode the result: %w", err)
 	}
 	in = append(in, '\n')
-	var cmd *exec.Cmd
-	if shell && len(argv) == 1 {
-		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", argv[0])
-	} else {
-		cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
-	}
+	args := shellArgv(argv, shell)
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Env = append(os.Environ(), "CONSUL_INDEX="+strconv.FormatUint(idx, 10))

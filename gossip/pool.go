@@ -391,10 +391,6 @@ func (p *Pool) Member(name string) (Member, bool) {
 	return m.Member.clone(), true
 }
 
-// NumAlive is the number of members memberlist sees alive (alive or
-// leaving), including this one.
-func (p *Pool) NumAlive() int { return int(p.numMembers.Load()) }
-
 // LocalMember is this agent's own member entry.
 func (p *Pool) LocalMember() Member {
 	if m, ok := p.Member(p.cfg.NodeName); ok {
@@ -427,13 +423,6 @@ func (p *Pool) SetTags(tags map[string]string) error {
 		return fmt.Errorf("gossip: set tags: %w", err)
 	}
 	return nil
-}
-
-// Tags returns this member's current tags.
-func (p *Pool) Tags() map[string]string {
-	p.tagsMu.RLock()
-	defer p.tagsMu.RUnlock()
-	return maps.Clone(p.tags)
 }
 
 // ForceLeave moves a failed member to left on every member (EventLeave), so
@@ -472,16 +461,6 @@ func (p *Pool) DroppedEvents() uint64 { return p.dropped.Load() }
 
 // LocalNodeName is this member's name.
 func (p *Pool) LocalNodeName() string { return p.cfg.NodeName }
-
-// Datacenter is this pool's datacenter.
-func (p *Pool) Datacenter() string { return p.cfg.Datacenter }
-
-// EncryptionEnabled reports whether gossip is encrypted.
-func (p *Pool) EncryptionEnabled() bool { return p.keyring != nil }
-
-// HealthScore is memberlist's view of this member's own health (0 is
-// best); it rises when its probes go unanswered, which slows its probing.
-func (p *Pool) HealthScore() int { return p.list().GetHealthScore() }
 
 // emitLocked sends a member event without blocking. Call with p.mu held.
 func (p *Pool) emitLocked(t EventType, m *memberState) {

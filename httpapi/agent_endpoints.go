@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"maps"
 	"net/http"
-	"slices"
 
 	"github.com/coredns-coord/coredns-coord/agent/local"
 	"github.com/coredns-coord/coredns-coord/structs"
@@ -127,9 +125,12 @@ func (s *server) agentChecks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := map[string]*structs.HealthCheck{}
-	for _, hc := range nonNilCheckTags(slices.Collect(maps.Values(s.agent.LocalChecks()))) {
-		out[hc.CheckID] = hc
+	// LocalChecks returns fresh copies: ours to adjust.
+	out := s.agent.LocalChecks()
+	for _, hc := range out {
+		if hc.ServiceTags == nil {
+			hc.ServiceTags = []string{}
+		}
 	}
 	if out, err = applyFilter(filter, out); err != nil {
 		return err

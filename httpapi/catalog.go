@@ -124,10 +124,9 @@ func (s *server) catalogService(w http.ResponseWriter, r *http.Request) error {
 			if !matchesNodeMeta(cs.NodeMeta, opts.NodeMeta) {
 				continue
 			}
+			// ServiceNodes builds fresh CatalogService values: ours to adjust.
 			if cs.ServiceTags == nil {
-				clone := *cs
-				clone.ServiceTags = []string{}
-				cs = &clone
+				cs.ServiceTags = []string{}
 			}
 			out = append(out, cs)
 		}

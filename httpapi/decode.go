@@ -49,18 +49,28 @@ func decodeOptionalBody(body io.Reader, v any) error {
 	if body == nil {
 		return nil
 	}
-	raw, err := io.ReadAll(body)
+	raw, err := readBody(body)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return err
-		}
-		return badRequest("Failed to read request body: %v", err)
+		return err
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil
 	}
 	return decodeBody(bytes.NewReader(raw), v)
+}
+
+// readBody reads all of body. A body over the limit keeps its
+// http.MaxBytesError (a 413); any other read failure is a 400.
+func readBody(body io.Reader) ([]byte, error) {
+	raw, err := io.ReadAll(body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, err
+		}
+		return nil, badRequest("Failed to read request body: %v", err)
+	}
+	return raw, nil
 }
 
 // decodeCatalogRegistration reads and checks a catalog/register body for
@@ -70,8 +80,8 @@ func decodeCatalogRegistration(body io.Reader, dc string) (*structs.RegisterRequ
 	if err := decodeBody(body, &req); err != nil {
 		return nil, err
 	}
-	if req.Datacenter != "" && !strings.EqualFold(req.Datacenter, dc) {
-		return nil, errorf(http.StatusNotFound, "No path to datacenter")
+	if err := checkDC(req.Datacenter, dc); err != nil {
+		return nil, err
 	}
 	req.Datacenter = dc
 	if req.ID != "" {
@@ -83,11 +93,7 @@ func decodeCatalogRegistration(body io.Reader, dc string) (*structs.RegisterRequ
 		if svc.ID == "" {
 			svc.ID = svc.Service
 		}
-		// The Consul client always sends Weights; all zero means unset.
-		if w := svc.Weights; w != nil && w.Passing == 0 && w.Warning == 0 {
-			svc.Weights = nil
-		}
-		if err := validateWeights(svc.Weights); err != nil {
+		if err := normalizeWeights(&svc.Weights); err != nil {
 			return nil, err
 		}
 	}
@@ -135,11 +141,7 @@ func decodeAgentService(body io.Reader) (*structs.ServiceDefinition, error) {
 	if def.Address == "0.0.0.0" || def.Address == "::" || def.Address == "[::]" {
 		return nil, badRequest("Invalid service address")
 	}
-	// The Consul client always sends Weights; all zero means unset.
-	if w := def.Weights; w != nil && w.Passing == 0 && w.Warning == 0 {
-		def.Weights = nil
-	}
-	if err := validateWeights(def.Weights); err != nil {
+	if err := normalizeWeights(&def.Weights); err != nil {
 		return nil, err
 	}
 	if def.Port < 0 || def.Port > 65535 {
@@ -151,10 +153,15 @@ func decodeAgentService(body io.Reader) (*structs.ServiceDefinition, error) {
 	return &def.ServiceDefinition, nil
 }
 
-// validateWeights refuses SRV weights DNS answers could not use.
-func validateWeights(w *structs.Weights) error {
-	switch {
+// normalizeWeights clears all-zero Weights (the Consul client always sends
+// Weights; all zero means unset), then refuses SRV weights DNS answers
+// could not use.
+func normalizeWeights(wp **structs.Weights) error {
+	switch w := *wp; {
 	case w == nil:
+		return nil
+	case w.Passing == 0 && w.Warning == 0:
+		*wp = nil
 		return nil
 	case w.Passing < 1:
 		return badRequest("Invalid Weights: Passing must be greater than 0")
@@ -170,8 +177,8 @@ func decodeDeregistration(body io.Reader, dc string) (*structs.DeregisterRequest
 	if err := decodeBody(body, &req); err != nil {
 		return nil, err
 	}
-	if req.Datacenter != "" && !strings.EqualFold(req.Datacenter, dc) {
-		return nil, errorf(http.StatusNotFound, "No path to datacenter")
+	if err := checkDC(req.Datacenter, dc); err != nil {
+		return nil, err
 	}
 	req.Datacenter = dc
 	if req.Node == "" {

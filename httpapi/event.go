@@ -2,9 +2,7 @@ package httpapi
 
 import (
 	"encoding/binary"
-	"errors"
 	"hash/fnv"
-	"io"
 	"net/http"
 	"regexp"
 
@@ -36,13 +34,9 @@ func (s *server) eventFire(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if r.Body != nil {
-		payload, err := io.ReadAll(r.Body)
+		payload, err := readBody(r.Body)
 		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				return err
-			}
-			return badRequest("Failed to read request body: %v", err)
+			return err
 		}
 		if len(payload) > 0 {
 			ev.Payload = payload

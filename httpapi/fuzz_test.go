@@ -169,7 +169,7 @@ func FuzzDecodeTxnAndSession(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if ops, _, err := decodeTxn(bytes.NewReader(body), "dc1"); err != nil {
+		if ops, err := decodeTxn(bytes.NewReader(body), "dc1"); err != nil {
 			clientError(t, "txn", body, err)
 		} else {
 			if len(ops) > structs.MaxTxnOps {

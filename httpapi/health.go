@@ -152,7 +152,7 @@ func serviceEntries(instances []*structs.CheckServiceNode, meta map[string]strin
 		if !matchesNodeMeta(csn.Node.Meta, meta) {
 			continue
 		}
-		if passing && !allPassing(csn.Checks) {
+		if passing && csn.Checks.AggregatedStatus() != structs.HealthPassing {
 			continue
 		}
 		svc := csn.Service.ToNodeService()
@@ -166,13 +166,4 @@ func serviceEntries(instances []*structs.CheckServiceNode, meta map[string]strin
 		})
 	}
 	return applyFilter(filter, out)
-}
-
-func allPassing(checks structs.HealthChecks) bool {
-	for _, hc := range checks {
-		if hc.Status != structs.HealthPassing {
-			return false
-		}
-	}
-	return true
 }

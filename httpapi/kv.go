@@ -72,10 +72,9 @@ func (s *server) kvGet(w http.ResponseWriter, r *http.Request) error {
 	}
 	if _, ok := q["raw"]; ok {
 		// A stored value must never be interpreted by a browser: no
-		// sniffing, no scripts, whatever it contains.
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Content-Security-Policy", "sandbox")
+		// sniffing (ServeHTTP sets X-Content-Type-Options: nosniff on
+		// every response), no scripts, whatever it contains.
+		w.Header().Set("Content-Security-Policy", "sandbox")
 		writeBody(w, http.StatusOK, contentOctet, entry.Value)
 		return nil
 	}

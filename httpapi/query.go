@@ -83,7 +83,12 @@ func parseQuery(q url.Values, dc string) (*queryOptions, error) {
 
 // checkDatacenter refuses a ?dc other than ours.
 func checkDatacenter(q url.Values, dc string) error {
-	if want := q.Get("dc"); want != "" && !strings.EqualFold(want, dc) {
+	return checkDC(q.Get("dc"), dc)
+}
+
+// checkDC refuses a datacenter other than ours; empty means ours.
+func checkDC(want, dc string) error {
+	if want != "" && !strings.EqualFold(want, dc) {
 		return errorf(http.StatusNotFound, "No path to datacenter")
 	}
 	return nil
@@ -162,17 +167,20 @@ func blockingQuery[T any](ctx context.Context, s *server, opts *queryOptions, fn
 func blockUntil[T any](ctx context.Context, s *server, opts *queryOptions, fn queryFunc[T], done func(idx uint64) bool) (uint64, T, error) {
 	run := func(ws memdb.WatchSet) (uint64, T, error) {
 		if opts.Consistent {
-			if err := s.agent.ConsistentRead(ctx); err != nil {
+			if err := s.consistentRead(ctx); err != nil {
 				var zero T
-				return 0, zero, errorf(http.StatusInternalServerError, errNoLeader)
+				return 0, zero, err
 			}
 		}
 		return fn(ws)
 	}
-	if opts.MinIndex == 0 {
-		return run(memdb.NewWatchSet())
+	ws := memdb.NewWatchSet()
+	idx, res, err := run(ws)
+	if err != nil || opts.MinIndex == 0 || done(idx) {
+		return idx, res, err
 	}
 
+	// The result has not changed yet: wait for it to.
 	wait := opts.Wait
 	if j := int64(wait / jitterFraction); j > 0 {
 		wait += time.Duration(rand.Int64N(j))
@@ -182,11 +190,6 @@ func blockUntil[T any](ctx context.Context, s *server, opts *queryOptions, fn qu
 	blockingInFlight.Inc()
 	defer blockingInFlight.Dec()
 	for {
-		ws := memdb.NewWatchSet()
-		idx, res, err := run(ws)
-		if err != nil || done(idx) {
-			return idx, res, err
-		}
 		if werr := ws.WatchCtx(timeout); werr != nil {
 			if ctx.Err() != nil {
 				var zero T
@@ -194,7 +197,21 @@ func blockUntil[T any](ctx context.Context, s *server, opts *queryOptions, fn qu
 			}
 			return run(memdb.NewWatchSet())
 		}
+		ws = memdb.NewWatchSet()
+		idx, res, err = run(ws)
+		if err != nil || done(idx) {
+			return idx, res, err
+		}
 	}
+}
+
+// consistentRead makes sure this server is still the leader before a
+// ?consistent read; failing that, the read is a 500.
+func (s *server) consistentRead(ctx context.Context) error {
+	if err := s.agent.ConsistentRead(ctx); err != nil {
+		return errorf(http.StatusInternalServerError, errNoLeader)
+	}
+	return nil
 }
 
 // setMeta sets the headers every read carries: X-Consul-Index (never 0,

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/coredns-coord/coredns-coord/raftstore/state"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
@@ -27,72 +28,68 @@ type txnKVJSON struct {
 	Session string
 }
 
-// kvTxnVerbs are the KV verbs, with whether each writes.
-var kvTxnVerbs = map[structs.KVOp]bool{
-	structs.KVSet:            true,
-	structs.KVCAS:            true,
-	structs.KVLock:           true,
-	structs.KVUnlock:         true,
-	structs.KVDelete:         true,
-	structs.KVDeleteCAS:      true,
-	structs.KVDeleteTree:     true,
-	structs.KVGet:            false,
-	structs.KVGetTree:        false,
-	structs.KVCheckIndex:     false,
-	structs.KVCheckSession:   false,
-	structs.KVCheckNotExists: false,
+// kvTxnVerbs are the KV verbs a transaction may use. Whether a
+// transaction writes is state.IsReadOnlyTxn's to say.
+var kvTxnVerbs = map[structs.KVOp]struct{}{
+	structs.KVSet:            {},
+	structs.KVCAS:            {},
+	structs.KVLock:           {},
+	structs.KVUnlock:         {},
+	structs.KVDelete:         {},
+	structs.KVDeleteCAS:      {},
+	structs.KVDeleteTree:     {},
+	structs.KVGet:            {},
+	structs.KVGetTree:        {},
+	structs.KVCheckIndex:     {},
+	structs.KVCheckSession:   {},
+	structs.KVCheckNotExists: {},
 }
 
-// catalogTxnVerbs are the Node, Service and Check verbs, with whether each
-// writes.
-var catalogTxnVerbs = map[string]bool{
-	structs.TxnGet:       false,
-	structs.TxnSet:       true,
-	structs.TxnCAS:       true,
-	structs.TxnDelete:    true,
-	structs.TxnDeleteCAS: true,
+// catalogTxnVerbs are the Node, Service and Check verbs.
+var catalogTxnVerbs = map[string]struct{}{
+	structs.TxnGet:       {},
+	structs.TxnSet:       {},
+	structs.TxnCAS:       {},
+	structs.TxnDelete:    {},
+	structs.TxnDeleteCAS: {},
 }
 
-// decodeTxn reads a /v1/txn body and converts it to the agent's ops. It
-// reports whether any operation writes. Too many operations or too large a
-// value is 413; a malformed operation or an unknown verb is 400, and
-// nothing runs.
-func decodeTxn(body io.Reader, dc string) (structs.TxnOps, bool, error) {
+// decodeTxn reads a /v1/txn body and converts it to the agent's ops. Too
+// many operations or too large a value is 413; a malformed operation or an
+// unknown verb is 400, and nothing runs.
+func decodeTxn(body io.Reader, dc string) (structs.TxnOps, error) {
 	var in []*txnOpJSON
 	if err := decodeBody(body, &in); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if len(in) > structs.MaxTxnOps {
-		return nil, false, errorf(http.StatusRequestEntityTooLarge,
+		return nil, errorf(http.StatusRequestEntityTooLarge,
 			"Transaction contains too many operations (%d > %d)", len(in), structs.MaxTxnOps)
 	}
 	ops := make(structs.TxnOps, 0, len(in))
-	writes := false
 	for i, op := range in {
-		out, write, err := convertTxnOp(i, op, dc)
+		out, err := convertTxnOp(i, op, dc)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		ops = append(ops, out)
-		writes = writes || write
 	}
-	return ops, writes, nil
+	return ops, nil
 }
 
 // convertTxnOp checks operation i and converts it from the wire form.
-func convertTxnOp(i int, op *txnOpJSON, dc string) (*structs.TxnOp, bool, error) {
+func convertTxnOp(i int, op *txnOpJSON, dc string) (*structs.TxnOp, error) {
 	if op == nil || countSet(op.KV != nil, op.Node != nil, op.Service != nil, op.Check != nil) != 1 {
-		return nil, false, badRequest("Operation %d must have exactly one of KV, Node, Service or Check", i)
+		return nil, badRequest("Operation %d must have exactly one of KV, Node, Service or Check", i)
 	}
 	switch {
 	case op.KV != nil:
 		kv := op.KV
-		write, ok := kvTxnVerbs[kv.Verb]
-		if !ok {
-			return nil, false, badRequest("Operation %d: unknown KV verb %q", i, kv.Verb)
+		if _, ok := kvTxnVerbs[kv.Verb]; !ok {
+			return nil, badRequest("Operation %d: unknown KV verb %q", i, kv.Verb)
 		}
 		if len(kv.Value) > maxKVValueSize {
-			return nil, false, errorf(http.StatusRequestEntityTooLarge,
+			return nil, errorf(http.StatusRequestEntityTooLarge,
 				"Value for key %q is too large (%d > %d bytes)", kv.Key, len(kv.Value), maxKVValueSize)
 		}
 		return &structs.TxnOp{KV: &structs.TxnKVOp{
@@ -104,44 +101,37 @@ func convertTxnOp(i int, op *txnOpJSON, dc string) (*structs.TxnOp, bool, error)
 				Session:   kv.Session,
 				RaftIndex: structs.RaftIndex{ModifyIndex: kv.Index},
 			},
-		}}, write, nil
+		}}, nil
 
 	case op.Node != nil:
-		write, ok := catalogTxnVerbs[op.Node.Verb]
-		if !ok {
-			return nil, false, badRequest("Operation %d: unknown Node verb %q", i, op.Node.Verb)
+		if _, ok := catalogTxnVerbs[op.Node.Verb]; !ok {
+			return nil, badRequest("Operation %d: unknown Node verb %q", i, op.Node.Verb)
 		}
 		n := &op.Node.Node
 		n.RaftIndex = structs.RaftIndex{ModifyIndex: n.ModifyIndex}
 		if n.Datacenter == "" {
 			n.Datacenter = dc
 		}
-		return &structs.TxnOp{Node: op.Node}, write, nil
+		return &structs.TxnOp{Node: op.Node}, nil
 
 	case op.Service != nil:
-		write, ok := catalogTxnVerbs[op.Service.Verb]
-		if !ok {
-			return nil, false, badRequest("Operation %d: unknown Service verb %q", i, op.Service.Verb)
+		if _, ok := catalogTxnVerbs[op.Service.Verb]; !ok {
+			return nil, badRequest("Operation %d: unknown Service verb %q", i, op.Service.Verb)
 		}
 		svc := &op.Service.Service
 		svc.RaftIndex = structs.RaftIndex{ModifyIndex: svc.ModifyIndex}
-		// The Consul client always sends Weights; all zero means unset.
-		if w := svc.Weights; w != nil && w.Passing == 0 && w.Warning == 0 {
-			svc.Weights = nil
+		if err := normalizeWeights(&svc.Weights); err != nil {
+			return nil, err
 		}
-		if err := validateWeights(svc.Weights); err != nil {
-			return nil, false, err
-		}
-		return &structs.TxnOp{Service: op.Service}, write, nil
+		return &structs.TxnOp{Service: op.Service}, nil
 
 	default:
-		write, ok := catalogTxnVerbs[op.Check.Verb]
-		if !ok {
-			return nil, false, badRequest("Operation %d: unknown Check verb %q", i, op.Check.Verb)
+		if _, ok := catalogTxnVerbs[op.Check.Verb]; !ok {
+			return nil, badRequest("Operation %d: unknown Check verb %q", i, op.Check.Verb)
 		}
 		hc := &op.Check.Check
 		hc.RaftIndex = structs.RaftIndex{ModifyIndex: hc.ModifyIndex}
-		return &structs.TxnOp{Check: op.Check}, write, nil
+		return &structs.TxnOp{Check: op.Check}, nil
 	}
 }
 
@@ -163,20 +153,21 @@ func (s *server) txn(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ops, writes, err := decodeTxn(r.Body, s.agent.Config().Datacenter)
+	ops, err := decodeTxn(r.Body, s.agent.Config().Datacenter)
 	if err != nil {
 		return err
 	}
-	if !writes && opts.Consistent {
-		if err := s.agent.ConsistentRead(r.Context()); err != nil {
-			return errorf(http.StatusInternalServerError, errNoLeader)
+	readOnly := state.IsReadOnlyTxn(ops)
+	if readOnly && opts.Consistent {
+		if err := s.consistentRead(r.Context()); err != nil {
+			return err
 		}
 	}
 	resp, err := s.agent.Txn(ops)
 	if err != nil {
 		return err
 	}
-	if !writes {
+	if readOnly {
 		s.setLeaderMeta(w)
 	}
 	if len(resp.Errors) > 0 {

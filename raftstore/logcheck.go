@@ -126,7 +126,7 @@ func scanTail(r io.ReaderAt) (*discardedTail, error) {
 // peer. Entries a snapshot already covers are only needed to catch up slow
 // followers: damage there drops them (such a follower gets the snapshot
 // instead) and is reported.
-func verifyLog(logs raft.LogStore, snapshotIdx uint64, report func(msg string, args ...any)) error {
+func verifyLog(logs checkedLogs, snapshotIdx uint64, report func(msg string, args ...any)) error {
 	first, err := logs.FirstIndex()
 	if err != nil {
 		return fmt.Errorf("raftstore: read log: %w", err)
@@ -143,10 +143,7 @@ func verifyLog(logs raft.LogStore, snapshotIdx uint64, report func(msg string, a
 		damaged uint64 // the highest damaged index a snapshot covers
 	)
 	for i := first; i <= last; i++ {
-		err := logs.GetLog(i, &l)
-		if err == nil && l.Index != i {
-			err = fmt.Errorf("%w: holds index %d", ErrCorruptLog, l.Index)
-		}
+		err := logs.GetLog(i, &l) // checkedLogs: checksum and index
 		if err == nil {
 			continue
 		}

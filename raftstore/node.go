@@ -127,7 +127,7 @@ func Open(cfg Config) (*Node, error) {
 			return nil, fmt.Errorf("raftstore: open snapshot store: %w", err)
 		}
 		snaps = fs
-		if err := verifyLog(logs, snapshotCovered(fs), cfg.Logger.Named("wal").Warn); err != nil {
+		if err := verifyLog(checkedLogs{w}, snapshotCovered(fs), cfg.Logger.Named("wal").Warn); err != nil {
 			n.close()
 			return nil, err
 		}

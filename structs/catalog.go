@@ -22,6 +22,14 @@ const (
 // consul.service.consul finds the servers.
 const ConsulServiceID = "consul"
 
+// Maintenance check IDs, as Consul's agent registers them: a critical check
+// on the node, or on one service (the prefix followed by its ID), whose
+// Notes are the reason.
+const (
+	NodeMaintCheckID        = "_node_maintenance"
+	ServiceMaintCheckPrefix = "_service_maintenance:"
+)
+
 // RaftIndex records when an entry was created and last changed.
 type RaftIndex struct {
 	CreateIndex uint64
