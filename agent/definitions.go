@@ -26,7 +26,7 @@ func (a *Agent) ReloadDefinitions() []error {
 	}
 	services := map[string]bool{}
 	for _, def := range set.Services {
-		id := def.NodeService().ID
+		id := def.ServiceID()
 		if err := a.AddService(def, local.SourceFile, true); err != nil {
 			errs = append(errs, fmt.Errorf("service %q: %w", id, err))
 			continue

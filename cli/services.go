@@ -201,7 +201,7 @@ func servicesDeregister(ctx context.Context, s *streams, args []string) int {
 		}
 		ids = ids[:0]
 		for _, svc := range svcs {
-			ids = append(ids, svc.NodeService().ID)
+			ids = append(ids, svc.ServiceID())
 		}
 	}
 

@@ -672,7 +672,7 @@ func decodeFile(root map[string]any) (*parsed, *fieldError) {
 	// The same ID twice in one file is a mistake, as across files.
 	seen := map[string]string{}
 	for i, svc := range p.set.Services {
-		id := serviceID(svc)
+		id := svc.ServiceID()
 		if prev, dup := seen[id]; dup {
 			return nil, errAt(p.servicePaths[i], "service ID %q is already declared at %s", id, prev)
 		}

@@ -202,7 +202,7 @@ func LoadDirs(dirs ...string) (*Set, []error) {
 				continue
 			}
 			for i, svc := range p.set.Services {
-				id := serviceID(svc)
+				id := svc.ServiceID()
 				if first, dup := serviceFrom[id]; dup {
 					errs = append(errs, &Error{File: file, Field: p.servicePaths[i],
 						Err: fmt.Errorf("service ID %q is already declared in %s; ignoring this one", id, first)})
@@ -256,12 +256,4 @@ func definitionFiles(dir string) ([]string, error) {
 		files = append(files, path)
 	}
 	return files, nil
-}
-
-// serviceID is the ID a service registers under: ID, default Name.
-func serviceID(s *structs.ServiceDefinition) string {
-	if s.ID != "" {
-		return s.ID
-	}
-	return s.Name
 }

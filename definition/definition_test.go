@@ -458,7 +458,7 @@ func TestParseFile(t *testing.T) {
 
 func names(s *Set) (svcs, checks []string) {
 	for _, svc := range s.Services {
-		svcs = append(svcs, serviceID(svc))
+		svcs = append(svcs, svc.ServiceID())
 	}
 	for _, c := range s.Checks {
 		checks = append(checks, c.ID)

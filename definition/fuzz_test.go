@@ -41,10 +41,10 @@ func FuzzParse(f *testing.F) {
 			if w := svc.Weights; w != nil && (w.Passing < 1 || w.Warning < 0) {
 				t.Fatalf("accepted weights %+v", *w)
 			}
-			if ids[serviceID(svc)] {
-				t.Fatalf("accepted service ID %q twice", serviceID(svc))
+			if ids[svc.ServiceID()] {
+				t.Fatalf("accepted service ID %q twice", svc.ServiceID())
 			}
-			ids[serviceID(svc)] = true
+			ids[svc.ServiceID()] = true
 			for _, c := range svc.CheckTypes() {
 				if err := c.Validate(); err != nil {
 					t.Fatalf("accepted an invalid service check: %v: %s", err, jsonString(c))

@@ -864,7 +864,7 @@ func BenchmarkFeedApply(b *testing.B) {
 			if err != nil {
 				return err
 			}
-			return f.applyDecoded(l, t, req)
+			return f.applyDecoded(l.Index, t, req)
 		}, false)
 	})
 	b.Run("store+feed", func(b *testing.B) {

@@ -43,30 +43,32 @@ func (f *FSM) Apply(l *raft.Log) any {
 			// writer.
 			return err
 		}
-		start := time.Now()
-		defer func() { fsmApplyDuration.WithLabelValues(t.String()).Observe(time.Since(start).Seconds()) }()
-		return f.applyDecoded(l, t, req)
+		return f.applyDecoded(l.Index, t, req)
 	})
 }
 
-func (f *FSM) applyDecoded(l *raft.Log, t CommandType, req any) any {
+// applyDecoded applies a decoded command at idx, on a server or a client
+// replica alike.
+func (f *FSM) applyDecoded(idx uint64, t CommandType, req any) any {
+	start := time.Now()
+	defer func() { fsmApplyDuration.WithLabelValues(t.String()).Observe(time.Since(start).Seconds()) }()
 	switch t {
 	case RegisterCommand:
-		return f.store.EnsureRegistration(l.Index, req.(*structs.RegisterRequest))
+		return f.store.EnsureRegistration(idx, req.(*structs.RegisterRequest))
 	case DeregisterCommand:
-		return f.store.Deregister(l.Index, req.(*structs.DeregisterRequest))
+		return f.store.Deregister(idx, req.(*structs.DeregisterRequest))
 	case KVCommand:
-		ok, err := f.store.KVApply(l.Index, req.(*structs.KVRequest))
+		ok, err := f.store.KVApply(idx, req.(*structs.KVRequest))
 		if err != nil {
 			return err
 		}
 		return ok
 	case SessionCommand:
-		return f.applySession(l.Index, req.(*structs.SessionRequest))
+		return f.applySession(idx, req.(*structs.SessionRequest))
 	case RestoreCommand:
-		return f.store.RestoreAt(l.Index, bytes.NewReader(req.([]byte)))
+		return f.store.RestoreAt(idx, bytes.NewReader(req.([]byte)))
 	case TxnCommand:
-		resp, err := f.store.Txn(l.Index, req.(*structs.TxnRequest).Ops)
+		resp, err := f.store.Txn(idx, req.(*structs.TxnRequest).Ops)
 		if err != nil {
 			return err
 		}

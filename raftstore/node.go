@@ -49,7 +49,6 @@ type Config struct {
 // Node is a Raft server and the state its FSM maintains.
 type Node struct {
 	raft     *raft.Raft
-	store    *state.Store
 	fsm      *FSM
 	addr     raft.ServerAddress
 	id       raft.ServerID
@@ -89,8 +88,7 @@ func Open(cfg Config) (*Node, error) {
 	if cfg.SnapshotInterval > 0 {
 		rc.SnapshotInterval = cfg.SnapshotInterval
 	}
-	n := &Node{store: state.NewStore(), addr: raft.ServerAddress(cfg.Addr), id: rc.LocalID, notify: make(chan bool, 16)}
-	n.fsm = NewFSM(n.store, true)
+	n := &Node{fsm: NewFSM(state.NewStore(), true), addr: raft.ServerAddress(cfg.Addr), id: rc.LocalID, notify: make(chan bool, 16)}
 	rc.NotifyCh = n.notify
 	var (
 		logs   raft.LogStore
@@ -240,7 +238,7 @@ func (n *Node) BootstrapCluster(servers []raft.Server) error {
 func (n *Node) Feed() *Feed { return n.fsm.feed }
 
 // State is the store this server's FSM keeps current.
-func (n *Node) State() *state.Store { return n.store }
+func (n *Node) State() *state.Store { return n.fsm.store }
 
 // Apply submits a command and waits until it is committed and applied. The
 // result is the FSM's: nil, or a bool for KV check-and-set.

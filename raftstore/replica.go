@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/hashicorp/raft"
-
 	"github.com/coredns-coord/coredns-coord/raftstore/state"
 )
 
@@ -44,8 +42,7 @@ func (r *Replica) Apply(idx uint64, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("raftstore: replica: entry %d (is a server newer than this agent?): %w", idx, err)
 	}
-	l := &raft.Log{Index: idx, Type: raft.LogCommand, Data: data}
-	r.fsm.feed.apply(idx, data, func() any { return r.fsm.applyDecoded(l, t, req) })
+	r.fsm.feed.apply(idx, data, func() any { return r.fsm.applyDecoded(idx, t, req) })
 	return nil
 }
 

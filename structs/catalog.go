@@ -11,6 +11,16 @@ const (
 	HealthCritical = "critical"
 )
 
+// ValidCheckStatus reports whether s may be stored as a check's status
+// (empty means the default).
+func ValidCheckStatus(s string) bool {
+	switch s {
+	case "", HealthPassing, HealthWarning, HealthCritical:
+		return true
+	}
+	return false
+}
+
 // SerfCheckID is the node-level check that gossip owns; its failure takes
 // every instance on the node out of answers.
 const (

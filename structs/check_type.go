@@ -150,9 +150,7 @@ func (c *CheckType) Validate() error {
 		return invalidCheck("has both %s and %s; a check runs one way only", kinds[0], kinds[1])
 	}
 	kind := kinds[0]
-	switch c.Status {
-	case "", HealthPassing, HealthWarning, HealthCritical:
-	default:
+	if !ValidCheckStatus(c.Status) {
 		return invalidCheck("status %q is not passing, warning or critical", c.Status)
 	}
 	if c.Interval < 0 || c.Timeout < 0 || c.TTL < 0 || c.DeregisterCriticalServiceAfter < 0 {
@@ -241,15 +239,19 @@ type ServiceDefinition struct {
 	Checks            []*CheckType `json:",omitempty"`
 }
 
-// NodeService is the instance the definition registers; ID defaults to Name.
-func (s *ServiceDefinition) NodeService() *NodeService {
-	id := s.ID
-	if id == "" {
-		id = s.Name
+// ServiceID is the ID the definition registers under: ID, or else Name.
+func (s *ServiceDefinition) ServiceID() string {
+	if s.ID != "" {
+		return s.ID
 	}
+	return s.Name
+}
+
+// NodeService is the instance the definition registers.
+func (s *ServiceDefinition) NodeService() *NodeService {
 	return &NodeService{
 		Kind:              s.Kind,
-		ID:                id,
+		ID:                s.ServiceID(),
 		Service:           s.Name,
 		Tags:              s.Tags,
 		Address:           s.Address,

@@ -21,31 +21,23 @@ func hdr(name string, rrtype uint16, ttl uint32) dns.RR_Header {
 	return dns.RR_Header{Name: name, Rrtype: rrtype, Class: dns.ClassINET, Ttl: ttl}
 }
 
-// addrRecord returns an A or AAAA record for ip if it matches qtype.
-func addrRecord(name string, ip net.IP, qtype uint16, ttl uint32) dns.RR {
+// addrRR is the A or AAAA record for ip, by its family; nil for no ip.
+func addrRR(name string, ip net.IP, ttl uint32) dns.RR {
 	if ip == nil {
 		return nil
 	}
-	v4 := ip.To4()
-	switch {
-	case qtype == dns.TypeA && v4 != nil:
+	if v4 := ip.To4(); v4 != nil {
 		return &dns.A{Hdr: hdr(name, dns.TypeA, ttl), A: v4}
-	case qtype == dns.TypeAAAA && v4 == nil:
-		return &dns.AAAA{Hdr: hdr(name, dns.TypeAAAA, ttl), AAAA: ip}
 	}
-	return nil
+	return &dns.AAAA{Hdr: hdr(name, dns.TypeAAAA, ttl), AAAA: ip}
 }
 
-// targetRR is the address record for the instance's SRV target, or nil
-// when the target is a host name.
-func (in *instance) targetRR(ttl uint32) dns.RR {
-	if in.ip == nil {
+// addrRecord returns an A or AAAA record for ip if it matches qtype.
+func addrRecord(name string, ip net.IP, qtype uint16, ttl uint32) dns.RR {
+	if ip == nil || qtype != dns.TypeA && qtype != dns.TypeAAAA || (ip.To4() != nil) != (qtype == dns.TypeA) {
 		return nil
 	}
-	if v4 := in.ip.To4(); v4 != nil {
-		return &dns.A{Hdr: hdr(in.target, dns.TypeA, ttl), A: v4}
-	}
-	return &dns.AAAA{Hdr: hdr(in.target, dns.TypeAAAA, ttl), AAAA: in.ip}
+	return addrRR(name, ip, ttl)
 }
 
 // Wire sizes of one unit with its owner name compressed to a pointer: an
@@ -97,6 +89,7 @@ func sample(pool []*instance, k int) ([]*instance, *[]*instance) {
 func fit(m *dns.Msg, units []unit, size int) (truncated bool) {
 	// Several instances on one node share a target: its address goes into
 	// the additional section once, with the first unit that names it.
+	m.Extra = make([]dns.RR, 0, len(units))
 	firstExtra := make([]bool, len(units))
 	var seen map[string]struct{}
 	for i, u := range units {

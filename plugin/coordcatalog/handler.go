@@ -48,7 +48,7 @@ func (c *CoordCatalog) answer(state request.Request, zone string, m *dns.Msg) (i
 	case kindApex:
 		c.apex(zone, qtype, m)
 	case kindNode:
-		_, node, err := c.store().GetNode(nil, q.name)
+		node, err := c.store().Node(q.name)
 		if err != nil {
 			return 0, err
 		}
@@ -84,11 +84,8 @@ func (c *CoordCatalog) apex(zone string, qtype uint16, m *dns.Msg) {
 	case dns.TypeNS:
 		target := c.nsTarget(zone)
 		m.Answer = append(m.Answer, &dns.NS{Hdr: hdr(zone, dns.TypeNS, c.nodeTTL), Ns: target})
-		if _, node, err := c.store().GetNode(nil, c.self); err == nil && node != nil {
-			ip := net.ParseIP(node.Address)
-			if rr := addrRecord(target, ip, dns.TypeA, c.nodeTTL); rr != nil {
-				m.Extra = append(m.Extra, rr)
-			} else if rr := addrRecord(target, ip, dns.TypeAAAA, c.nodeTTL); rr != nil {
+		if node, err := c.store().Node(c.self); err == nil && node != nil {
+			if rr := addrRR(target, net.ParseIP(node.Address), c.nodeTTL); rr != nil {
 				m.Extra = append(m.Extra, rr)
 			}
 		}
@@ -118,10 +115,8 @@ func (c *CoordCatalog) serviceAnswer(state request.Request, qname string, qtype 
 		return
 	}
 
-	size := dns.MaxMsgSize
-	if state.Proto() == "udp" {
-		size = state.Size()
-	}
+	udp := state.Proto() == "udp"
+	size := state.Size() // dns.MaxMsgSize over TCP
 	if state.Req.IsEdns0() != nil {
 		size -= optRRLen
 	}
@@ -155,13 +150,32 @@ func (c *CoordCatalog) serviceAnswer(state request.Request, qname string, qtype 
 	case dns.TypeSRV:
 		recs := make([]dns.SRV, len(picked))
 		units := make([]unit, len(picked))
+		// The targets' address records too share backing arrays; their
+		// capacity is never exceeded, so the pointers stay valid.
+		var as []dns.A
+		var aaaas []dns.AAAA
 		for i, in := range picked {
 			recs[i] = dns.SRV{Hdr: hdr(qname, dns.TypeSRV, c.serviceTTL), Priority: 1, Weight: in.weight, Port: in.port, Target: in.target}
-			units[i] = unit{answer: &recs[i], extra: in.targetRR(c.nodeTTL)}
+			units[i].answer = &recs[i]
+			switch v4 := in.ip.To4(); {
+			case in.ip == nil: // a host name: no address record
+			case v4 != nil:
+				if as == nil {
+					as = make([]dns.A, 0, len(picked))
+				}
+				as = append(as, dns.A{Hdr: hdr(in.target, dns.TypeA, c.nodeTTL), A: v4})
+				units[i].extra = &as[len(as)-1]
+			default:
+				if aaaas == nil {
+					aaaas = make([]dns.AAAA, 0, len(picked))
+				}
+				aaaas = append(aaaas, dns.AAAA{Hdr: hdr(in.target, dns.TypeAAAA, c.nodeTTL), AAAA: in.ip})
+				units[i].extra = &aaaas[len(aaaas)-1]
+			}
 		}
 		trimmed = fit(m, units, size) || trimmed
 	}
-	m.Truncated = trimmed && state.Proto() == "udp"
+	m.Truncated = trimmed && udp
 }
 
 // optRRLen is the wire size of the OPT record the server adds to replies to

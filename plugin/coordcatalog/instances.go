@@ -13,7 +13,6 @@ import (
 // instance is a healthy service instance, parsed once for the answer path.
 type instance struct {
 	ip     net.IP // nil when the address is a host name
-	host   string // the address when it is a host name, fully qualified
 	port   uint16
 	weight uint16
 	// target is the SRV target: <node>.node.<dc>.<zone>, or
@@ -108,8 +107,7 @@ func buildInstanceSet(nodes []*structs.CheckServiceNode, dc, zone string, onlyPa
 		in.ip = net.ParseIP(addr)
 		switch {
 		case in.ip == nil:
-			in.host = dns.Fqdn(addr)
-			in.target = in.host
+			in.target = dns.Fqdn(addr)
 		case csn.Service.ServiceAddress == "" || csn.Service.ServiceAddress == csn.Node.Address:
 			in.target = dns.Fqdn(csn.Node.Node + ".node." + dc + "." + zone)
 		default:

@@ -29,8 +29,6 @@ type query struct {
 	tag string
 	// dc is the datacenter label, empty when the name has none.
 	dc string
-	// rfc2782 marks _service._tag names.
-	rfc2782 bool
 	// ip is the decoded address of an addr lookup.
 	ip net.IP
 }
@@ -42,11 +40,9 @@ type query struct {
 //	_<service>._<tag>.service[.<dc>].<zone>   (_tcp/_udp as tag: no filter)
 //	<hex ip>.addr[.<dc>].<zone>
 //
-// It returns kindInvalid for anything else, which answers NXDOMAIN.
+// It returns kindInvalid for anything else, which answers NXDOMAIN. The
+// caller has matched qname to zone (plugin.Zones.Matches).
 func parseName(qname, zone string) query {
-	if !dns.IsSubDomain(zone, qname) {
-		return query{}
-	}
 	rel := strings.TrimSuffix(strings.TrimSuffix(qname, zone), ".")
 	if rel == "" {
 		return query{kind: kindApex}
@@ -104,7 +100,10 @@ func parseService(q query, labels []string) query {
 		q.name = labels[0]
 	case 2:
 		if strings.HasPrefix(labels[0], "_") && strings.HasPrefix(labels[1], "_") {
-			q.rfc2782 = true
+			// RFC 2782: _service._tag
+			if labels[1] == "_" {
+				return query{}
+			}
 			q.name = labels[0][1:]
 			if tag := labels[1][1:]; tag != "tcp" && tag != "udp" {
 				q.tag = tag
@@ -115,7 +114,7 @@ func parseService(q query, labels []string) query {
 	default:
 		return query{}
 	}
-	if q.name == "" || (q.rfc2782 && labels[1] == "_") {
+	if q.name == "" {
 		return query{}
 	}
 	return q

@@ -27,6 +27,14 @@ func (s *Store) GetNode(ws memdb.WatchSet, name string) (uint64, *structs.Node, 
 	return maxIndex(tx, tableNodes), n, err
 }
 
+// Node returns one node, or nil, without the table's index (the DNS path
+// needs neither it nor a watch).
+func (s *Store) Node(name string) (*structs.Node, error) {
+	tx := s.txn()
+	defer tx.Abort()
+	return getNode(tx, nil, name)
+}
+
 func getNode(tx *memdb.Txn, ws memdb.WatchSet, name string) (*structs.Node, error) {
 	ch, raw, err := tx.FirstWatch(tableNodes, indexID, name)
 	if err != nil {

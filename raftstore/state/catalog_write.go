@@ -41,9 +41,7 @@ func ValidateRegistration(req *structs.RegisterRequest) error {
 		if hc.CheckID == "" && hc.Name == "" {
 			return ErrMissingCheckID
 		}
-		switch hc.Status {
-		case "", structs.HealthPassing, structs.HealthWarning, structs.HealthCritical:
-		default:
+		if !structs.ValidCheckStatus(hc.Status) {
 			return fmt.Errorf("%w %q", ErrBadCheckStatus, hc.Status)
 		}
 	}

@@ -368,9 +368,7 @@ func (tx *writeTxn) txnCheck(op *structs.TxnCheckOp) (*structs.HealthCheck, erro
 		}
 		return raw.(*structs.HealthCheck), nil
 	case structs.TxnSet, structs.TxnCAS:
-		switch hc.Status {
-		case "", structs.HealthPassing, structs.HealthWarning, structs.HealthCritical:
-		default:
+		if !structs.ValidCheckStatus(hc.Status) {
 			return nil, fmt.Errorf("%w %q", ErrBadCheckStatus, hc.Status)
 		}
 		if err := tx.ensureCheck(&hc); err != nil {
