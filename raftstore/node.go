@@ -106,8 +106,8 @@ func Open(cfg Config) (*Node, error) {
 		if err := os.MkdirAll(filepath.Join(dir, "wal"), 0o700); err != nil {
 			return nil, fmt.Errorf("raftstore: create %s: %w", dir, err)
 		}
-		// raft-wal v0.4.0's Close leaves its meta database open (and
-		// locked), so we own it and close it after the WAL.
+		// The meta database outlives each WAL (a reopen replaces it): we
+		// own it and close it after the last one.
 		meta := &metadb.BoltMetaDB{}
 		n.closers = append(n.closers, meta)
 		w, err := openLog(filepath.Join(dir, "wal"), meta, cfg.Logger)

@@ -19,10 +19,11 @@ var ErrLogWrite = errors.New("cannot write the raft log")
 const reopenEvery = time.Second
 
 // walStore is the raft-wal log and stable store, reopened after a failed
-// write. raft-wal v0.4.0 does not recover from one: a write that fails
+// write. raft-wal v0.4.0 did not recover from one: a write that failed
 // part-way (ENOSPC while sealing a full segment, or creating the next one)
-// leaves its tail marked sealed in memory, and every later write fails
-// with "segment is sealed" until the process restarts. Reopening recovers
+// left its tail marked sealed in memory, and every later write failed
+// with "segment is sealed" until the process restarted; v0.4.1 rolls back
+// a failed append but not every failed rotation. Reopening recovers
 // from what is on disk, the last fsync'd commit, so once space is back,
 // writes resume without a restart.
 type walStore struct {
@@ -53,13 +54,21 @@ func openLog(walDir string, meta *metadb.BoltMetaDB, logger hclog.Logger) (*walS
 					"entries", d.Entries, "kept_through_index", d.AfterIdx, "reason", d.Reason, "segment", d.Segment)
 			}
 		}
-		w, err := wal.Open(walDir, wal.WithLogger(logger), wal.WithMetaStore(meta))
+		w, err := wal.Open(walDir, wal.WithLogger(logger), wal.WithMetaStore(sharedMeta{meta}))
 		if err != nil {
 			return nil, fmt.Errorf("raftstore: open log store: %w", err)
 		}
 		return w, nil
 	})
 }
+
+// sharedMeta is the meta database as each WAL sees it: raft-wal v0.4.1's
+// Close closes its meta store, but a reopen replaces the WAL while the old
+// one still serves reads, so both share one meta database, which the Node
+// closes after the last WAL.
+type sharedMeta struct{ *metadb.BoltMetaDB }
+
+func (sharedMeta) Close() error { return nil }
 
 func newWALStore(open func() (*wal.WAL, error)) (*walStore, error) {
 	w, err := open()
