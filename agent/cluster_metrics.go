@@ -18,6 +18,14 @@ var (
 		Help:    "Time to forward a request and get the leader's answer, by operation.",
 		Buckets: prometheus.ExponentialBuckets(0.0002, 2, 16),
 	}, []string{"op"})
+	writeResends = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "coredns", Subsystem: "coord_rpc", Name: "write_resends_total",
+		Help: "Writes sent again with the same request ID after an attempt that failed or whose outcome was unknown.",
+	})
+	writesOutcomeUnknown = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "coredns", Subsystem: "coord_rpc", Name: "writes_outcome_unknown_total",
+		Help: "Writes answered 'outcome unknown': an attempt may have been applied, and none confirmed it within the hold time.",
+	})
 	snapshotsStreamed = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "coredns", Subsystem: "coord_rpc", Name: "snapshots_streamed_total",
 		Help: "Full state snapshots this server streamed to subscribing clients.",
@@ -37,7 +45,7 @@ var (
 )
 
 func init() {
-	prometheus.MustRegister(forwardedTotal, forwardErrors, forwardDuration, snapshotsStreamed,
+	prometheus.MustRegister(forwardedTotal, forwardErrors, forwardDuration, writeResends, writesOutcomeUnknown, snapshotsStreamed,
 		replicaResubscribes, replicaSnapshots, autopilotRemoved, newClusterCollector())
 }
 

@@ -15,7 +15,7 @@ import (
 )
 
 // ErrNoLeader is a write or consistent read that found no leader within
-// the hold time (Consul's "No cluster leader").
+// the hold time (Consul's "No cluster leader"): nothing was applied.
 var ErrNoLeader = errors.New("no cluster leader")
 
 // Forwarding: during an election a request waits (up to rpcHoldTimeout,
@@ -25,17 +25,26 @@ const (
 	rpcHoldTimeout = 7 * time.Second
 	rpcCallTimeout = 15 * time.Second
 	maxHops        = 3
+	// writeTimeout is the longest any attempt of one write may run,
+	// counted from when the agent that received it first sent it:
+	// attempts start within the hold time and each lasts at most one call.
+	// Every hop gets it as its gRPC deadline, so no re-send is appended
+	// later; state.RequestRetention must outlast it.
+	writeTimeout = rpcHoldTimeout + rpcCallTimeout
 )
 
 // apply writes a command through Raft: locally on the leader, forwarded to
-// it from anywhere else. The result is the FSM's (nil, a bool for KV, a
-// *structs.TxnResponse for a transaction).
+// it from anywhere else. The command gets its request ID here, once; every
+// re-send carries it, so it is applied at most once. The result is the
+// FSM's (nil, a bool for KV, a *structs.TxnResponse for a transaction).
 func (a *Agent) apply(t raftstore.CommandType, req any) (any, error) {
-	buf, err := raftstore.EncodeCommand(t, req)
+	buf, err := raftstore.EncodeCommand(t, structs.NewRequestID(), req)
 	if err != nil {
 		return nil, err
 	}
-	res, idx, err := a.applyEncoded(buf, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	res, idx, err := a.applyEncoded(ctx, buf, 0)
 	if err == nil && idx > 0 && a.feed().Last() < idx {
 		// Read your writes: what this agent answers next includes it (on
 		// the leader it already does: Apply returns after the FSM ran).
@@ -52,29 +61,139 @@ func (a *Agent) apply(t raftstore.CommandType, req any) (any, error) {
 // apply it; past it the write still succeeds (it is committed).
 const readYourWritesWait = 2 * time.Second
 
-func (a *Agent) applyEncoded(buf []byte, hops int) (any, uint64, error) {
-	if a.raft != nil && a.raft.IsLeader() {
-		return a.raft.ApplyEncoded(buf)
+// applyEncoded sends an encoded command to the leader until one attempt
+// gives a definite answer or the hold time (bounded by ctx) ends. Every
+// attempt carries the same request ID, so re-sending after an unknown
+// outcome is safe: if an earlier attempt committed, the FSM answers with
+// its result. When the time ends, the answer is ErrNoLeader only if no
+// attempt may have been applied; otherwise ErrOutcomeUnknown.
+func (a *Agent) applyEncoded(ctx context.Context, buf []byte, hops int) (any, uint64, error) {
+	if hops >= maxHops {
+		return nil, 0, fmt.Errorf("%w: forwarded %d times without reaching the leader", ErrNoLeader, hops)
 	}
-	start := time.Now()
-	var resp *rpc.ApplyResponse
-	err := a.forward(hops, "apply", func(ctx context.Context, addr string) error {
-		var err error
-		resp, err = a.pool.Apply(ctx, addr, &rpc.ApplyRequest{Command: buf, Hops: hops + 1})
-		if err == nil && resp.Error != nil && resp.Error.Kind == "no-leader" {
-			return errRetry
+	hold := time.Now().Add(rpcHoldTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(hold) {
+		hold = d
+	}
+	backoff := 20 * time.Millisecond
+	var unknown, last error
+	counted := false
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			writeResends.Inc()
 		}
-		return err
-	})
+		res, idx, forwarded, err := a.applyAttempt(ctx, buf, hops)
+		if forwarded && !counted {
+			forwardedTotal.WithLabelValues("apply").Inc()
+			counted = true
+		}
+		switch writeOutcome(err) {
+		case outcomeDone:
+			return res, idx, err
+		case outcomeUnknown:
+			unknown = err
+		case outcomeNotApplied:
+			if !errors.Is(err, errNoTarget) {
+				last = err
+			}
+		}
+		if time.Now().Add(backoff).After(hold) || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-a.stopCh:
+			return nil, 0, a.giveUp(unknown, ErrNoLeader)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 500*time.Millisecond)
+	}
+	return nil, 0, a.giveUp(unknown, last)
+}
+
+// giveUp is the answer of a write whose hold time ended: unknown if any
+// attempt may have been applied, else why none was.
+func (a *Agent) giveUp(unknown, last error) error {
+	forwardErrors.WithLabelValues("apply").Inc()
+	if unknown != nil {
+		writesOutcomeUnknown.Inc()
+		if errors.Is(unknown, raftstore.ErrOutcomeUnknown) {
+			return unknown
+		}
+		return fmt.Errorf("%w: %w", raftstore.ErrOutcomeUnknown, unknown)
+	}
+	if a.raft != nil {
+		// A server that cannot write its log steps down at every write, so
+		// the lack of a leader is that failure: say so.
+		if ferr := a.raft.LogWriteFailure(); ferr != nil {
+			return fmt.Errorf("%w: %w", ErrNoLeader, ferr)
+		}
+	}
+	if last != nil && !errors.Is(last, ErrNoLeader) {
+		return fmt.Errorf("%w: %v", ErrNoLeader, last)
+	}
+	if last != nil {
+		return last
+	}
+	return ErrNoLeader
+}
+
+// errNoTarget: no leader (or, on a client, no server) is known.
+var errNoTarget = errors.New("no leader known")
+
+// applyAttempt sends the command once: to the local Raft on the leader,
+// else to the forward target (forwarded says so).
+func (a *Agent) applyAttempt(ctx context.Context, buf []byte, hops int) (res any, idx uint64, forwarded bool, err error) {
+	if a.raft != nil && a.raft.IsLeader() {
+		res, idx, err = a.raft.ApplyEncoded(ctx, buf)
+		return res, idx, false, err
+	}
+	addr := a.forwardTarget()
+	if addr == "" {
+		return nil, 0, false, errNoTarget
+	}
+	res, idx, err = a.forwardApply(ctx, addr, buf, hops)
+	return res, idx, true, err
+}
+
+// forwardApply sends the command to the server at addr.
+func (a *Agent) forwardApply(ctx context.Context, addr string, buf []byte, hops int) (any, uint64, error) {
+	start := time.Now()
+	callCtx, cancel := context.WithTimeout(ctx, rpcCallTimeout)
+	defer cancel()
+	resp, err := a.pool.Apply(callCtx, addr, &rpc.ApplyRequest{Command: buf, Hops: hops + 1})
 	forwardDuration.WithLabelValues("apply").Observe(time.Since(start).Seconds())
 	if err != nil {
-		return nil, 0, err
+		if rpc.NotSent(err) {
+			return nil, 0, fmt.Errorf("%w: %v", raftstore.ErrNotApplied, err)
+		}
+		// The request may have reached the leader and committed.
+		return nil, 0, fmt.Errorf("%w: %v", raftstore.ErrOutcomeUnknown, err)
 	}
 	if resp.Error != nil {
 		return nil, 0, fromWire(resp.Error)
 	}
-	res, err := decodeResult(raftstore.CommandType(buf[0]), resp.Result)
+	res, err := decodeResult(raftstore.CommandTypeOf(buf), resp.Result)
 	return res, resp.Index, err
+}
+
+// Outcomes of one write attempt.
+const (
+	outcomeDone       = iota // applied, or refused by the FSM: the answer
+	outcomeNotApplied        // provably not applied: try again
+	outcomeUnknown           // may have been applied: try again with the same ID
+)
+
+func writeOutcome(err error) int {
+	switch {
+	case err == nil:
+		return outcomeDone
+	case errors.Is(err, raftstore.ErrOutcomeUnknown):
+		return outcomeUnknown
+	case errors.Is(err, errNoTarget), errors.Is(err, ErrNoLeader),
+		errors.Is(err, raftstore.ErrNotLeader), errors.Is(err, raftstore.ErrNotApplied):
+		return outcomeNotApplied
+	}
+	return outcomeDone
 }
 
 // decodeResult turns a forwarded result back into the FSM's type.

@@ -16,8 +16,10 @@ type rpcBackend struct{ a *Agent }
 
 var _ rpc.Backend = rpcBackend{}
 
-func (b rpcBackend) Apply(_ context.Context, req *rpc.ApplyRequest) *rpc.ApplyResponse {
-	res, idx, err := b.a.applyEncoded(req.Command, req.Hops)
+// Apply forwards or applies a command for another agent. ctx carries that
+// agent's deadline, so this hop stops re-sending when it does.
+func (b rpcBackend) Apply(ctx context.Context, req *rpc.ApplyRequest) *rpc.ApplyResponse {
+	res, idx, err := b.a.applyEncoded(ctx, req.Command, req.Hops)
 	if err != nil {
 		return &rpc.ApplyResponse{Error: toWire(err)}
 	}

@@ -14,6 +14,8 @@ import (
 var wireKinds = map[string]error{
 	"not-leader":      raftstore.ErrNotLeader,
 	"no-leader":       ErrNoLeader,
+	"not-applied":     raftstore.ErrNotApplied,
+	"outcome-unknown": raftstore.ErrOutcomeUnknown,
 	"missing-node":    state.ErrMissingNode,
 	"missing-address": state.ErrMissingAddress,
 	"missing-service": state.ErrMissingService,

@@ -73,6 +73,11 @@ func statusOf(err error) (int, string) {
 		// "No cluster leader" (which follows from it).
 		return http.StatusInternalServerError, err.Error()
 	}
+	if errors.Is(err, raftstore.ErrOutcomeUnknown) {
+		// Consul answers this case with a bare 500 too, but the client must
+		// know not to take it as "not applied".
+		return http.StatusInternalServerError, "Outcome unknown: the write may or may not have been applied; read before you retry (" + err.Error() + ")"
+	}
 	if errors.Is(err, raftstore.ErrNotLeader) || errors.Is(err, agent.ErrNoLeader) {
 		return http.StatusInternalServerError, errNoLeader
 	}

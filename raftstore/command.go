@@ -47,25 +47,55 @@ func (t CommandType) String() string {
 // ErrUndecodable marks a log entry this binary cannot decode.
 var ErrUndecodable = errors.New("undecodable command")
 
-// EncodeCommand frames a request as type byte + JSON: the Raft log entry,
+// A log entry is a type byte and a JSON body. Since request IDs, the type
+// byte has framedFlag set and the 16-byte request ID follows it; entries
+// written before (no flag, no ID) still decode, so a data directory of an
+// older binary loads as it is.
+const framedFlag = 0x80
+
+// framedHeader is the size of a framed entry's type byte and request ID.
+const framedHeader = 1 + len(structs.RequestID{})
+
+// EncodeCommand frames a request with its request ID: the Raft log entry,
 // and what a follower or client forwards to the leader.
-func EncodeCommand(t CommandType, req any) ([]byte, error) {
+func EncodeCommand(t CommandType, id structs.RequestID, req any) ([]byte, error) {
+	head := make([]byte, framedHeader, framedHeader+256)
+	head[0] = byte(t) | framedFlag
+	copy(head[1:], id[:])
 	if raw, ok := req.([]byte); ok && t == RestoreCommand {
-		return append([]byte{byte(t)}, raw...), nil
+		return append(head, raw...), nil
 	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("raftstore: encode %s: %w", t, err)
 	}
-	return append([]byte{byte(t)}, body...), nil
+	return append(head, body...), nil
 }
 
-// decodeCommand is the inverse of encodeCommand.
-func decodeCommand(buf []byte) (CommandType, any, error) {
+// CommandTypeOf is the type of an encoded command.
+func CommandTypeOf(buf []byte) CommandType {
 	if len(buf) == 0 {
-		return 0, nil, fmt.Errorf("raftstore: %w: empty", ErrUndecodable)
+		return 0
 	}
-	t := CommandType(buf[0])
+	return CommandType(buf[0] &^ framedFlag)
+}
+
+// decodeCommand is the inverse of EncodeCommand (and reads unframed
+// entries, whose request ID is zero).
+func decodeCommand(buf []byte) (CommandType, structs.RequestID, any, error) {
+	var id structs.RequestID
+	if len(buf) == 0 {
+		return 0, id, nil, fmt.Errorf("raftstore: %w: empty", ErrUndecodable)
+	}
+	t, body := CommandType(buf[0]), buf[1:]
+	if buf[0]&framedFlag != 0 {
+		if len(buf) < framedHeader {
+			return 0, id, nil, fmt.Errorf("raftstore: %w: %d bytes, shorter than a request ID", ErrUndecodable, len(buf))
+		}
+		t = CommandType(buf[0] &^ framedFlag)
+		copy(id[:], buf[1:framedHeader])
+		body = buf[framedHeader:]
+	}
 	var req any
 	switch t {
 	case RegisterCommand:
@@ -80,12 +110,12 @@ func decodeCommand(buf []byte) (CommandType, any, error) {
 		req = &structs.TxnRequest{}
 	case RestoreCommand:
 		// The state stream, decoded (and verified) by the restore itself.
-		return t, buf[1:], nil
+		return t, id, body, nil
 	default:
-		return t, nil, fmt.Errorf("raftstore: %w: unknown type %d", ErrUndecodable, buf[0])
+		return t, id, nil, fmt.Errorf("raftstore: %w: unknown type %d", ErrUndecodable, buf[0])
 	}
-	if err := json.Unmarshal(buf[1:], req); err != nil {
-		return t, nil, fmt.Errorf("raftstore: %w: %s: %v", ErrUndecodable, t, err)
+	if err := json.Unmarshal(body, req); err != nil {
+		return t, id, nil, fmt.Errorf("raftstore: %w: %s: %v", ErrUndecodable, t, err)
 	}
-	return t, req, nil
+	return t, id, req, nil
 }

@@ -45,11 +45,17 @@ func newFeed(store *state.Store, keep bool) *Feed {
 }
 
 // apply runs fn (the store write for the command at idx) and records the
-// command, atomically with respect to Snapshot.
-func (f *Feed) apply(idx uint64, data []byte, fn func() any) any {
+// command, atomically with respect to Snapshot. When fn reports that the
+// command changed nothing it must not change on a replica either (a
+// re-send answered from the request records), so the feed records the
+// index without the command: an entry with no data.
+func (f *Feed) apply(idx uint64, data []byte, fn func() (res any, unchanged bool)) any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	res := fn()
+	res, unchanged := fn()
+	if unchanged {
+		data = nil
+	}
 	if f.keep {
 		f.entries = append(f.entries, Entry{Index: idx, Data: append([]byte(nil), data...)})
 		f.bytes += len(data)

@@ -3,6 +3,7 @@ package raftstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,7 +22,7 @@ import (
 // encode frames a command or fails the test.
 func encode(t testing.TB, ct CommandType, req any) []byte {
 	t.Helper()
-	buf, err := EncodeCommand(ct, req)
+	buf, err := EncodeCommand(ct, structs.NewRequestID(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,9 +117,9 @@ func TestFeedSince(t *testing.T) {
 			t.Errorf("Since(%d, %d): changed is closed before any new command", tc.from, tc.max)
 		}
 	}
-	// The entries carry the commands as applied.
+	// The entries carry the commands as applied (the request IDs differ).
 	entries, _, _, _ := feed.Since(6, 1)
-	if !bytes.Equal(entries[0].Data, kvSet(t, "k7", "v")) {
+	if !bytes.Equal(entries[0].Data[framedHeader:], kvSet(t, "k7", "v")[framedHeader:]) {
 		t.Errorf("entry 7 holds %q", entries[0].Data)
 	}
 
@@ -729,8 +730,9 @@ func TestReplicaApply(t *testing.T) {
 		name string
 		data []byte
 	}{
-		{"empty", nil},
-		{"unknown type", []byte{200, '{', '}'}},
+		{"unknown type", []byte{100, '{', '}'}},
+		{"unknown framed type", append([]byte{100 | framedFlag}, make([]byte, 17)...)},
+		{"framed, shorter than its request ID", []byte{byte(KVCommand) | framedFlag, 1, 2, 3}},
 		{"bad JSON", []byte{byte(KVCommand), '{'}},
 		{"wrong shape", []byte{byte(KVCommand), '[', '1', ']'}},
 	}
@@ -807,7 +809,7 @@ func TestFeedSteadyStateAllocation(t *testing.T) {
 	}
 	f := NewFSM(state.NewStore(), true)
 	data := make([]byte, 64)
-	noop := func() any { return nil }
+	noop := func() (any, bool) { return nil, false }
 	idx := uint64(0)
 	for range feedMaxEntries + 1 {
 		idx++
@@ -843,7 +845,7 @@ func BenchmarkFeedApply(b *testing.B) {
 		f := NewFSM(state.NewStore(), true)
 		idx := uint64(0)
 		if fill {
-			noop := func() any { return nil }
+			noop := func() (any, bool) { return nil, false }
 			for range feedMaxEntries {
 				idx++
 				f.feed.apply(idx, cmds[idx%1024], noop)
@@ -853,14 +855,18 @@ func BenchmarkFeedApply(b *testing.B) {
 		b.ResetTimer()
 		for b.Loop() {
 			idx++
-			if res := apply(f, &raft.Log{Index: idx, Type: raft.LogCommand, Data: cmds[idx%1024]}); res != true {
+			// Each apply is a new request (the commands are reused).
+			data := cmds[idx%1024]
+			binary.BigEndian.PutUint64(data[1:], idx)
+			l := &raft.Log{Index: idx, Type: raft.LogCommand, Data: data, AppendedAt: time.Now()}
+			if res := apply(f, l); res != true {
 				b.Fatal(res)
 			}
 		}
 	}
 	b.Run("store", func(b *testing.B) {
 		run(b, func(f *FSM, l *raft.Log) any {
-			t, req, err := decodeCommand(l.Data)
+			t, _, req, err := decodeCommand(l.Data)
 			if err != nil {
 				return err
 			}

@@ -35,16 +35,40 @@ func (f *FSM) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand {
 		return nil
 	}
-	t, req, err := decodeCommand(l.Data)
-	return f.feed.apply(l.Index, l.Data, func() any {
+	t, id, req, err := decodeCommand(l.Data)
+	return f.feed.apply(l.Index, l.Data, func() (any, bool) {
 		if err != nil {
 			// A command this binary cannot decode must not be skipped
 			// silently: every replica would diverge. Report it to the
 			// writer.
-			return err
+			return err, false
 		}
-		return f.applyDecoded(l.Index, t, req)
+		if id.IsZero() {
+			f.store.ExpireRequests(l.AppendedAt)
+			return f.applyDecoded(l.Index, t, req), false
+		}
+		return f.applyOnce(l, t, id, req)
 	})
+}
+
+// applyOnce applies a command with a request ID at most once: a re-send of
+// an ID that was applied (within state.RequestRetention) gets the first
+// result and changes nothing. A command the FSM refused (an error) is not
+// remembered: it changed nothing, so applying its re-send is its first
+// application. unchanged reports a re-send answered from the records.
+func (f *FSM) applyOnce(l *raft.Log, t CommandType, id structs.RequestID, req any) (res any, unchanged bool) {
+	if res, ok := f.store.RequestResult(id); ok {
+		requestsDeduplicated.WithLabelValues(t.String()).Inc()
+		f.store.ExpireRequests(l.AppendedAt)
+		return res, true
+	}
+	res = f.applyDecoded(l.Index, t, req)
+	if _, failed := res.(error); failed {
+		f.store.ExpireRequests(l.AppendedAt)
+		return res, false
+	}
+	f.store.RememberRequest(id, l.Index, l.AppendedAt, res)
+	return res, false
 }
 
 // applyDecoded applies a decoded command at idx, on a server or a client
@@ -94,6 +118,8 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	// changed no table, and a restored server must not report less.
 	snap, idx := f.feed.Snapshot()
 	snap.SetIndex(idx)
+	// Raft calls Snapshot between applies, so the requests match the view.
+	snap.IncludeRequests()
 	return &fsmSnapshot{snap: snap}, nil
 }
 

@@ -29,6 +29,13 @@ var (
 		Buckets:   prometheus.ExponentialBuckets(0.00001, 2, 16),
 	}, []string{"type"})
 
+	requestsDeduplicated = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "coredns",
+		Subsystem: "coord_raft",
+		Name:      "requests_deduplicated_total",
+		Help:      "Re-sent writes answered from the request records instead of being applied again, by command type.",
+	}, []string{"type"})
+
 	leaderChanges = promauto.NewCounter(prometheus.CounterOpts{
 		Namespace: "coredns",
 		Subsystem: "coord_raft",

@@ -14,10 +14,22 @@ import (
 	"github.com/hashicorp/raft-wal/metadb"
 
 	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/structs"
 )
 
-// ErrNotLeader is returned by Apply on a server that is not the leader.
-var ErrNotLeader = raft.ErrNotLeader
+// What a failed Apply tells about the command. Only ErrNotLeader and
+// ErrNotApplied prove that it was not applied; after ErrOutcomeUnknown it
+// may still commit, so it may be re-sent only with its request ID.
+var (
+	// ErrNotLeader: this server does not lead; nothing was appended.
+	ErrNotLeader = raft.ErrNotLeader
+	// ErrNotApplied: the command was not appended (the leader's queue was
+	// full for the request's whole time).
+	ErrNotApplied = errors.New("not applied")
+	// ErrOutcomeUnknown: the command was appended, but leadership was lost
+	// (or the server stopped) before it committed.
+	ErrOutcomeUnknown = errors.New("outcome unknown")
+)
 
 // applyTimeout bounds how long a write waits to be enqueued.
 const applyTimeout = 10 * time.Second
@@ -240,26 +252,36 @@ func (n *Node) Feed() *Feed { return n.fsm.feed }
 // State is the store this server's FSM keeps current.
 func (n *Node) State() *state.Store { return n.fsm.store }
 
-// Apply submits a command and waits until it is committed and applied. The
-// result is the FSM's: nil, or a bool for KV check-and-set.
+// Apply submits a command with a new request ID and waits until it is
+// committed and applied. The result is the FSM's: nil, or a bool for KV
+// check-and-set.
 func (n *Node) Apply(t CommandType, req any) (any, error) {
-	buf, err := EncodeCommand(t, req)
+	buf, err := EncodeCommand(t, structs.NewRequestID(), req)
 	if err != nil {
 		return nil, err
 	}
-	res, _, err := n.ApplyEncoded(buf)
+	res, _, err := n.ApplyEncoded(context.Background(), buf)
 	return res, err
 }
 
 // ApplyEncoded is Apply for a command already encoded (forwarded by
-// another agent); it also returns the command's log index.
-func (n *Node) ApplyEncoded(buf []byte) (any, uint64, error) {
+// another agent); it also returns the command's log index. The command is
+// appended only before ctx's deadline.
+func (n *Node) ApplyEncoded(ctx context.Context, buf []byte) (any, uint64, error) {
 	if len(buf) == 0 {
 		return nil, 0, fmt.Errorf("raftstore: %w: empty", ErrUndecodable)
 	}
-	t := CommandType(buf[0])
+	t := CommandTypeOf(buf)
+	enqueue := applyTimeout
+	if d, ok := ctx.Deadline(); ok {
+		// raft.Apply takes 0 as "no timeout": a request whose time is up
+		// is refused here.
+		if enqueue = min(enqueue, time.Until(d)); enqueue <= 0 {
+			return nil, 0, fmt.Errorf("%w: the request's time ran out before it reached the log", ErrNotApplied)
+		}
+	}
 	start := time.Now()
-	f := n.raft.Apply(buf, applyTimeout)
+	f := n.raft.Apply(buf, enqueue)
 	err := f.Error()
 	if err == nil {
 		if ferr, ok := f.Response().(error); ok {
@@ -269,8 +291,13 @@ func (n *Node) ApplyEncoded(buf []byte) (any, uint64, error) {
 	applyDuration.WithLabelValues(t.String()).Observe(time.Since(start).Seconds())
 	if err != nil {
 		appliesTotal.WithLabelValues(t.String(), "error").Inc()
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+		switch {
+		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
 			return nil, 0, fmt.Errorf("%w: %v", ErrNotLeader, err)
+		case errors.Is(err, raft.ErrEnqueueTimeout):
+			return nil, 0, fmt.Errorf("%w: %v", ErrNotApplied, err)
+		case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrRaftShutdown):
+			return nil, 0, fmt.Errorf("%w: %v", ErrOutcomeUnknown, err)
 		}
 		return nil, 0, err
 	}

@@ -34,15 +34,22 @@ func (r *Replica) Apply(idx uint64, data []byte) error {
 	if idx <= r.Index() {
 		return nil
 	}
+	if len(data) == 0 {
+		// An index that changed nothing on the server (a re-send answered
+		// from its request records, see FSM.applyOnce): a replica keeps no
+		// request IDs, it only moves on.
+		r.fsm.feed.apply(idx, nil, func() (any, bool) { return nil, true })
+		return nil
+	}
 	// A command this build cannot decode (a newer server's) must stop the
 	// replica before its index moves past it. The FSM's own refusals (a
 	// failed check-and-set, an invalid session) are results, identical on
 	// every server, and not errors here.
-	t, req, err := decodeCommand(data)
+	t, _, req, err := decodeCommand(data)
 	if err != nil {
 		return fmt.Errorf("raftstore: replica: entry %d (is a server newer than this agent?): %w", idx, err)
 	}
-	r.fsm.feed.apply(idx, data, func() any { return r.fsm.applyDecoded(idx, t, req) })
+	r.fsm.feed.apply(idx, data, func() (any, bool) { return r.fsm.applyDecoded(idx, t, req), false })
 	return nil
 }
 

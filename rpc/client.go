@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 )
@@ -123,4 +126,18 @@ func (p *Pool) Subscribe(ctx context.Context, addr string, req *SubscribeRequest
 			return err
 		}
 	}
+}
+
+// NotSent reports whether a failed call certainly never reached the
+// server: the connection could not be made. Any other failure (a timeout,
+// a connection cut mid-call) leaves the call's effect unknown.
+func NotSent(err error) bool {
+	st, ok := status.FromError(err)
+	if !ok {
+		return false
+	}
+	// gRPC fails a call on a connection it could not establish with
+	// Unavailable and the dialer's error; a call on an established
+	// connection that broke says "connection closed", "EOF" or "reset".
+	return st.Code() == codes.Unavailable && strings.Contains(st.Message(), "Error while dialing")
 }

@@ -469,11 +469,11 @@ func TestRaftClusterOverMux(t *testing.T) {
 		}
 	}
 
-	buf, err := raftstore.EncodeCommand(raftstore.KVCommand, &structs.KVRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: "over/mux", Value: []byte("yes")}})
+	buf, err := raftstore.EncodeCommand(raftstore.KVCommand, structs.NewRequestID(), &structs.KVRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: "over/mux", Value: []byte("yes")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, idx, err := leader.ApplyEncoded(buf)
+	res, idx, err := leader.ApplyEncoded(context.Background(), buf)
 	if err != nil || res != true {
 		t.Fatalf("apply on the leader: %v, %v", res, err)
 	}

@@ -5,14 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/hashicorp/go-memdb"
 
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
-// snapshotVersion is written first; Restore refuses what it does not know.
-const snapshotVersion = 1
+// Snapshot versions, written first; Restore refuses what it does not know.
+// Version 2 carries the FSM's request records after the tables (a Raft
+// snapshot); archives and client streams have none and stay version 1, so
+// that an older binary still reads them.
+const (
+	snapshotVersion         = 1
+	snapshotVersionRequests = 2
+)
 
 // snapshotTables are every table, in the order a snapshot writes them:
 // rows before the index table, sessions before the links to their checks.
@@ -43,21 +50,67 @@ type snapshotRecord struct {
 
 	Session      *structs.Session `json:",omitempty"`
 	SessionCheck *sessionCheck    `json:",omitempty"`
+
+	Request *requestRecord `json:",omitempty"`
+}
+
+// requestRecord is a Request as a snapshot stores it: its result typed.
+type requestRecord struct {
+	ID    structs.RequestID
+	Index uint64
+	Time  time.Time
+	KV    *bool                `json:",omitempty"`
+	Txn   *structs.TxnResponse `json:",omitempty"`
+}
+
+func newRequestRecord(r *Request) *requestRecord {
+	rec := &requestRecord{ID: r.ID, Index: r.Index, Time: r.Time}
+	switch v := r.Result.(type) {
+	case bool:
+		rec.KV = &v
+	case *structs.TxnResponse:
+		rec.Txn = v
+	}
+	return rec
+}
+
+func (rec *requestRecord) request() *Request {
+	r := &Request{ID: rec.ID, Index: rec.Index, Time: rec.Time}
+	switch {
+	case rec.KV != nil:
+		r.Result = *rec.KV
+	case rec.Txn != nil:
+		r.Result = rec.Txn
+	}
+	return r
 }
 
 // Snapshot is a point-in-time view of the store; taking it is O(1) and it
 // can be persisted while writes continue.
 type Snapshot struct {
-	tx    *memdb.Txn
-	index uint64
+	tx       *memdb.Txn
+	index    uint64
+	store    *Store
+	requests []*Request
 }
 
 // SetIndex records the log index the view was taken at, when it is higher
 // than the tables' (the last command changed nothing).
 func (sn *Snapshot) SetIndex(idx uint64) { sn.index = idx }
 
-// Snapshot takes a point-in-time view of the whole store.
-func (s *Store) Snapshot() *Snapshot { return &Snapshot{tx: s.db.Txn(false)} }
+// IncludeRequests adds the request records to the view (a Raft snapshot:
+// a server restored from it must still answer re-sends). Call it before
+// the next write.
+func (sn *Snapshot) IncludeRequests() {
+	rt := sn.store.requests
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	sn.requests = append([]*Request{}, rt.order[rt.head:]...)
+}
+
+// Snapshot takes a point-in-time view of the whole store (without the
+// request records).
+func (s *Store) Snapshot() *Snapshot { return &Snapshot{tx: s.db.Txn(false), store: s} }
 
 // Release frees the view.
 func (sn *Snapshot) Release() { sn.tx.Abort() }
@@ -65,7 +118,11 @@ func (sn *Snapshot) Release() { sn.tx.Abort() }
 // Persist writes the view as a JSON stream: a header, then one record a row.
 func (sn *Snapshot) Persist(w io.Writer) error {
 	enc := json.NewEncoder(w)
-	if err := enc.Encode(snapshotHeader{Version: snapshotVersion, Index: max(sn.index, maxIndex(sn.tx, snapshotTables...))}); err != nil {
+	version := snapshotVersion
+	if sn.requests != nil {
+		version = snapshotVersionRequests
+	}
+	if err := enc.Encode(snapshotHeader{Version: version, Index: max(sn.index, maxIndex(sn.tx, snapshotTables...))}); err != nil {
 		return fmt.Errorf("state: snapshot header: %w", err)
 	}
 	for _, table := range snapshotTables {
@@ -96,35 +153,43 @@ func (sn *Snapshot) Persist(w io.Writer) error {
 			}
 		}
 	}
+	for _, r := range sn.requests {
+		if err := enc.Encode(&snapshotRecord{Request: newRequestRecord(r)}); err != nil {
+			return fmt.Errorf("state: snapshot requests: %w", err)
+		}
+	}
 	return nil
 }
 
 // Restore replaces the whole store with a persisted snapshot, in one write
 // transaction: readers see the old state or the new one, and every watcher
-// wakes. A stream that does not decode completely changes nothing.
+// wakes. A stream that does not decode completely changes nothing. The
+// snapshot's request records are ignored (a client's replica).
 func (s *Store) Restore(r io.Reader) error {
-	_, err := s.restore(r, 0)
+	_, err := s.restore(r, 0, false)
 	return err
 }
 
-// RestoreIndexed is Restore, returning the index the snapshot was taken at.
-func (s *Store) RestoreIndexed(r io.Reader) (uint64, error) { return s.restore(r, 0) }
+// RestoreIndexed is Restore for a Raft snapshot: the request records are
+// restored too, and it returns the index the snapshot was taken at.
+func (s *Store) RestoreIndexed(r io.Reader) (uint64, error) { return s.restore(r, 0, true) }
 
 // RestoreAt is Restore for a snapshot restored through the log at idx:
 // every table's index becomes idx, so that indexes never go backwards and
-// every blocking query wakes.
+// every blocking query wakes. The request records stay as they are: they
+// describe the log, which goes on.
 func (s *Store) RestoreAt(idx uint64, r io.Reader) error {
-	_, err := s.restore(r, idx)
+	_, err := s.restore(r, idx, false)
 	return err
 }
 
-func (s *Store) restore(r io.Reader, at uint64) (uint64, error) {
+func (s *Store) restore(r io.Reader, at uint64, withRequests bool) (uint64, error) {
 	dec := json.NewDecoder(r)
 	var hdr snapshotHeader
 	if err := dec.Decode(&hdr); err != nil {
 		return 0, fmt.Errorf("state: restore header: %w", err)
 	}
-	if hdr.Version != snapshotVersion {
+	if hdr.Version != snapshotVersion && hdr.Version != snapshotVersionRequests {
 		return 0, fmt.Errorf("state: restore: unsupported snapshot version %d", hdr.Version)
 	}
 	tx := s.db.Txn(true)
@@ -135,6 +200,7 @@ func (s *Store) restore(r io.Reader, at uint64) (uint64, error) {
 		}
 	}
 	var catalogIdx uint64
+	var requests []*Request
 	for {
 		var rec snapshotRecord
 		err := dec.Decode(&rec)
@@ -143,6 +209,12 @@ func (s *Store) restore(r io.Reader, at uint64) (uint64, error) {
 		}
 		if err != nil {
 			return 0, fmt.Errorf("state: restore record: %w", err)
+		}
+		if rec.Request != nil {
+			if withRequests {
+				requests = append(requests, rec.Request.request())
+			}
+			continue
 		}
 		table, obj := rec.row()
 		if obj == nil {
@@ -165,6 +237,9 @@ func (s *Store) restore(r io.Reader, at uint64) (uint64, error) {
 	}
 	tx.Commit()
 	s.catalogIndex.Store(catalogIdx)
+	if withRequests {
+		s.requests.replace(requests)
+	}
 	return hdr.Index, nil
 }
 

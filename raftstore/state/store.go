@@ -18,11 +18,13 @@ type Store struct {
 
 	lockDelay   lockDelays
 	invalidated invalidations
+	// requests are the FSM's recently applied request IDs (servers).
+	requests *requestTable
 }
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{db: newDB()}
+	return &Store{db: newDB(), requests: newRequestTable()}
 }
 
 // CatalogIndex is the Raft index of the last change to nodes, services or
