@@ -38,6 +38,8 @@ type Agent struct {
 	mux         *rpc.Mux
 	rpcServer   *grpc.Server
 	leaderReady atomic.Bool
+	// serverCaughtUp: the state holds what was committed before start.
+	serverCaughtUp atomic.Bool
 	// bootstrapped: the cluster was formed (or found) by bootstrap_expect.
 	bootstrapped atomic.Bool
 	stable       stableSince
@@ -243,12 +245,9 @@ func (a *Agent) feed() *raftstore.Feed {
 func (a *Agent) IsServer() bool { return a.raft != nil }
 
 // Ready reports whether a leader is known, the agent's own node is in the
-// catalog and, on a client, the replica has caught up with its server.
+// catalog and the local state has caught up (see CaughtUp).
 func (a *Agent) Ready() bool {
-	if !a.registered.Load() || a.Leader() == "" {
-		return false
-	}
-	return a.raft != nil || a.replicaState.caughtUp.Load()
+	return a.registered.Load() && a.Leader() != "" && a.CaughtUp()
 }
 
 // Leader is the Raft leader's server address, or "".

@@ -48,8 +48,9 @@ func (a *Agent) startServer() error {
 			log.Printf("[ERROR] coordcatalog: rpc server: %v", err)
 		}
 	}(a.rpcServer)
-	a.wg.Add(1)
+	a.wg.Add(2)
 	go a.leadershipLoop()
+	go a.catchUpServer()
 	return nil
 }
 

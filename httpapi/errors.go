@@ -78,6 +78,9 @@ func statusOf(err error) (int, string) {
 		// know not to take it as "not applied".
 		return http.StatusInternalServerError, "Outcome unknown: the write may or may not have been applied; read before you retry (" + err.Error() + ")"
 	}
+	if errors.Is(err, agent.ErrCatchingUp) {
+		return http.StatusInternalServerError, err.Error()
+	}
 	if errors.Is(err, raftstore.ErrNotLeader) || errors.Is(err, agent.ErrNoLeader) {
 		return http.StatusInternalServerError, errNoLeader
 	}

@@ -166,11 +166,18 @@ func blockingQuery[T any](ctx context.Context, s *server, opts *queryOptions, fn
 // are not monotonic (event/list's) compare for inequality.
 func blockUntil[T any](ctx context.Context, s *server, opts *queryOptions, fn queryFunc[T], done func(idx uint64) bool) (uint64, T, error) {
 	run := func(ws memdb.WatchSet) (uint64, T, error) {
-		if opts.Consistent {
-			if err := s.consistentRead(ctx); err != nil {
-				var zero T
-				return 0, zero, err
-			}
+		var err error
+		switch {
+		case opts.Consistent:
+			err = s.consistentRead(ctx)
+		case !opts.Stale:
+			// A default-mode read never shows less than what was
+			// acknowledged before this agent (re)started.
+			err = s.agent.WaitCaughtUp(ctx)
+		}
+		if err != nil {
+			var zero T
+			return 0, zero, err
 		}
 		return fn(ws)
 	}

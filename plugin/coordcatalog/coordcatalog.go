@@ -18,6 +18,10 @@ type CoordCatalog struct {
 	agent *agent.Agent
 	store func() *state.Store
 	ready func() bool
+	// caughtUp: the store holds what the cluster had committed when the
+	// agent started; until then names in the zone get SERVFAIL, never a
+	// wrong NXDOMAIN.
+	caughtUp func() bool
 
 	datacenter   string
 	self         string // this agent's node name, the zone's name server

@@ -2,6 +2,7 @@ package coordcatalog
 
 import (
 	"context"
+	"errors"
 	"net"
 
 	"github.com/coredns/coredns/plugin"
@@ -10,6 +11,8 @@ import (
 	"github.com/miekg/dns"
 )
 
+var errCatchingUp = errors.New("the local catalog is still catching up with the cluster")
+
 // ServeDNS answers names inside the zone from the local catalog replica and
 // passes every other name to the next plugin.
 func (c *CoordCatalog) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
@@ -17,6 +20,11 @@ func (c *CoordCatalog) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dn
 	zone := plugin.Zones(c.Zones).Matches(state.Name())
 	if zone == "" {
 		return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
+	}
+
+	if !c.caughtUp() {
+		responses.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[state.QType()], dns.RcodeToString[dns.RcodeServerFailure]).Inc()
+		return dns.RcodeServerFailure, plugin.Error(c.Name(), errCatchingUp)
 	}
 
 	m := new(dns.Msg)

@@ -45,6 +45,7 @@ func newTestPlugin(s *state.Store) *CoordCatalog {
 		Zones:      []string{"consul."},
 		store:      func() *state.Store { return s },
 		ready:      func() bool { return true },
+		caughtUp:   func() bool { return true },
 		datacenter: "dc1",
 		self:       "ns",
 		cache:      newInstanceCache(),

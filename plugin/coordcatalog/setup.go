@@ -53,6 +53,7 @@ func setup(c *caddy.Controller) error {
 		agent:        a,
 		store:        a.State,
 		ready:        a.Ready,
+		caughtUp:     a.CaughtUp,
 		datacenter:   cfg.Datacenter,
 		self:         cfg.NodeName,
 		nodeTTL:      uint32(opts.nodeTTL / time.Second),
