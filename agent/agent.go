@@ -48,7 +48,9 @@ type Agent struct {
 	replica      *raftstore.Replica
 	replicaState replicaStatus
 
-	pool           *rpc.Pool
+	pool *rpc.Pool
+	// sendApply replaces pool.Apply when set: tests inject faults there.
+	sendApply      atomic.Pointer[applyFunc]
 	gossip         *gossip.Pool
 	membersChanged chan struct{}
 	left           atomic.Bool

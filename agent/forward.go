@@ -160,7 +160,11 @@ func (a *Agent) forwardApply(ctx context.Context, addr string, buf []byte, hops 
 	start := time.Now()
 	callCtx, cancel := context.WithTimeout(ctx, rpcCallTimeout)
 	defer cancel()
-	resp, err := a.pool.Apply(callCtx, addr, &rpc.ApplyRequest{Command: buf, Hops: hops + 1})
+	send := a.pool.Apply
+	if f := a.sendApply.Load(); f != nil {
+		send = *f
+	}
+	resp, err := send(callCtx, addr, &rpc.ApplyRequest{Command: buf, Hops: hops + 1})
 	forwardDuration.WithLabelValues("apply").Observe(time.Since(start).Seconds())
 	if err != nil {
 		if rpc.NotSent(err) {
@@ -175,6 +179,9 @@ func (a *Agent) forwardApply(ctx context.Context, addr string, buf []byte, hops 
 	res, err := decodeResult(raftstore.CommandTypeOf(buf), resp.Result)
 	return res, resp.Index, err
 }
+
+// applyFunc sends an Apply RPC (rpc.Pool.Apply, or a test's fault).
+type applyFunc = func(ctx context.Context, addr string, req *rpc.ApplyRequest) (*rpc.ApplyResponse, error)
 
 // Outcomes of one write attempt.
 const (
