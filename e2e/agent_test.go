@@ -40,6 +40,7 @@ type node struct {
 	Extra       string   // more coordcatalog lines
 	Health      string   // coordhealth block body; empty: no block
 	Wrap        []string // command prefix the binary runs under (e.g. nsenter)
+	ReadyPort   int      // the ready plugin's port; 0: no ready plugin
 }
 
 func newNode(t testing.TB) *node {
@@ -69,6 +70,7 @@ var corefileTmpl = template.Must(template.New("corefile").Parse(`consul:{{.DNS}}
         {{.Health}}
     }{{end}}
     prometheus 127.0.0.1:{{.Metrics}}
+    {{if .ReadyPort}}ready 127.0.0.1:{{.ReadyPort}}{{end}}
     errors
 }
 .:{{.DNS}} {
