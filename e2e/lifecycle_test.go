@@ -26,6 +26,7 @@ func TestKill9KeepsAcknowledgedWrites(t *testing.T) {
 	}
 	p.kill()
 
+	busy(t) // a loaded machine replays the log slowly
 	start(t, n)
 	c = n.client(t)
 	pairs, _, err := c.KV().List("cfg/", nil)
