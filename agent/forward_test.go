@@ -140,8 +140,25 @@ func TestLostAnswerIsResentAndAppliedOnce(t *testing.T) {
 	if _, err := c.KV(&structs.KVRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: "set", Value: []byte("y")}}); err != nil {
 		t.Fatal(err)
 	}
+	// A session's ID is chosen before Raft: its re-sent create used to
+	// hit "session exists" and report a created session as a 400.
+	fault.calls.Store(0)
+	id, err := c.SessionCreate(&structs.Session{Name: "s"})
+	if err != nil {
+		t.Fatalf("BUG: session create whose first answer was lost: %v", err)
+	}
+	// A transaction's re-send gets the first transaction's results.
+	fault.calls.Store(0)
+	resp, err := c.Txn(structs.TxnOps{{KV: &structs.TxnKVOp{Verb: structs.KVCheckNotExists, DirEnt: structs.DirEntry{Key: "txn"}}},
+		{KV: &structs.TxnKVOp{Verb: structs.KVSet, DirEnt: structs.DirEntry{Key: "txn", Value: []byte("z")}}}})
+	if err != nil || len(resp.Errors) != 0 || len(resp.Results) != 1 {
+		t.Fatalf("BUG: txn whose first answer was lost: %+v, %v", resp, err)
+	}
 	leader, _ := leaderOf(t, servers)
-	for _, key := range []string{"cas", "set"} {
+	if _, s, err := leader.State().SessionGet(nil, id); err != nil || s == nil {
+		t.Errorf("session %s on the leader: %+v, %v", id, s, err)
+	}
+	for _, key := range []string{"cas", "set", "txn"} {
 		e := kvEntry(t, leader, key)
 		if e == nil || e.CreateIndex != e.ModifyIndex {
 			t.Errorf("BUG: %s = %+v: written twice", key, e)
