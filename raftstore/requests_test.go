@@ -129,17 +129,45 @@ func TestRequestEvictionIsDeterministic(t *testing.T) {
 		log = append(log, &raft.Log{Index: uint64(i), Term: 1, Type: raft.LogCommand, Data: data,
 			AppendedAt: t0.Add(time.Duration(i) * time.Second)})
 	}
+	// Entry 100 carries no ID and a leader clock 100 s ahead: it moves the
+	// eviction clock (and back at 101) without a record of its own.
+	body, _ := json.Marshal(&structs.KVRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: "legacy", Value: []byte("v")}})
+	log[99].Data, log[99].AppendedAt = append([]byte{byte(KVCommand)}, body...), t0.Add(200*time.Second)
+
 	a, b := NewFSM(state.NewStore(), true), NewFSM(state.NewStore(), true)
+	var c *FSM
 	for _, l := range log {
 		a.Apply(l)
-		// A second server applies the same log later: its own clock does
-		// not matter.
-		time.Sleep(0)
 		b.Apply(l)
+		if c != nil {
+			c.Apply(l)
+			if na, nc := len(a.store.Requests()), len(c.store.Requests()); na != nc {
+				t.Fatalf("after index %d: %d requests remembered, %d on the server restored from a snapshot", l.Index, na, nc)
+			}
+		}
+		if l.Index == 100 {
+			// A third server joins from a snapshot taken here.
+			fs, err := a.Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sink memSink
+			if err := fs.Persist(&sink); err != nil {
+				t.Fatal(err)
+			}
+			fs.Release()
+			c = NewFSM(state.NewStore(), true)
+			if err := c.Restore(io.NopCloser(&sink.Buffer)); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	ra, rb := a.store.Requests(), b.store.Requests()
-	if len(ra) != len(rb) || len(ra) == 0 || ra[0].Index != rb[0].Index {
-		t.Fatalf("servers remember different requests: %d from %d, %d from %d", len(ra), ra[0].Index, len(rb), rb[0].Index)
+	ra, rb, rc := a.store.Requests(), b.store.Requests(), c.store.Requests()
+	ida, _ := json.Marshal(ra)
+	idb, _ := json.Marshal(rb)
+	idc, _ := json.Marshal(rc)
+	if len(ra) == 0 || string(ida) != string(idb) || string(ida) != string(idc) {
+		t.Fatalf("servers remember different requests: %d, %d and %d (restored from a snapshot)", len(ra), len(rb), len(rc))
 	}
 	// 200 entries a second apart: the last 61 s are kept.
 	if oldest := ra[0].Index; oldest != 200-uint64(state.RequestRetention/time.Second) {

@@ -33,8 +33,10 @@ type requestTable struct {
 	byID  map[structs.RequestID]*Request
 	order []*Request // oldest first; head is where the live ones start
 	head  int
-	// clock is the latest append time applied: times from different
-	// leaders need not be monotonic, the eviction clock is.
+	// clock is the append time of the last entry applied. It follows the
+	// current leader's clock, even backwards: a leader whose clock runs
+	// ahead evicts early only while it leads, and records it appended stay
+	// at the head (in log order) until the clock passes them.
 	clock time.Time
 }
 
@@ -57,34 +59,33 @@ func (s *Store) RequestResult(id structs.RequestID) (any, bool) {
 
 // RememberRequest records that id was applied at idx (appended at
 // appended) with result, then forgets the requests older than the
-// retention. A zero appended time (entries of an older raft) counts as the
-// clock.
+// retention. A zero appended time (an entry of an older raft) counts as
+// the clock.
 func (s *Store) RememberRequest(id structs.RequestID, idx uint64, appended time.Time, result any) {
 	rt := s.requests
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	if appended.After(rt.clock) {
-		rt.clock = appended
-	}
 	if appended.IsZero() {
 		appended = rt.clock
 	}
+	rt.clock = appended
 	r := &Request{ID: id, Index: idx, Time: appended, Result: result}
 	rt.byID[id] = r
 	rt.order = append(rt.order, r)
 	rt.expireLocked()
 }
 
-// ExpireRequests moves the eviction clock to appended (an entry without a
-// request ID) and forgets what it passed.
+// ExpireRequests moves the eviction clock to appended (the entry being
+// applied has no record of its own) and forgets what it passed.
 func (s *Store) ExpireRequests(appended time.Time) {
+	if appended.IsZero() {
+		return
+	}
 	rt := s.requests
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	if appended.After(rt.clock) {
-		rt.clock = appended
-		rt.expireLocked()
-	}
+	rt.clock = appended
+	rt.expireLocked()
 }
 
 func (rt *requestTable) expireLocked() {
@@ -117,16 +118,13 @@ func (s *Store) Requests() []Request {
 	return out
 }
 
-// replace swaps in the requests of a restored snapshot.
-func (rt *requestTable) replace(reqs []*Request) {
+// replace swaps in the requests of a restored snapshot and its clock.
+func (rt *requestTable) replace(reqs []*Request, clock time.Time) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	rt.byID = make(map[structs.RequestID]*Request, len(reqs))
-	rt.order, rt.head, rt.clock = reqs, 0, time.Time{}
+	rt.order, rt.head, rt.clock = reqs, 0, clock
 	for _, r := range reqs {
 		rt.byID[r.ID] = r
-		if r.Time.After(rt.clock) {
-			rt.clock = r.Time
-		}
 	}
 }

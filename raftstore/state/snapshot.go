@@ -38,6 +38,9 @@ func isCatalogTable(t string) bool {
 type snapshotHeader struct {
 	Version int
 	Index   uint64
+	// RequestClock is the request records' eviction clock (version 2), so
+	// that a restored server evicts exactly as the one that took it.
+	RequestClock time.Time `json:",omitzero"`
 }
 
 // snapshotRecord is one row of a snapshot stream: exactly one field is set.
@@ -92,6 +95,7 @@ type Snapshot struct {
 	index    uint64
 	store    *Store
 	requests []*Request
+	clock    time.Time
 }
 
 // SetIndex records the log index the view was taken at, when it is higher
@@ -106,6 +110,7 @@ func (sn *Snapshot) IncludeRequests() {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	sn.requests = append([]*Request{}, rt.order[rt.head:]...)
+	sn.clock = rt.clock
 }
 
 // Snapshot takes a point-in-time view of the whole store (without the
@@ -122,7 +127,8 @@ func (sn *Snapshot) Persist(w io.Writer) error {
 	if sn.requests != nil {
 		version = snapshotVersionRequests
 	}
-	if err := enc.Encode(snapshotHeader{Version: version, Index: max(sn.index, maxIndex(sn.tx, snapshotTables...))}); err != nil {
+	hdr := snapshotHeader{Version: version, Index: max(sn.index, maxIndex(sn.tx, snapshotTables...)), RequestClock: sn.clock}
+	if err := enc.Encode(hdr); err != nil {
 		return fmt.Errorf("state: snapshot header: %w", err)
 	}
 	for _, table := range snapshotTables {
@@ -238,7 +244,7 @@ func (s *Store) restore(r io.Reader, at uint64, withRequests bool) (uint64, erro
 	tx.Commit()
 	s.catalogIndex.Store(catalogIdx)
 	if withRequests {
-		s.requests.replace(requests)
+		s.requests.replace(requests, hdr.RequestClock)
 	}
 	return hdr.Index, nil
 }
