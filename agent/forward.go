@@ -121,20 +121,7 @@ func (a *Agent) giveUp(unknown, last error) error {
 		}
 		return fmt.Errorf("%w: %w", raftstore.ErrOutcomeUnknown, unknown)
 	}
-	if a.raft != nil {
-		// A server that cannot write its log steps down at every write, so
-		// the lack of a leader is that failure: say so.
-		if ferr := a.raft.LogWriteFailure(); ferr != nil {
-			return fmt.Errorf("%w: %w", ErrNoLeader, ferr)
-		}
-	}
-	if last != nil && !errors.Is(last, ErrNoLeader) {
-		return fmt.Errorf("%w: %v", ErrNoLeader, last)
-	}
-	if last != nil {
-		return last
-	}
-	return ErrNoLeader
+	return a.noLeader(last)
 }
 
 // errNoTarget: no leader (or, on a client, no server) is known.
@@ -267,17 +254,25 @@ func (a *Agent) forward(hops int, what string, fn func(ctx context.Context, addr
 		backoff = min(2*backoff, 500*time.Millisecond)
 	}
 	forwardErrors.WithLabelValues(what).Inc()
+	return a.noLeader(last)
+}
+
+// noLeader is ErrNoLeader with what explains it: the last error of an
+// attempt, or a server's own failure to write its log (such a server
+// steps down at every write, so that failure is why there is no leader).
+func (a *Agent) noLeader(last error) error {
 	if a.raft != nil {
-		// A server that cannot write its log steps down at every write, so
-		// the lack of a leader is that failure: say so.
 		if ferr := a.raft.LogWriteFailure(); ferr != nil {
 			return fmt.Errorf("%w: %w", ErrNoLeader, ferr)
 		}
 	}
-	if last != nil {
-		return fmt.Errorf("%w: %v", ErrNoLeader, last)
+	switch {
+	case last == nil:
+		return ErrNoLeader
+	case errors.Is(last, ErrNoLeader):
+		return last
 	}
-	return ErrNoLeader
+	return fmt.Errorf("%w: %v", ErrNoLeader, last)
 }
 
 // forwardTarget is the leader's server address on a server, or a server
