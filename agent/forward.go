@@ -68,9 +68,6 @@ const readYourWritesWait = 2 * time.Second
 // its result. When the time ends, the answer is ErrNoLeader only if no
 // attempt may have been applied; otherwise ErrOutcomeUnknown.
 func (a *Agent) applyEncoded(ctx context.Context, buf []byte, hops int) (any, uint64, error) {
-	if hops >= maxHops {
-		return nil, 0, fmt.Errorf("%w: forwarded %d times without reaching the leader", ErrNoLeader, hops)
-	}
 	hold := time.Now().Add(rpcHoldTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(hold) {
 		hold = d
@@ -86,6 +83,9 @@ func (a *Agent) applyEncoded(ctx context.Context, buf []byte, hops int) (any, ui
 		if forwarded && !counted {
 			forwardedTotal.WithLabelValues("apply").Inc()
 			counted = true
+		}
+		if errors.Is(err, errHopLimit) {
+			return nil, 0, a.giveUp(unknown, err)
 		}
 		switch writeOutcome(err) {
 		case outcomeDone:
@@ -124,8 +124,14 @@ func (a *Agent) giveUp(unknown, last error) error {
 	return a.noLeader(last)
 }
 
-// errNoTarget: no leader (or, on a client, no server) is known.
-var errNoTarget = errors.New("no leader known")
+var (
+	// errNoTarget: no leader (or, on a client, no server) is known.
+	errNoTarget = errors.New("no leader known")
+	// errHopLimit: a server that does not lead got a request forwarded
+	// maxHops times. It answers at once, so that the hop before (which
+	// may know the new leader by then) tries again.
+	errHopLimit = fmt.Errorf("%w: hop limit", ErrNoLeader)
+)
 
 // applyAttempt sends the command once: to the local Raft on the leader,
 // else to the forward target (forwarded says so).
@@ -133,6 +139,9 @@ func (a *Agent) applyAttempt(ctx context.Context, buf []byte, hops int) (res any
 	if a.raft != nil && a.raft.IsLeader() {
 		res, idx, err = a.raft.ApplyEncoded(ctx, buf)
 		return res, idx, false, err
+	}
+	if hops >= maxHops {
+		return nil, 0, false, fmt.Errorf("%w: forwarded %d times without reaching the leader", errHopLimit, hops)
 	}
 	addr := a.forwardTarget()
 	if addr == "" {

@@ -216,6 +216,28 @@ func TestMiddleHopTimingOutIsUnknownAndResentOnce(t *testing.T) {
 	}
 }
 
+// The hop limit stops forwarding, never the leader: a request that went
+// through maxHops servers (a client, a follower, a deposed leader) is
+// applied by the leader it reaches; a server that does not lead answers at
+// once that it did not send it, so that the hop before tries again.
+func TestHopLimitStopsForwardingNotTheLeader(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-server cluster")
+	}
+	servers, _ := startCluster(t, 3, 0)
+	leader, followers := leaderOf(t, servers)
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	if res, _, err := leader.applyEncoded(ctx, mustEncode(t, "far"), maxHops); err != nil || res != true {
+		t.Fatalf("BUG: the leader refuses a request forwarded %d times: %v, %v", maxHops, res, err)
+	}
+	start := time.Now()
+	_, _, err := followers[0].applyEncoded(ctx, mustEncode(t, "further"), maxHops)
+	if !errors.Is(err, ErrNoLeader) || time.Since(start) > time.Second {
+		t.Fatalf("a follower at the hop limit: %v after %s, want ErrNoLeader at once", err, time.Since(start))
+	}
+}
+
 func mustEncode(t *testing.T, key string) []byte {
 	t.Helper()
 	buf, err := raftstore.EncodeCommand(raftstore.KVCommand, structs.NewRequestID(), &structs.KVRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: key, Value: []byte("v")}})
