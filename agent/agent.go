@@ -100,7 +100,7 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 		runners:        map[string]checks.Check{},
 		reapers:        map[string]*time.Timer{},
 		stopCh:         make(chan struct{}),
-		pool:           rpc.NewPool(),
+		pool:           rpc.NewPool(net.ParseIP(cfg.BindAddr)),
 		membersChanged: make(chan struct{}, 1),
 	}
 	a.ConfigureHealth(HealthConfig{CheckUpdateInterval: DefaultCheckUpdateInterval})

@@ -23,10 +23,17 @@ const dialTimeout = 2 * time.Second
 type Pool struct {
 	mu    sync.Mutex
 	conns map[string]*grpc.ClientConn
+	local net.IP
 }
 
-// NewPool returns an empty pool.
-func NewPool() *Pool { return &Pool{conns: map[string]*grpc.ClientConn{}} }
+// NewPool returns an empty pool whose connections come from the address
+// local (nil: any).
+func NewPool(local net.IP) *Pool {
+	if local.IsUnspecified() {
+		local = nil
+	}
+	return &Pool{conns: map[string]*grpc.ClientConn{}, local: local}
+}
 
 func (p *Pool) conn(addr string) (*grpc.ClientConn, error) {
 	p.mu.Lock()
@@ -41,7 +48,7 @@ func (p *Pool) conn(addr string) (*grpc.ClientConn, error) {
 			if d, ok := ctx.Deadline(); ok {
 				timeout = min(timeout, time.Until(d))
 			}
-			return dialTyped(a, GRPCByte, timeout)
+			return dialTyped(a, GRPCByte, timeout, p.local)
 		}),
 		grpc.WithDefaultCallOptions(grpc.ForceCodec(jsonCodec{}),
 			grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)),

@@ -120,23 +120,38 @@ func (m *Mux) GRPCListener() net.Listener { return m.grpc }
 // RaftLayer is the raft.StreamLayer for the Raft connections; it dials
 // other servers with the Raft byte.
 func (m *Mux) RaftLayer() raft.StreamLayer {
-	return &raftLayer{chanListener: m.raft, advertise: m.advertise}
+	return &raftLayer{chanListener: m.raft, advertise: m.advertise, local: boundIP(m.ln.Addr())}
+}
+
+// boundIP is the IP a listener is bound to, nil for a wildcard bind.
+func boundIP(a net.Addr) net.IP {
+	if tcp, ok := a.(*net.TCPAddr); ok && !tcp.IP.IsUnspecified() {
+		return tcp.IP
+	}
+	return nil
 }
 
 type raftLayer struct {
 	*chanListener
 	advertise net.Addr
+	local     net.IP
 }
 
 func (l *raftLayer) Addr() net.Addr { return l.advertise }
 
 func (l *raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return dialTyped(string(addr), RaftByte, timeout)
+	return dialTyped(string(addr), RaftByte, timeout, l.local)
 }
 
 // dialTyped connects to a server port and announces the connection type.
-func dialTyped(addr string, kind byte, timeout time.Duration) (net.Conn, error) {
-	conn, err := net.DialTimeout("tcp", addr, timeout)
+// A server dials from the address it is bound to (local, nil for any), so
+// that its peers (and a firewall) see where a connection comes from.
+func dialTyped(addr string, kind byte, timeout time.Duration, local net.IP) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout}
+	if local != nil {
+		d.LocalAddr = &net.TCPAddr{IP: local}
+	}
+	conn, err := d.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
 	}

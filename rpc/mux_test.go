@@ -169,7 +169,7 @@ func TestMuxServesGRPC(t *testing.T) {
 	srv := NewServer(b)
 	go srv.Serve(m.GRPCListener())
 	t.Cleanup(srv.Stop)
-	pool := NewPool()
+	pool := NewPool(nil)
 	t.Cleanup(pool.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
@@ -490,7 +490,7 @@ func TestRaftClusterOverMux(t *testing.T) {
 		}
 	}
 
-	pool := NewPool()
+	pool := NewPool(nil)
 	defer pool.Close()
 	for i, m := range muxes {
 		resp, err := pool.ReadIndex(ctx, m.Addr().String(), &ReadIndexRequest{})
