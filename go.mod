@@ -3,6 +3,7 @@ module github.com/coredns-coord/coredns-coord
 go 1.26.8
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/coredns/caddy v1.1.4-0.20250930002214-15135a999495
 	github.com/coredns/coredns v1.14.7
 	github.com/google/uuid v1.6.0
