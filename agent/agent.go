@@ -78,6 +78,10 @@ type Agent struct {
 	reloadMu sync.Mutex
 
 	stopCh   chan struct{}
+	// stopCtx ends with stopCh: calls in flight (forwards, waits) end
+	// when the agent stops, instead of holding Stop up.
+	stopCtx    context.Context
+	stopCancel context.CancelFunc
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 }
@@ -103,6 +107,7 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 		pool:           rpc.NewPool(net.ParseIP(cfg.BindAddr)),
 		membersChanged: make(chan struct{}, 1),
 	}
+	a.stopCtx, a.stopCancel = context.WithCancel(context.Background())
 	a.ConfigureHealth(HealthConfig{CheckUpdateInterval: DefaultCheckUpdateInterval})
 	a.local.OnTransition(countTransition)
 	a.sessions.expire = a.expireSession
@@ -161,19 +166,10 @@ func (a *Agent) registerSelf() {
 	defer a.wg.Done()
 	backoff := 50 * time.Millisecond
 	for {
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			select {
-			case <-a.stopCh:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		err := a.waitForLeader(ctx)
+		err := a.waitForLeader(a.stopCtx)
 		if err == nil {
 			err = a.Register(a.selfRegistration())
 		}
-		cancel()
 		if err == nil {
 			a.registered.Store(true)
 			return
@@ -198,6 +194,7 @@ func (a *Agent) Stop() error {
 			a.Leave()
 		}
 		close(a.stopCh)
+		a.stopCancel()
 		if a.httpServer != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			a.httpServer.Shutdown(ctx)

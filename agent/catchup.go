@@ -50,15 +50,7 @@ func (a *Agent) WaitCaughtUp(ctx context.Context) error {
 // commit index, so until then its state lacks acknowledged writes.
 func (a *Agent) catchUpServer() {
 	defer a.wg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-a.stopCh:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx := a.stopCtx
 	backoff := 50 * time.Millisecond
 	for {
 		err := a.ConsistentRead(ctx)

@@ -42,7 +42,7 @@ func (a *Agent) apply(t raftstore.CommandType, req any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	ctx, cancel := context.WithTimeout(a.stopCtx, writeTimeout)
 	defer cancel()
 	res, idx, err := a.applyEncoded(ctx, buf, 0)
 	if err == nil && idx > 0 && a.feed().Last() < idx {
@@ -242,7 +242,7 @@ func (a *Agent) forward(hops int, what string, fn func(ctx context.Context, addr
 	for {
 		addr := a.forwardTarget()
 		if addr != "" {
-			ctx, cancel := context.WithTimeout(context.Background(), rpcCallTimeout)
+			ctx, cancel := context.WithTimeout(a.stopCtx, rpcCallTimeout)
 			err := fn(ctx, addr)
 			cancel()
 			if err == nil {

@@ -324,7 +324,13 @@ func restartEach(r *chaosRun) (func(), *node) {
 		select {
 		case <-r.c.procs[s].exited:
 		case <-time.After(15 * time.Second):
-			r.t.Errorf("%s did not stop within 15s of SIGTERM", s.Name)
+			// SIGQUIT makes the Go runtime print every goroutine.
+			r.signal(s, syscall.SIGQUIT)
+			select {
+			case <-r.c.procs[s].exited:
+			case <-time.After(5 * time.Second):
+			}
+			r.t.Errorf("BUG: %s did not stop within 15s of SIGTERM:\n%s", s.Name, r.c.procs[s].out.String())
 			r.c.kill(s)
 		}
 		r.start(s)

@@ -2,7 +2,6 @@ package coordcatalog
 
 import (
 	"context"
-	"errors"
 	"net"
 
 	"github.com/coredns/coredns/plugin"
@@ -10,8 +9,6 @@ import (
 	"github.com/coredns/coredns/request"
 	"github.com/miekg/dns"
 )
-
-var errCatchingUp = errors.New("the local catalog is still catching up with the cluster")
 
 // ServeDNS answers names inside the zone from the local catalog replica and
 // passes every other name to the next plugin.
@@ -23,8 +20,10 @@ func (c *CoordCatalog) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dn
 	}
 
 	if !c.caughtUp() {
+		// The server writes the SERVFAIL; no error, so that the errors
+		// plugin does not log every query of a starting agent.
 		responses.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[state.QType()], dns.RcodeToString[dns.RcodeServerFailure]).Inc()
-		return dns.RcodeServerFailure, plugin.Error(c.Name(), errCatchingUp)
+		return dns.RcodeServerFailure, nil
 	}
 
 	m := new(dns.Msg)
