@@ -77,13 +77,13 @@ type Agent struct {
 	syncOnce sync.Once
 	reloadMu sync.Mutex
 
-	stopCh   chan struct{}
+	stopCh chan struct{}
 	// stopCtx ends with stopCh: calls in flight (forwards, waits) end
 	// when the agent stops, instead of holding Stop up.
 	stopCtx    context.Context
 	stopCancel context.CancelFunc
-	wg       sync.WaitGroup
-	stopOnce sync.Once
+	wg         sync.WaitGroup
+	stopOnce   sync.Once
 }
 
 // Start opens Raft (servers) or the replica (clients), joins the gossip
