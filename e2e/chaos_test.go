@@ -3,6 +3,7 @@ package e2e
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -14,8 +15,11 @@ import (
 	"github.com/hashicorp/consul/api"
 )
 
-var chaosDuration = flag.Duration("chaos.duration", 75*time.Second,
-	"how long TestChaos injects faults under load (make chaos: 5m)")
+var (
+	chaosDuration = flag.Duration("chaos.duration", 75*time.Second,
+		"how long TestChaos injects faults under load (make chaos: 5m)")
+	chaosOnly = flag.String("chaos.only", "", "run only the faults whose name contains this")
+)
 
 // chaosReform is how long a cluster may take to take writes on every
 // server again after a fault is healed; past it, it is wedged, not slow.
@@ -54,7 +58,7 @@ func TestChaos(t *testing.T) {
 	}
 	if !inOwnNetns() {
 		if ok, why := canPartition(); ok {
-			runInNetns(t, "-chaos.duration="+chaosDuration.String())
+			runInNetns(t, "-chaos.duration="+chaosDuration.String(), "-chaos.only="+*chaosOnly)
 			return
 		} else {
 			t.Logf("chaos: partitions left out: %s", why)
@@ -74,6 +78,15 @@ func TestChaos(t *testing.T) {
 	if !inOwnNetns() {
 		faults = append(faults[:4], faults[5:]...)
 	}
+	if *chaosOnly != "" {
+		faults = slices.DeleteFunc(faults, func(f chaosFault) bool { return !strings.Contains(f.name, *chaosOnly) })
+		if len(faults) == 0 {
+			t.Fatalf("no fault matches -chaos.only=%q", *chaosOnly)
+		}
+	}
+	// A server that does not stop is sent SIGABRT: the Go runtime then
+	// prints every goroutine.
+	t.Setenv("GOTRACEBACK", "all")
 
 	c := newCluster(t, 3, 2, "")
 	r := &chaosRun{t: t, c: c, probes: map[*node]*api.Client{}, polls: map[*node]*api.Client{}, figures: map[string][]time.Duration{}}
@@ -324,8 +337,7 @@ func restartEach(r *chaosRun) (func(), *node) {
 		select {
 		case <-r.c.procs[s].exited:
 		case <-time.After(15 * time.Second):
-			// SIGQUIT makes the Go runtime print every goroutine.
-			r.signal(s, syscall.SIGQUIT)
+			r.signal(s, syscall.SIGABRT)
 			select {
 			case <-r.c.procs[s].exited:
 			case <-time.After(5 * time.Second):
