@@ -101,7 +101,7 @@ func (a *Agent) autopilotHealth() ([]rpc.RaftServer, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), statsTimeout)
+			ctx, cancel := context.WithTimeout(a.stopCtx, statsTimeout)
 			defer cancel()
 			resp, err := a.pool.Operator(ctx, s.Address, &rpc.OperatorRequest{Op: opLocalStats})
 			if err != nil || resp.Error != nil || len(resp.Servers) != 1 {

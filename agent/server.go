@@ -224,7 +224,7 @@ func (a *Agent) RemovePeer(id, address string) error {
 // remoteConfiguration asks the server at addr for its own Raft
 // configuration.
 func (a *Agent) remoteConfiguration(addr string) ([]rpc.RaftServer, uint64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), rpcCallTimeout)
+	ctx, cancel := context.WithTimeout(a.stopCtx, rpcCallTimeout)
 	defer cancel()
 	resp, err := a.pool.Operator(ctx, addr, &rpc.OperatorRequest{Op: opLocalConfiguration})
 	if err != nil {
