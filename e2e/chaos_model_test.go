@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -101,8 +102,8 @@ var registerModel = porcupine.Model{
 }
 
 // checkLinearizable checks the history; on a violation (or a check that
-// does not finish in time) it writes porcupine's HTML visualization and
-// returns its path with the verdict.
+// does not finish in time) it keeps the history (history.jsonl) and writes
+// porcupine's HTML visualization beside it, and returns the latter's path.
 func checkLinearizable(history []porcupine.Operation, timeout time.Duration) (porcupine.CheckResult, string, error) {
 	res, info := porcupine.CheckOperationsVerbose(registerModel, history, timeout)
 	if res == porcupine.Ok {
@@ -110,6 +111,18 @@ func checkLinearizable(history []porcupine.Operation, timeout time.Duration) (po
 	}
 	dir, err := os.MkdirTemp("", "coredns-coord-chaos-")
 	if err != nil {
+		return res, "", err
+	}
+	// The history itself, one operation a line, beside the visualization.
+	var lines []byte
+	for _, op := range history {
+		line, err := json.Marshal(op)
+		if err != nil {
+			return res, "", err
+		}
+		lines = append(append(lines, line...), '\n')
+	}
+	if err := os.WriteFile(filepath.Join(dir, "history.jsonl"), lines, 0o644); err != nil {
 		return res, "", err
 	}
 	path := filepath.Join(dir, "history.html")
