@@ -23,6 +23,21 @@ func applyLog(f *FSM, idx uint64, appended time.Time, data []byte) any {
 	return f.Apply(&raft.Log{Index: idx, Term: 1, Type: raft.LogCommand, Data: data, AppendedAt: appended})
 }
 
+// raftSnapshot is what Raft would persist of f now.
+func raftSnapshot(t testing.TB, f *FSM) string {
+	t.Helper()
+	fs, err := f.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Release()
+	var sink memSink
+	if err := fs.Persist(&sink); err != nil {
+		t.Fatal(err)
+	}
+	return sink.String()
+}
+
 func kvGet(t testing.TB, s *state.Store, key string) *structs.DirEntry {
 	t.Helper()
 	_, e, err := s.KVGet(nil, key)
@@ -147,17 +162,8 @@ func TestRequestEvictionIsDeterministic(t *testing.T) {
 		}
 		if l.Index == 100 {
 			// A third server joins from a snapshot taken here.
-			fs, err := a.Snapshot()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var sink memSink
-			if err := fs.Persist(&sink); err != nil {
-				t.Fatal(err)
-			}
-			fs.Release()
 			c = NewFSM(state.NewStore(), true)
-			if err := c.Restore(io.NopCloser(&sink.Buffer)); err != nil {
+			if err := c.Restore(io.NopCloser(strings.NewReader(raftSnapshot(t, a)))); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -193,20 +199,12 @@ func TestRequestsSurviveSnapshots(t *testing.T) {
 		t.Fatal(res)
 	}
 	txnRes := applyLog(f, 2, t0, txn)
-	fs, err := f.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sink memSink
-	if err := fs.Persist(&sink); err != nil {
-		t.Fatal(err)
-	}
-	fs.Release()
-	if !strings.HasPrefix(sink.String(), `{"Version":2,`) {
-		t.Errorf("snapshot header: %.40s", sink.String())
+	snap := raftSnapshot(t, f)
+	if !strings.HasPrefix(snap, `{"Version":2,`) {
+		t.Errorf("snapshot header: %.40s", snap)
 	}
 	restored := NewFSM(state.NewStore(), true)
-	if err := restored.Restore(io.NopCloser(strings.NewReader(sink.String()))); err != nil {
+	if err := restored.Restore(io.NopCloser(strings.NewReader(snap))); err != nil {
 		t.Fatal(err)
 	}
 	if res := applyLog(restored, 3, t0.Add(time.Second), cas); res != true {
@@ -220,7 +218,7 @@ func TestRequestsSurviveSnapshots(t *testing.T) {
 
 	// A client's replica takes the same stream without the records.
 	replica := NewReplica()
-	if err := replica.Restore(strings.NewReader(sink.String()), 2); err != nil {
+	if err := replica.Restore(strings.NewReader(snap), 2); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(replica.State().Requests()); n != 0 {
