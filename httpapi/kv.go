@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -14,12 +15,26 @@ import (
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
+// kvKey is the key a KV path names, exactly as sent. A key that is not
+// valid UTF-8 is refused: keys travel through JSON (in the Raft log, in
+// every listing), where it would turn into U+FFFD and collide with others.
+func kvKey(r *http.Request) (string, error) {
+	key := r.PathValue("key")
+	if !utf8.ValidString(key) {
+		return "", badRequest("Invalid key: %q is not valid UTF-8", key)
+	}
+	return key, nil
+}
+
 func (s *server) kvGet(w http.ResponseWriter, r *http.Request) error {
 	opts, err := s.query(r)
 	if err != nil {
 		return err
 	}
-	key := r.PathValue("key")
+	key, err := kvKey(r)
+	if err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	st := s.agent.State()
 
@@ -105,7 +120,10 @@ func (s *server) kvPut(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkWriteDatacenter(r); err != nil {
 		return err
 	}
-	key := r.PathValue("key")
+	key, err := kvKey(r)
+	if err != nil {
+		return err
+	}
 	if key == "" {
 		return badRequest("Missing key name")
 	}
@@ -221,7 +239,10 @@ func (s *server) kvDelete(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkWriteDatacenter(r); err != nil {
 		return err
 	}
-	key := r.PathValue("key")
+	key, err := kvKey(r)
+	if err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	if err := conflictingFlags(q, "recurse", "cas"); err != nil {
 		return err

@@ -11,6 +11,7 @@ package httpapi
 import (
 	"log"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -154,7 +155,41 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 	}
+	if s.serveKeyAsSent(rec, r) {
+		return
+	}
 	s.mux.ServeHTTP(rec, r)
+}
+
+// serveKeyAsSent serves a KV path that is not in canonical form (a key
+// with "//", "." or ".." in it) at the key as sent. ServeMux would answer
+// with a redirect to the cleaned path, which is another key: a client
+// that follows it writes there (Consul answers 301 the same way).
+func (s *server) serveKeyAsSent(w http.ResponseWriter, r *http.Request) bool {
+	key, ok := strings.CutPrefix(r.URL.Path, "/v1/kv/")
+	if !ok || cleanPath(r.URL.Path) == r.URL.Path {
+		return false
+	}
+	// The route a canonical key would take, for this method.
+	canonical := r.Clone(r.Context())
+	canonical.URL.Path, canonical.URL.RawPath = "/v1/kv/k", ""
+	h, pattern := s.mux.Handler(canonical)
+	if pattern == "" {
+		return false // no route for the method: the mux answers 405
+	}
+	r.SetPathValue("key", key)
+	h.ServeHTTP(w, r)
+	return true
+}
+
+// cleanPath is the canonical form ServeMux redirects to: path.Clean,
+// keeping a trailing slash.
+func cleanPath(p string) string {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
 }
 
 // decide is the security seam: every request comes here with its token.
