@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -169,13 +171,25 @@ func kvDump(t testing.TB, n *node, q *api.QueryOptions) string {
 	return "[" + strings.Join(out, " ") + "]"
 }
 
+// dialNoLinger connects with SO_LINGER 0: closing the connection resets
+// it instead of leaving it in TIME_WAIT, so that thousands of one-request
+// connections a minute (the fault suite's clients) do not use up the
+// ephemeral ports, which slows every connect down.
+func dialNoLinger(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if tcp, ok := c.(*net.TCPConn); ok {
+		tcp.SetLinger(0)
+	}
+	return c, err
+}
+
 // boundedClient is a consul client whose requests give up after timeout,
 // for servers that may be stopped (SIGSTOP), where a request would hang.
 func boundedClient(t testing.TB, n *node, timeout time.Duration) *api.Client {
 	t.Helper()
 	c, err := api.NewClient(&api.Config{
 		Address:    fmt.Sprintf("127.0.0.1:%d", n.HTTP),
-		HttpClient: &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}},
+		HttpClient: &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true, DialContext: dialNoLinger}},
 	})
 	if err != nil {
 		t.Fatal(err)
