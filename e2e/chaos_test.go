@@ -3,6 +3,7 @@ package e2e
 import (
 	"flag"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -123,6 +124,7 @@ func TestChaos(t *testing.T) {
 	}
 	defer stopWorkload()
 
+	go r.w.logRate(t, 30*time.Second, stop)
 	time.Sleep(2 * time.Second)
 	for i := 0; time.Since(r.w.start) < *chaosDuration; i++ {
 		f := faults[i%len(faults)]
@@ -149,6 +151,12 @@ func TestChaos(t *testing.T) {
 	}
 	r.report(elapsed)
 	r.check()
+	// CHAOS_DUMP=DIR keeps every agent's output of a passing run too.
+	if d := os.Getenv("CHAOS_DUMP"); d != "" {
+		for _, n := range c.all() {
+			os.WriteFile(d+"/"+n.Name+".log", []byte(c.procs[n].out.String()), 0o644)
+		}
+	}
 }
 
 // runFault injects f, measures until a majority names a new leader (when
@@ -375,6 +383,9 @@ func (r *chaosRun) report(elapsed time.Duration) {
 		counts = append(counts, fmt.Sprintf("%s %d", what, n))
 	}
 	sort.Strings(counts)
+	for _, line := range w.slowOps {
+		r.t.Logf("chaos: slow: %s", line)
+	}
 	r.t.Logf("chaos: %d operations in %s (%.0f/s): %s", total, elapsed.Round(time.Second), float64(total)/elapsed.Seconds(), strings.Join(counts, ", "))
 	var names []string
 	for name := range r.figures {

@@ -68,6 +68,7 @@ type chaosWorkload struct {
 	history []porcupine.Operation
 	holds   []lockHold
 	counts  map[string]int
+	slowOps []string
 }
 
 func newChaosWorkload(t testing.TB, agents []*node) *chaosWorkload {
@@ -129,10 +130,13 @@ func (w *chaosWorkload) kvClient(id int, keys []string, stop <-chan struct{}) {
 			return
 		default:
 		}
-		kv := w.clients[w.agents[rng.IntN(len(w.agents))]].KV()
+		agent := w.agents[rng.IntN(len(w.agents))]
+		kv := w.clients[agent].KV()
 		key := keys[rng.IntN(len(keys))]
 		value := fmt.Sprintf("c%d-%d", id, n)
-		switch rng.IntN(3) {
+		opStart := time.Now()
+		op := rng.IntN(3)
+		switch op {
 		case 0:
 			w.read(id, kv, key)
 		case 1:
@@ -140,17 +144,27 @@ func (w *chaosWorkload) kvClient(id int, keys []string, stop <-chan struct{}) {
 			_, err := kv.Put(&api.KVPair{Key: key, Value: []byte(value)}, nil)
 			w.record(id, regInput{Op: "write", Key: key, Value: value}, call, regOutput{}, w.now(), classify(err))
 		case 2:
-			expected, idx, ok := w.read(id, kv, key)
-			if !ok {
-				continue
+			if expected, idx, ok := w.read(id, kv, key); ok {
+				call := w.now()
+				applied, _, err := kv.CAS(&api.KVPair{Key: key, Value: []byte(value), ModifyIndex: idx}, nil)
+				w.record(id, regInput{Op: "cas", Key: key, Value: value, Expected: expected}, call, regOutput{OK: applied}, w.now(), classify(err))
 			}
-			call := w.now()
-			applied, _, err := kv.CAS(&api.KVPair{Key: key, Value: []byte(value), ModifyIndex: idx}, nil)
-			w.record(id, regInput{Op: "cas", Key: key, Value: value, Expected: expected}, call, regOutput{OK: applied}, w.now(), classify(err))
 		}
-		if classifyPause := rng.IntN(5); classifyPause == 0 {
+		if d := time.Since(opStart); d > 5*time.Second {
+			w.slow(fmt.Sprintf("%s via %s took %s (started at %s)", []string{"read", "write", "cas"}[op], agent.Name, d.Round(time.Millisecond), opStart.Sub(w.start).Round(time.Millisecond)))
+		}
+		if rng.IntN(5) == 0 {
 			time.Sleep(time.Duration(rng.IntN(5)) * time.Millisecond)
 		}
+	}
+}
+
+// slow keeps a line about an operation that took long (the first 20).
+func (w *chaosWorkload) slow(line string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.slowOps) < 20 {
+		w.slowOps = append(w.slowOps, line)
 	}
 }
 
@@ -226,4 +240,26 @@ func overlappingHolds(holds []lockHold) []string {
 		}
 	}
 	return out
+}
+
+// logRate logs the operations finished in each period until stop closes.
+func (w *chaosWorkload) logRate(t testing.TB, period time.Duration, stop <-chan struct{}) {
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	last := 0
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		w.mu.Lock()
+		n := 0
+		for _, c := range w.counts {
+			n += c
+		}
+		w.mu.Unlock()
+		t.Logf("chaos: %.0f operations/s in the last %s", float64(n-last)/period.Seconds(), period)
+		last = n
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strconv"
@@ -190,8 +191,9 @@ func Create(cfg Config) (*Pool, error) {
 	// a join intent newer than the leave.
 
 	registerPool(p)
-	p.wg.Add(1)
+	p.wg.Add(2)
 	go p.maintain()
+	go p.reconnect()
 	local := ml.LocalNode()
 	p.infof("started as %q at %s (datacenter %s, encryption %s)", cfg.NodeName, local.Address(), cfg.Datacenter,
 		map[bool]string{true: "on", false: "off"}[p.keyring != nil])
@@ -517,6 +519,39 @@ func (p *Pool) maintain() {
 					q.Prune(maxQueueDepth)
 				}
 			}
+		}
+	}
+}
+
+// reconnect joins a failed member again, one picked at random each
+// ReconnectInterval, as serf does. Without it, a pool that split stays
+// split: when every server restarts, each knows only the servers it joins
+// at start, and the clients, which still count the servers as failed,
+// gossip only among themselves, so they never learn that the servers are
+// back.
+func (p *Pool) reconnect() {
+	defer p.wg.Done()
+	for {
+		jitter := time.Duration(rand.Int64N(int64(p.cfg.ReconnectInterval) / 4))
+		select {
+		case <-p.shutdownCh:
+			return
+		case <-time.After(p.cfg.ReconnectInterval + jitter):
+		}
+		p.mu.Lock()
+		var failed []string
+		for _, m := range p.members {
+			if m.Status == StatusFailed {
+				failed = append(failed, m.Address())
+			}
+		}
+		p.mu.Unlock()
+		if len(failed) == 0 {
+			continue
+		}
+		addr := failed[rand.IntN(len(failed))]
+		if _, err := p.list().Join([]string{addr}); err == nil {
+			p.infof("reconnected to failed member at %s", addr)
 		}
 	}
 }

@@ -712,3 +712,21 @@ func TestUserEventRecoveredByPushPull(t *testing.T) {
 		t.Fatalf("b got the event %d times", n)
 	}
 }
+
+// A member that comes back at the address where it failed, without joining
+// anyone (a server restarted while the others were down too), is joined
+// again by the pool's reconnect loop: the pool does not stay split.
+func TestReconnectToFailedMember(t *testing.T) {
+	fast := func(_ int, c *Config) { c.ReconnectInterval = 200 * time.Millisecond }
+	ps := cluster(t, "r", 2, fast)
+	port := ps[1].LocalMember().Port
+	ps[1].Shutdown()
+	waitFailed(t, ps[:1], "r1", time.Now(), 15*time.Second)
+
+	back := newPool(t, "r1", func(c *Config) { fast(0, c); c.BindPort = int(port) })
+	waitFor(t, 10*time.Second, "both pools to see each other alive again", func() bool {
+		a, _ := statusOf(ps[0].Pool, "r1")
+		b, _ := statusOf(back.Pool, "r0")
+		return a == StatusAlive && b == StatusAlive
+	})
+}
