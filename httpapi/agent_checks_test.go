@@ -299,9 +299,11 @@ func TestDeregisterCriticalServiceAfter(t *testing.T) {
 	if d := time.Since(start); d < 500*time.Millisecond {
 		t.Fatalf("removed after %s, before the 1s deadline", d)
 	}
-	if st, _ := testutil.CheckStatus(t, s.client, "doomed", "doomed-ttl"); st != "absent" {
-		t.Fatalf("doomed's check still in the catalog: %s", st)
-	}
+	// The agent drops the service first and then writes the catalog.
+	waitFor(t, 5*time.Second, "doomed's check out of the catalog", func() (bool, string) {
+		st, _ := testutil.CheckStatus(t, s.client, "doomed", "doomed-ttl")
+		return st == "absent", "still " + st
+	})
 	svcs, err := ag.Services()
 	if err != nil || svcs["healthy"] == nil {
 		t.Fatalf("healthy service removed: %v, %v", svcs, err)
