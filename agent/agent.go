@@ -38,8 +38,10 @@ type Agent struct {
 	mux         *rpc.Mux
 	rpcServer   *grpc.Server
 	leaderReady atomic.Bool
-	// serverCaughtUp: the state holds what was committed before start.
-	serverCaughtUp atomic.Bool
+	// caughtUp closes once the state holds what was committed before
+	// start (see CaughtUp), on a server or a client alike.
+	caughtUp     chan struct{}
+	caughtUpOnce sync.Once
 	// bootstrapped: the cluster was formed (or found) by bootstrap_expect.
 	bootstrapped atomic.Bool
 	stable       stableSince
@@ -106,6 +108,7 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 		stopCh:         make(chan struct{}),
 		pool:           rpc.NewPool(net.ParseIP(cfg.BindAddr)),
 		membersChanged: make(chan struct{}, 1),
+		caughtUp:       make(chan struct{}),
 	}
 	a.stopCtx, a.stopCancel = context.WithCancel(context.Background())
 	a.ConfigureHealth(HealthConfig{CheckUpdateInterval: DefaultCheckUpdateInterval})

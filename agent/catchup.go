@@ -17,11 +17,15 @@ var ErrCatchingUp = errors.New("this agent is still catching up with the cluster
 // had committed when this agent started. It stays true once it is: later
 // staleness is what X-Consul-LastContact reports.
 func (a *Agent) CaughtUp() bool {
-	if a.raft != nil {
-		return a.serverCaughtUp.Load()
+	select {
+	case <-a.caughtUp:
+		return true
+	default:
+		return false
 	}
-	return a.replicaState.caughtUp.Load()
 }
+
+func (a *Agent) markCaughtUp() { a.caughtUpOnce.Do(func() { close(a.caughtUp) }) }
 
 // WaitCaughtUp blocks until CaughtUp, for at most the hold time.
 func (a *Agent) WaitCaughtUp(ctx context.Context) error {
@@ -30,18 +34,14 @@ func (a *Agent) WaitCaughtUp(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, rpcHoldTimeout)
 	defer cancel()
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	for !a.CaughtUp() {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (use ?stale to read what it has)", ErrCatchingUp)
-		case <-a.stopCh:
-			return ErrCatchingUp
-		case <-t.C:
-		}
+	select {
+	case <-a.caughtUp:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w (use ?stale to read what it has)", ErrCatchingUp)
+	case <-a.stopCh:
+		return ErrCatchingUp
 	}
-	return nil
 }
 
 // catchUpServer marks a server caught up once it has applied the leader's
@@ -55,7 +55,7 @@ func (a *Agent) catchUpServer() {
 	for {
 		err := a.ConsistentRead(ctx)
 		if err == nil {
-			a.serverCaughtUp.Store(true)
+			a.markCaughtUp()
 			log.Printf("[INFO] coordcatalog: caught up with the cluster at index %d", a.feed().Last())
 			return
 		}

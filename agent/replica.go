@@ -29,7 +29,6 @@ type replicaStatus struct {
 	serverLastContact atomic.Int64 // the server's own last contact, ns
 	serverIndex       atomic.Uint64
 	knownLeader       atomic.Bool
-	caughtUp          atomic.Bool
 	leader            atomic.Pointer[string]
 }
 
@@ -131,7 +130,7 @@ func (a *Agent) applyUpdate(u *rpc.Update, snapshot *bytes.Buffer) error {
 	rs.serverIndex.Store(u.Index)
 	rs.lastUpdate.Store(time.Now().UnixNano())
 	if a.replica.Index() >= u.Index && snapshot.Len() == 0 {
-		rs.caughtUp.Store(true)
+		a.markCaughtUp()
 	}
 	return nil
 }

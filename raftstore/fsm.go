@@ -43,8 +43,9 @@ func (f *FSM) Apply(l *raft.Log) any {
 			// writer.
 			return err, false
 		}
+		// Every entry moves the request records' eviction clock.
+		defer f.store.ExpireRequests(l.AppendedAt)
 		if id.IsZero() {
-			f.store.ExpireRequests(l.AppendedAt)
 			return f.applyDecoded(l.Index, t, req), false
 		}
 		return f.applyOnce(l, t, id, req)
@@ -59,15 +60,12 @@ func (f *FSM) Apply(l *raft.Log) any {
 func (f *FSM) applyOnce(l *raft.Log, t CommandType, id structs.RequestID, req any) (res any, unchanged bool) {
 	if res, ok := f.store.RequestResult(id); ok {
 		requestsDeduplicated.WithLabelValues(t.String()).Inc()
-		f.store.ExpireRequests(l.AppendedAt)
 		return res, true
 	}
 	res = f.applyDecoded(l.Index, t, req)
-	if _, failed := res.(error); failed {
-		f.store.ExpireRequests(l.AppendedAt)
-		return res, false
+	if _, failed := res.(error); !failed {
+		f.store.RememberRequest(id, l.Index, l.AppendedAt, res)
 	}
-	f.store.RememberRequest(id, l.Index, l.AppendedAt, res)
 	return res, false
 }
 

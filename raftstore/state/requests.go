@@ -58,9 +58,9 @@ func (s *Store) RequestResult(id structs.RequestID) (any, bool) {
 }
 
 // RememberRequest records that id was applied at idx (appended at
-// appended) with result, then forgets the requests older than the
-// retention. A zero appended time (an entry of an older raft) counts as
-// the clock.
+// appended) with result. A zero appended time (an entry of an older raft)
+// counts as the clock. ExpireRequests, which the FSM calls after every
+// entry, forgets what is older than the retention.
 func (s *Store) RememberRequest(id structs.RequestID, idx uint64, appended time.Time, result any) {
 	rt := s.requests
 	rt.mu.Lock()
@@ -68,15 +68,13 @@ func (s *Store) RememberRequest(id structs.RequestID, idx uint64, appended time.
 	if appended.IsZero() {
 		appended = rt.clock
 	}
-	rt.clock = appended
 	r := &Request{ID: id, Index: idx, Time: appended, Result: result}
 	rt.byID[id] = r
 	rt.order = append(rt.order, r)
-	rt.expireLocked()
 }
 
-// ExpireRequests moves the eviction clock to appended (the entry being
-// applied has no record of its own) and forgets what it passed.
+// ExpireRequests moves the eviction clock to appended (the entry just
+// applied) and forgets what it passed.
 func (s *Store) ExpireRequests(appended time.Time) {
 	if appended.IsZero() {
 		return
