@@ -70,6 +70,18 @@ func TestJoinTagsAndSetTags(t *testing.T) {
 				t.Fatalf("%s sees %+v", p.LocalNodeName(), m)
 			}
 		}
+	}
+	// Events reach the channel after the member list changes: wait for
+	// each pool's join of j3, then check none came twice.
+	waitFor(t, 5*time.Second, "a join event for j3 everywhere", func() bool {
+		for _, p := range ps {
+			if p.rec.count(EventJoin, "j3") == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, p := range ps {
 		if n := p.rec.count(EventJoin, "j3"); n != 1 {
 			t.Fatalf("%s got %d join events for j3", p.LocalNodeName(), n)
 		}
