@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -17,14 +18,23 @@ import (
 
 // decodeBody decodes one JSON value from body into v. Unknown fields are
 // ignored, as Consul ignores them; a malformed body, a field of the wrong
-// type or trailing data is a 400 carrying the decoder's message, and a body
-// over the limit a 413.
+// type, trailing data or bytes that are not UTF-8 are a 400 carrying the
+// reason, and a body over the limit a 413. encoding/json would turn
+// invalid UTF-8 into U+FFFD, so two txn keys sent different would be
+// stored as one.
 func decodeBody(body io.Reader, v any) error {
 	if body == nil {
 		body = http.NoBody
 	}
-	dec := json.NewDecoder(body)
-	err := dec.Decode(v)
+	raw, err := readBody(body)
+	if err != nil {
+		return err
+	}
+	if !utf8.Valid(raw) {
+		return badRequest("Request decode failed: the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	err = dec.Decode(v)
 	if err == nil {
 		if _, terr := dec.Token(); terr != io.EOF {
 			if terr == nil {
@@ -34,10 +44,6 @@ func decodeBody(body io.Reader, v any) error {
 		}
 	}
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return err
-		}
 		return badRequest("Request decode failed: %v", err)
 	}
 	return nil

@@ -43,6 +43,14 @@ func TestKVKeysExactlyAsSent(t *testing.T) {
 	if keys := string(s.expect(t, "GET", "/v1/kv/?keys", "", 200, "")); strings.Contains(keys, "col") {
 		t.Errorf("a refused key was written: %s", keys)
 	}
+	// The same in a transaction: a body with raw bytes that are not UTF-8
+	// is refused whole, where encoding/json would make both keys U+FFFD.
+	txn := "[{\"KV\":{\"Verb\":\"set\",\"Key\":\"t\xff\",\"Value\":\"eA==\"}}," +
+		"{\"KV\":{\"Verb\":\"set\",\"Key\":\"t\xfe\",\"Value\":\"eQ==\"}}]"
+	s.expect(t, "PUT", "/v1/txn", txn, 400, "not valid UTF-8")
+	if keys := string(s.expect(t, "GET", "/v1/kv/?keys", "", 200, "")); strings.Contains(keys, `"t`) {
+		t.Errorf("a refused txn wrote: %s", keys)
+	}
 	// A method the KV route does not take is still 405.
 	s.expect(t, "POST", "/v1/kv/a//b", "", 405, "")
 }
