@@ -2,9 +2,7 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log"
 	"net"
 	"net/http"
 	"sync"
@@ -136,21 +134,6 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 	a.wg.Add(1)
 	go a.registerSelf()
 	return a, nil
-}
-
-func (a *Agent) serveHTTP(h http.Handler) error {
-	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("agent: http listen: %w", err)
-	}
-	a.httpAddr = ln.Addr()
-	a.httpServer = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := a.httpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Printf("[ERROR] coordcatalog: http api: %v", err)
-		}
-	}()
-	return nil
 }
 
 // selfRegistration is the agent's own catalog entry: its node, the "consul"

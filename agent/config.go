@@ -40,7 +40,14 @@ type Config struct {
 	SerfLANPort   int
 	// HTTPAddr is host:port of the HTTP API; empty disables it.
 	HTTPAddr string
-	NodeMeta map[string]string
+	// HTTPMaxConnsPerClient caps the HTTP connections one client address
+	// holds open (0: no cap); the next gets 429 and is closed.
+	HTTPMaxConnsPerClient int
+	// HTTPReadHeaderTimeout bounds reading a request's headers;
+	// HTTPIdleTimeout closes a keep-alive connection idle that long.
+	HTTPReadHeaderTimeout time.Duration
+	HTTPIdleTimeout       time.Duration
+	NodeMeta              map[string]string
 	// BootstrapExpect is the number of servers that form the cluster once
 	// they have met by gossip; 1 makes a lone server bootstrap itself, 0
 	// waits to be added to a cluster that exists.
@@ -80,14 +87,17 @@ func DefaultConfig() Config {
 		host = "coredns-coord"
 	}
 	return Config{
-		NodeName:           strings.ToLower(strings.Split(host, ".")[0]),
-		Datacenter:         DefaultDatacenter,
-		BindAddr:           DefaultBindAddr,
-		ServerPort:         DefaultServerPort,
-		SerfLANPort:        DefaultSerfLAN,
-		HTTPAddr:           DefaultHTTPAddr,
-		ReconnectTimeout:   DefaultReconnectTimeout,
-		CleanupDeadServers: true,
+		NodeName:              strings.ToLower(strings.Split(host, ".")[0]),
+		Datacenter:            DefaultDatacenter,
+		BindAddr:              DefaultBindAddr,
+		ServerPort:            DefaultServerPort,
+		SerfLANPort:           DefaultSerfLAN,
+		HTTPAddr:              DefaultHTTPAddr,
+		HTTPMaxConnsPerClient: DefaultHTTPMaxConnsPerClient,
+		HTTPReadHeaderTimeout: DefaultHTTPReadHeaderTimeout,
+		HTTPIdleTimeout:       DefaultHTTPIdleTimeout,
+		ReconnectTimeout:      DefaultReconnectTimeout,
+		CleanupDeadServers:    true,
 	}
 }
 
@@ -128,6 +138,12 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 			return fmt.Errorf("http address %q: %w", c.HTTPAddr, err)
 		}
+	}
+	if c.HTTPMaxConnsPerClient < 0 {
+		return fmt.Errorf("http_max_conns_per_client %d is negative", c.HTTPMaxConnsPerClient)
+	}
+	if c.HTTPReadHeaderTimeout < 0 || c.HTTPIdleTimeout < 0 {
+		return errors.New("http timeouts must not be negative")
 	}
 	if c.Dev && (!c.Server || c.BootstrapExpect != 1) {
 		return errors.New("dev is a single server: it implies server and bootstrap_expect 1")

@@ -98,6 +98,9 @@ func BenchmarkBlockingFanout(b *testing.B) {
 
 func blockingFanout(b *testing.B, waiters int) {
 	n := newNode(b)
+	// Every waiter holds a connection from 127.0.0.1: raise the per-client
+	// cap (default 200) to what the benchmark opens.
+	n.Extra = fmt.Sprintf("http_max_conns_per_client %d", waiters+64)
 	p := start(b, n)
 	c := n.client(b)
 	if _, err := c.KV().Put(&api.KVPair{Key: "fanout/watched", Value: []byte("0")}, nil); err != nil {

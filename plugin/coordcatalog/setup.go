@@ -179,6 +179,21 @@ func (o *options) property(c *caddy.Controller) error {
 		if err = want(1); err == nil {
 			a.HTTPAddr, err = parseHTTP(args[0])
 		}
+	case "http_max_conns_per_client":
+		if err = want(1); err == nil {
+			a.HTTPMaxConnsPerClient, err = strconv.Atoi(args[0])
+			if err == nil && a.HTTPMaxConnsPerClient < 0 {
+				err = fmt.Errorf("must not be negative (0: no limit)")
+			}
+		}
+	case "http_read_header_timeout":
+		if err = want(1); err == nil {
+			a.HTTPReadHeaderTimeout, err = parsePositiveDuration(args[0])
+		}
+	case "http_idle_timeout":
+		if err = want(1); err == nil {
+			a.HTTPIdleTimeout, err = parsePositiveDuration(args[0])
+		}
 	case "bootstrap_expect":
 		if err = want(1); err == nil {
 			a.BootstrapExpect, err = strconv.Atoi(args[0])

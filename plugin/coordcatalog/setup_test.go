@@ -23,6 +23,9 @@ func TestParse(t *testing.T) {
 		service_ttl 5s
 		only_passing
 		a_record_limit 3
+		http_max_conns_per_client 0
+		http_read_header_timeout 3s
+		http_idle_timeout 30s
 		bootstrap_expect 1
 		server
 	}`)
@@ -37,7 +40,8 @@ func TestParse(t *testing.T) {
 	}
 	if !a.Dev || a.NodeName != "web-1" || a.Datacenter != "east" || a.BindAddr != "127.0.0.2" ||
 		a.ServerPort != 9300 || a.HTTPAddr != "127.0.0.1:9500" || a.NodeMeta["rack"] != "r1" || a.NodeMeta["zone"] != "z2" ||
-		a.NodeID != "6c2a8d3e-3b7a-4c2e-9f0e-1a2b3c4d5e6f" {
+		a.NodeID != "6c2a8d3e-3b7a-4c2e-9f0e-1a2b3c4d5e6f" || a.HTTPMaxConnsPerClient != 0 ||
+		a.HTTPReadHeaderTimeout != 3*time.Second || a.HTTPIdleTimeout != 30*time.Second {
 		t.Errorf("agent config %+v", a)
 	}
 	if o.nodeTTL != 10*time.Second || o.serviceTTL != 5*time.Second || !o.onlyPassing || o.aRecordLimit != 3 {
@@ -53,7 +57,8 @@ func TestParseDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.agent.Datacenter != "dc1" || o.agent.HTTPAddr != "127.0.0.1:8500" || o.agent.ServerPort != 8300 ||
-		o.nodeTTL != 0 || o.serviceTTL != 0 || o.onlyPassing {
+		o.nodeTTL != 0 || o.serviceTTL != 0 || o.onlyPassing || o.agent.HTTPMaxConnsPerClient != 200 ||
+		o.agent.HTTPReadHeaderTimeout != 10*time.Second || o.agent.HTTPIdleTimeout != 2*time.Minute {
 		t.Errorf("defaults %+v", o)
 	}
 }
@@ -74,6 +79,9 @@ func TestParseErrors(t *testing.T) {
 		"bad bind":            "coordcatalog {\n dev\n bind example.org\n}",
 		"bad node id":         "coordcatalog {\n dev\n node_id 42\n}",
 		"multi-server expect": "coordcatalog {\n dev\n bootstrap_expect 3\n}",
+		"negative conns":      "coordcatalog {\n dev\n http_max_conns_per_client -1\n}",
+		"zero idle timeout":   "coordcatalog {\n dev\n http_idle_timeout 0s\n}",
+		"bad header timeout":  "coordcatalog {\n dev\n http_read_header_timeout soon\n}",
 		"twice":               "coordcatalog {\n dev\n}\ncoordcatalog {\n dev\n}",
 	}
 	for name, input := range cases {

@@ -1,0 +1,71 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hashicorp/go-connlimit"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// HTTP listener defaults. The idle timeout is longer than the Consul Go
+// client's 90 s idle-connection timeout, so the client closes an idle
+// connection before the server does and never reuses one being closed.
+const (
+	DefaultHTTPMaxConnsPerClient = 200 // Consul's http_max_conns_per_client
+	DefaultHTTPReadHeaderTimeout = 10 * time.Second
+	DefaultHTTPIdleTimeout       = 2 * time.Minute
+)
+
+var httpConnsRefused = prometheus.NewCounter(prometheus.CounterOpts{
+	Name: "coredns_coord_http_connections_refused_total",
+	Help: "HTTP connections answered 429 and closed because their client address had http_max_conns_per_client open.",
+})
+
+func init() { prometheus.MustRegister(httpConnsRefused) }
+
+// tooManyConns is written on a connection over the per-client limit before
+// it is closed (the request was never read, so no handler can answer).
+var tooManyConns = func() []byte {
+	const body = "Too many connections from your address (http_max_conns_per_client)\n"
+	return fmt.Appendf(nil, "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\n"+
+		"Content-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+}()
+
+func (a *Agent) serveHTTP(h http.Handler) error {
+	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("agent: http listen: %w", err)
+	}
+	a.httpAddr = ln.Addr()
+	a.httpServer = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: a.cfg.HTTPReadHeaderTimeout,
+		IdleTimeout:       a.cfg.HTTPIdleTimeout,
+	}
+	if a.cfg.HTTPMaxConnsPerClient > 0 {
+		limiter := connlimit.NewLimiter(connlimit.Config{MaxConnsPerClientIP: a.cfg.HTTPMaxConnsPerClient})
+		a.httpServer.ConnState = limiter.HTTPConnStateFuncWithErrorHandler(refuseConn)
+	}
+	go func() {
+		if err := a.httpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Printf("[ERROR] coordcatalog: http api: %v", err)
+		}
+	}()
+	return nil
+}
+
+// refuseConn answers a connection over the limit with 429 and closes it.
+// It runs on the accept loop, so a client that does not read gets 10 ms.
+func refuseConn(err error, conn net.Conn) {
+	if errors.Is(err, connlimit.ErrPerClientIPLimitReached) {
+		httpConnsRefused.Inc()
+		conn.SetDeadline(time.Now().Add(10 * time.Millisecond))
+		conn.Write(tooManyConns)
+	}
+	conn.Close()
+}
