@@ -32,9 +32,14 @@ func addrRR(name string, ip net.IP, ttl uint32) dns.RR {
 	return &dns.AAAA{Hdr: hdr(name, dns.TypeAAAA, ttl), AAAA: ip}
 }
 
-// addrRecord returns an A or AAAA record for ip if it matches qtype.
+// addrRecord returns an A or AAAA record for ip if it matches qtype; ANY
+// matches either.
 func addrRecord(name string, ip net.IP, qtype uint16, ttl uint32) dns.RR {
-	if ip == nil || qtype != dns.TypeA && qtype != dns.TypeAAAA || (ip.To4() != nil) != (qtype == dns.TypeA) {
+	switch {
+	case ip == nil:
+		return nil
+	case qtype == dns.TypeANY:
+	case qtype != dns.TypeA && qtype != dns.TypeAAAA, (ip.To4() != nil) != (qtype == dns.TypeA):
 		return nil
 	}
 	return addrRR(name, ip, ttl)
@@ -52,10 +57,11 @@ const (
 )
 
 // maxUnits is how many units of qtype can fit in budget bytes at most; for
-// A and AAAA it is exact.
+// A and AAAA it is exact. ANY mixes both, so its bound is A's and fit
+// trims what does not.
 func maxUnits(qtype uint16, budget int) int {
 	switch qtype {
-	case dns.TypeA:
+	case dns.TypeA, dns.TypeANY:
 		return budget / aUnitLen
 	case dns.TypeAAAA:
 		return budget / aaaaUnitLen

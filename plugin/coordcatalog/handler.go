@@ -115,6 +115,11 @@ func (c *CoordCatalog) serviceAnswer(state request.Request, qname string, qtype 
 		pool = set.v6
 	case dns.TypeSRV:
 		pool = set.all
+	case dns.TypeANY:
+		// What A and AAAA would answer, together (Consul answers ANY
+		// with the A records only).
+		pool = make([]*instance, 0, len(set.v4)+len(set.v6))
+		pool = append(append(pool, set.v4...), set.v6...)
 	default:
 		return
 	}
@@ -179,6 +184,12 @@ func (c *CoordCatalog) serviceAnswer(state request.Request, qname string, qtype 
 				aaaas = append(aaaas, dns.AAAA{Hdr: hdr(in.target, dns.TypeAAAA, c.nodeTTL), AAAA: in.ip})
 				units[i].extra = &aaaas[len(aaaas)-1]
 			}
+		}
+		trimmed = fit(m, units, size) || trimmed
+	case dns.TypeANY:
+		units := make([]unit, len(picked))
+		for i, in := range picked {
+			units[i].answer = addrRR(qname, in.ip, c.serviceTTL)
 		}
 		trimmed = fit(m, units, size) || trimmed
 	}

@@ -37,6 +37,8 @@ func fixture(t testing.TB) *state.Store {
 	reg("web-4", "10.0.0.4", &structs.NodeService{ID: "web", Service: "web", Port: 80, Tags: []string{"v2"}}, structs.HealthWarning)
 	reg("db-6", "2001:db8::6", &structs.NodeService{ID: "db", Service: "db", Port: 5432}, "")
 	reg("ns", "127.0.0.1", &structs.NodeService{ID: "dns", Service: "dns", Port: 53}, "")
+	reg("web-1", "10.0.0.1", &structs.NodeService{ID: "dual", Service: "dual", Port: 7}, "")
+	reg("db-6", "2001:db8::6", &structs.NodeService{ID: "dual", Service: "dual", Port: 7}, "")
 	return s
 }
 
@@ -103,6 +105,15 @@ func TestAnswers(t *testing.T) {
 			test.SRV("_db._tcp.service.consul. 0 IN SRV 1 1 5432 db-6.node.dc1.consul."),
 		}, Extra: []dns.RR{test.AAAA("db-6.node.dc1.consul. 0 IN AAAA 2001:db8::6")}},
 		{Qname: "db.service.consul.", Qtype: dns.TypeA, Ns: soaNs},
+		// ANY answers what A and AAAA would.
+		{Qname: "dual.service.consul.", Qtype: dns.TypeANY, Answer: []dns.RR{
+			test.A("dual.service.consul. 0 IN A 10.0.0.1"),
+			test.AAAA("dual.service.consul. 0 IN AAAA 2001:db8::6"),
+		}},
+		{Qname: "db.service.consul.", Qtype: dns.TypeANY, Answer: []dns.RR{test.AAAA("db.service.consul. 0 IN AAAA 2001:db8::6")}},
+		{Qname: "web-1.node.consul.", Qtype: dns.TypeANY, Answer: []dns.RR{test.A("web-1.node.consul. 0 IN A 10.0.0.1")}},
+		{Qname: "db-6.node.consul.", Qtype: dns.TypeANY, Answer: []dns.RR{test.AAAA("db-6.node.consul. 0 IN AAAA 2001:db8::6")}},
+		{Qname: "0a000102.addr.dc1.consul.", Qtype: dns.TypeANY, Answer: []dns.RR{test.A("0a000102.addr.dc1.consul. 0 IN A 10.0.1.2")}},
 		{Qname: "0a000102.addr.dc1.consul.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("0a000102.addr.dc1.consul. 0 IN A 10.0.1.2")}},
 		{Qname: "consul.", Qtype: dns.TypeSOA, Answer: soaNs},
 		{Qname: "consul.", Qtype: dns.TypeNS, Answer: []dns.RR{test.NS("consul. 0 IN NS ns.node.dc1.consul.")},
@@ -204,7 +215,7 @@ func bigStore(t testing.TB, n int) *state.Store {
 
 func TestTruncation(t *testing.T) {
 	c := newTestPlugin(bigStore(t, 300))
-	for _, qtype := range []uint16{dns.TypeA, dns.TypeSRV} {
+	for _, qtype := range []uint16{dns.TypeA, dns.TypeSRV, dns.TypeANY} {
 		name := dns.TypeToString[qtype]
 		plain := serve(t, c, new(dns.Msg).SetQuestion("big.service.consul.", qtype), false)
 		if !plain.Truncated || plain.Len() > 512 || len(plain.Answer) == 0 {
