@@ -123,6 +123,12 @@ func TestDNS(t *testing.T) {
 			if r = query(t, n, proto, "db.service.consul.", dns.TypeAAAA); len(r.Answer) != 1 {
 				t.Errorf("db AAAA: %d answers", len(r.Answer))
 			}
+			if r = query(t, n, proto, "web.service.consul.", dns.TypeANY); len(r.Answer) != 3 || r.Rcode != dns.RcodeSuccess {
+				t.Errorf("web ANY: rcode %s, %d answers, want the 3 A records", dns.RcodeToString[r.Rcode], len(r.Answer))
+			}
+			if r = query(t, n, proto, "db-v6.node.consul.", dns.TypeANY); len(r.Answer) != 1 || r.Answer[0].Header().Rrtype != dns.TypeAAAA {
+				t.Errorf("db-v6 node ANY: %v, want its AAAA", r.Answer)
+			}
 			if r = query(t, n, proto, "E2E.Node.Consul.", dns.TypeA); len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "127.0.0.1" {
 				t.Errorf("agent's own node: %v", r.Answer)
 			}
