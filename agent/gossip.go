@@ -64,6 +64,10 @@ func (a *Agent) startGossip() error {
 		a.wg.Add(1)
 		go a.retryJoin()
 	}
+	if !a.cfg.Server {
+		a.wg.Add(1)
+		go a.warnWithoutServers()
+	}
 	return nil
 }
 
