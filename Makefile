@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # Packages that run goroutines of their own get the race detector in `test`.
 PKGS    := ./...
 
-.PHONY: build run test chaos bench fuzz lint clean
+.PHONY: build run test chaos compat bench fuzz lint clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/coredns-coord
@@ -23,6 +23,12 @@ test: lint
 CHAOS_DURATION ?= 5m
 chaos:
 	$(GO) test -run '^TestChaos$$' -v -count=1 -timeout 30m ./e2e/ -args -chaos.duration=$(CHAOS_DURATION)
+
+# The official Go client's own tests (hashicorp/consul/api) against the
+# binary, through a stand-in `consul` (compat/): COMPAT_MIN of them must pass.
+COMPAT_MIN ?= 0
+compat:
+	COMPAT_MIN=$(COMPAT_MIN) compat/run.sh
 
 # Go benchmarks of the answer path, the stores, the RPC and replication
 # feed, the agent's check sync and definition loading, check runs (and
