@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -31,8 +30,7 @@ type sessionCreateBody struct {
 }
 
 // sessionJSON is a session as Consul answers it: LockDelay in nanoseconds,
-// and Checks, the pre-1.7 field that clients still read, listing every
-// check the session is bound to.
+// and Checks, the pre-1.7 field, as it was sent.
 type sessionJSON struct {
 	ID            string
 	Name          string
@@ -57,7 +55,7 @@ func sessionsJSON(sessions ...*structs.Session) []*sessionJSON {
 			LockDelay:     s.LockDelay,
 			Behavior:      s.Behavior,
 			TTL:           s.TTL,
-			Checks:        s.CheckIDs(),
+			Checks:        s.Checks,
 			NodeChecks:    s.NodeChecks,
 			ServiceChecks: s.ServiceChecks,
 			CreateIndex:   s.CreateIndex,
@@ -81,36 +79,37 @@ func decodeSessionCreate(r *http.Request) (*structs.Session, error) {
 	sess := &structs.Session{
 		Name:          body.Name,
 		Node:          body.Node,
-		NodeChecks:    mergeSessionChecks(body.NodeChecks, body.Checks),
 		ServiceChecks: body.ServiceChecks,
 		LockDelay:     delay,
 		Behavior:      body.Behavior,
 		TTL:           body.TTL,
 	}
+	sess.NodeChecks, sess.Checks = sessionChecks(body.NodeChecks, body.Checks)
 	if err := validateSession(sess); err != nil {
 		return nil, err
 	}
 	return sess, nil
 }
 
-// mergeSessionChecks unites NodeChecks with the older Checks. Nil (both
-// left out) lets the agent bind the session to serfHealth.
-func mergeSessionChecks(nodeChecks, checks *[]string) []string {
-	if nodeChecks == nil && checks == nil {
-		return nil
+// sessionChecks reads NodeChecks and the older Checks as Consul does. Nil
+// NodeChecks lets the agent bind the session to serfHealth, unless Checks
+// was sent empty (no checks at all); Checks of just serfHealth is that
+// default and is dropped; any other Checks is kept as sent, apart.
+func sessionChecks(nodeChecks, checks *[]string) (node, legacy []string) {
+	if nodeChecks != nil {
+		node = *nodeChecks
 	}
-	out := []string{}
-	for _, list := range []*[]string{nodeChecks, checks} {
-		if list == nil {
-			continue
+	switch {
+	case checks == nil:
+	case len(*checks) == 0:
+		if node == nil {
+			node = []string{}
 		}
-		for _, id := range *list {
-			if !slices.Contains(out, id) {
-				out = append(out, id)
-			}
-		}
+	case len(*checks) == 1 && (*checks)[0] == structs.SerfCheckID:
+	default:
+		legacy = *checks
 	}
-	return out
+	return node, legacy
 }
 
 // parseLockDelay reads LockDelay as Consul does: a duration string ("15s")

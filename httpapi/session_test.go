@@ -46,11 +46,11 @@ func TestSessions(t *testing.T) {
 		e := info(custom)
 		if e == nil || e.ID != custom || e.Name != "web-lock" || e.Node != "node1" || e.TTL != "30s" ||
 			e.LockDelay != 2*time.Second || e.Behavior != api.SessionBehaviorDelete || e.CreateIndex == 0 ||
-			!slices.Equal(e.NodeChecks, []string{"serfHealth"}) || !slices.Equal(e.Checks, []string{"serfHealth"}) {
+			!slices.Equal(e.NodeChecks, []string{"serfHealth"}) || e.Checks != nil {
 			t.Fatalf("custom session = %+v", e)
 		}
 		// LockDelay is nanoseconds on the wire, TTL a duration string.
-		s.expect(t, "GET", "/v1/session/info/"+custom, "", 200, `"LockDelay":2000000000,"Behavior":"delete","TTL":"30s","Checks":["serfHealth"]`)
+		s.expect(t, "GET", "/v1/session/info/"+custom, "", 200, `"LockDelay":2000000000,"Behavior":"delete","TTL":"30s","NodeChecks":["serfHealth"]`)
 		d := info(defaults)
 		if d == nil || d.Node != "node1" || d.TTL != "" || d.LockDelay != 15*time.Second ||
 			d.Behavior != api.SessionBehaviorRelease || !slices.Equal(d.NodeChecks, []string{"serfHealth"}) {
@@ -187,9 +187,16 @@ func TestSessionCreateBody(t *testing.T) {
 		if e := create(`{"Checks":["serfHealth"],"NodeChecks":["serfHealth"]}`); !slices.Equal(e.NodeChecks, []string{"serfHealth"}) {
 			t.Errorf("Checks and NodeChecks = %+v", e)
 		}
-		if e := create(`{"Checks":["serfHealth"]}`); !slices.Equal(e.NodeChecks, []string{"serfHealth"}) ||
-			!slices.Equal(e.Checks, []string{"serfHealth"}) {
+		// Checks of just serfHealth is Consul's default: dropped, the
+		// session is bound through NodeChecks.
+		if e := create(`{"Checks":["serfHealth"]}`); !slices.Equal(e.NodeChecks, []string{"serfHealth"}) || e.Checks != nil {
 			t.Errorf("Checks alone = %+v", e)
+		}
+		// Any other Checks is kept apart, as sent, and binds too.
+		s.expect(t, "PUT", "/v1/catalog/register",
+			`{"Node":"legacy","Address":"10.0.0.9","Check":{"CheckID":"legacy-alive","Status":"passing"}}`, 200, "true")
+		if e := create(`{"Node":"legacy","Checks":["legacy-alive"],"NodeChecks":[]}`); len(e.NodeChecks) != 0 || !slices.Equal(e.Checks, []string{"legacy-alive"}) {
+			t.Errorf("legacy Checks = %+v", e)
 		}
 		if e := create(" "); !slices.Equal(e.NodeChecks, []string{"serfHealth"}) {
 			t.Errorf("blank body = %+v", e)

@@ -1,6 +1,9 @@
 package structs
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Session behaviours: what invalidation does to the keys a session holds.
 const (
@@ -30,15 +33,24 @@ type Session struct {
 	Node          string
 	NodeChecks    []string
 	ServiceChecks []ServiceCheck
-	LockDelay     time.Duration
-	Behavior      string
-	TTL           string
+	// Checks is the list's pre-1.7 name, kept apart and answered as sent,
+	// as Consul does; it binds like NodeChecks.
+	Checks    []string `json:",omitempty"`
+	LockDelay time.Duration
+	Behavior  string
+	TTL       string
 	RaftIndex
 }
 
-// CheckIDs are every check the session is bound to, node and service.
+// CheckIDs are every check the session is bound to, node and service,
+// each once.
 func (s *Session) CheckIDs() []string {
 	ids := append([]string(nil), s.NodeChecks...)
+	for _, id := range s.Checks {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
 	for _, sc := range s.ServiceChecks {
 		ids = append(ids, sc.ID)
 	}
