@@ -205,3 +205,33 @@ func TestLeadershipLostWhileCommittingIsUnknown(t *testing.T) {
 		}
 	}
 }
+
+// What a failed apply means for its outcome: only a lost leadership or a
+// shutdown leaves it unknown; a leader's own log write failing (a full
+// disk) means not applied, so the write may go to the next leader.
+func TestClassifyApplyError(t *testing.T) {
+	diskFull := fmt.Errorf("%w: write wal: no space left on device", ErrLogWrite)
+	for _, tc := range []struct {
+		err  error
+		want error
+	}{
+		{raft.ErrNotLeader, ErrNotLeader},
+		{raft.ErrLeadershipTransferInProgress, ErrNotLeader},
+		{raft.ErrEnqueueTimeout, ErrNotApplied},
+		{diskFull, ErrNotApplied},
+		{raft.ErrLeadershipLost, ErrOutcomeUnknown},
+		{raft.ErrRaftShutdown, ErrOutcomeUnknown},
+	} {
+		if got := classifyApplyError(tc.err); !errors.Is(got, tc.want) {
+			t.Errorf("%v: classified %v, want %v", tc.err, got, tc.want)
+		}
+	}
+	// The cause stays visible to the HTTP API, which reports a full disk.
+	if got := classifyApplyError(diskFull); !errors.Is(got, ErrLogWrite) {
+		t.Errorf("a log write failure lost its cause: %v", got)
+	}
+	other := errors.New("invalid session")
+	if got := classifyApplyError(other); got != other {
+		t.Errorf("an FSM refusal was reclassified: %v", got)
+	}
+}

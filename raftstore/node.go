@@ -299,18 +299,29 @@ func (n *Node) ApplyEncoded(ctx context.Context, buf []byte) (any, uint64, error
 	applyDuration.WithLabelValues(t.String()).Observe(time.Since(start).Seconds())
 	if err != nil {
 		appliesTotal.WithLabelValues(t.String(), "error").Inc()
-		switch {
-		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
-			return nil, 0, fmt.Errorf("%w: %v", ErrNotLeader, err)
-		case errors.Is(err, raft.ErrEnqueueTimeout):
-			return nil, 0, fmt.Errorf("%w: %v", ErrNotApplied, err)
-		case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrRaftShutdown):
-			return nil, 0, fmt.Errorf("%w: %v", ErrOutcomeUnknown, err)
-		}
-		return nil, 0, err
+		return nil, 0, classifyApplyError(err)
 	}
 	appliesTotal.WithLabelValues(t.String(), "ok").Inc()
 	return f.Response(), f.Index(), nil
+}
+
+// classifyApplyError says what a failed apply means for its outcome. A
+// leader that cannot write its own log (a full disk) answers the entries
+// of the failed batch with the store's error and steps down: they were
+// never stored nor replicated, so they are not applied and may be sent to
+// the next leader.
+func classifyApplyError(err error) error {
+	switch {
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
+		return fmt.Errorf("%w: %v", ErrNotLeader, err)
+	case errors.Is(err, raft.ErrEnqueueTimeout):
+		return fmt.Errorf("%w: %v", ErrNotApplied, err)
+	case errors.Is(err, ErrLogWrite):
+		return fmt.Errorf("%w: %w", ErrNotApplied, err)
+	case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrRaftShutdown):
+		return fmt.Errorf("%w: %v", ErrOutcomeUnknown, err)
+	}
+	return err
 }
 
 // LogWriteFailure is the last failed write of this server's Raft log (a
