@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
@@ -63,6 +64,7 @@ type Agent struct {
 	registered atomic.Bool
 	sessions   sessionTimers
 	events     eventBuffer
+	tokens     tokenStore
 
 	invalidatedAPI, invalidatedTTL atomic.Uint64
 
@@ -93,6 +95,9 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// Before anything logs (the gossip logger keeps the writer it is
+	// given), so that agent/monitor sees the agent's whole log.
+	installLogTap()
 	id, err := cfg.loadNodeID()
 	if err != nil {
 		return nil, err
@@ -111,6 +116,7 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 	a.stopCtx, a.stopCancel = context.WithCancel(context.Background())
 	a.ConfigureHealth(HealthConfig{CheckUpdateInterval: DefaultCheckUpdateInterval})
 	a.local.OnTransition(countTransition)
+	a.local.SetNodeInfo(a.selfRegistration())
 	a.sessions.expire = a.expireSession
 	if cfg.Server {
 		err = a.startServer()
@@ -136,13 +142,30 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 	return a, nil
 }
 
+// ConsulVersion is the Consul release whose API and catalog this agent
+// follows; the agent's node carries it as its consul-version meta, as a
+// Consul agent's node does.
+const ConsulVersion = "1.16.1"
+
+// Node meta keys every Consul agent sets on its own node. We have no
+// network segments, so the segment is "", Consul's default segment.
+const (
+	MetaSegmentKey       = "consul-network-segment"
+	MetaConsulVersionKey = "consul-version"
+)
+
 // selfRegistration is the agent's own catalog entry: its node, the "consul"
 // service every server carries (as in Consul), and a passing serfHealth
 // check (the leader turns it critical when gossip declares the node
-// failed).
+// failed). The node's meta is the configured node_meta with the keys a
+// Consul agent adds.
 func (a *Agent) selfRegistration() *structs.RegisterRequest {
 	req := nodeRegistration(a.cfg.Datacenter, a.cfg.NodeName, a.nodeID, a.cfg.Advertise(), a.cfg.Server, a.cfg.ServerPort)
-	req.NodeMeta = a.cfg.NodeMeta
+	meta := make(map[string]string, len(a.cfg.NodeMeta)+2)
+	maps.Copy(meta, a.cfg.NodeMeta)
+	meta[MetaSegmentKey] = ""
+	meta[MetaConsulVersionKey] = ConsulVersion
+	req.NodeMeta = meta
 	return req
 }
 

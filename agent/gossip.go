@@ -156,7 +156,16 @@ func (a *Agent) Members() []gossip.Member { return a.gossip.Members() }
 func (a *Agent) LocalMember() gossip.Member { return a.gossip.LocalMember() }
 
 // ForceLeave marks a failed member as left (prune: forget it at once).
-func (a *Agent) ForceLeave(node string, prune bool) error { return a.gossip.ForceLeave(node, prune) }
+// Naming this agent itself changes nothing: Consul accepts it and the
+// live member refutes the leave at once, so we answer the same without
+// the round trip.
+func (a *Agent) ForceLeave(node string, prune bool) error {
+	if node == a.cfg.NodeName {
+		log.Printf("[INFO] coordcatalog: force-leave of %q ignored: it is this agent, and alive", node)
+		return nil
+	}
+	return a.gossip.ForceLeave(node, prune)
+}
 
 // Keyring is the gossip pool, for key operations (operator/keyring).
 func (a *Agent) Keyring() *gossip.Pool { return a.gossip }

@@ -160,8 +160,13 @@ func (a *Agent) prepareCheck(id, name, serviceID string, ct *structs.CheckType, 
 	if err := ct.Validate(); err != nil {
 		return serviceCheck{}, fmt.Errorf("%w: check %q: %v", ErrInvalidDefinition, id, err)
 	}
-	if ct.Kind() == structs.CheckScript && !a.scriptsAllowed(src) {
+	// Docker checks run commands too: the same switch gates them, here,
+	// before an unchanged definition is kept without being rebuilt.
+	switch kind := ct.Kind(); {
+	case kind == structs.CheckScript && !a.scriptsAllowed(src):
 		return serviceCheck{}, fmt.Errorf("%w: check %q: %v", ErrInvalidDefinition, id, checks.ErrScriptsDisabled)
+	case kind == structs.CheckDocker && !a.scriptsAllowed(src):
+		return serviceCheck{}, fmt.Errorf("%w: check %q: %v", ErrInvalidDefinition, id, checks.ErrDockerDisabled)
 	}
 	for _, w := range ct.Normalize() {
 		healthLog.Warningf("check %q: %s", id, w)
@@ -379,6 +384,11 @@ func (a *Agent) LocalServices() map[string]*structs.NodeService { return a.local
 
 // LocalChecks are the checks this agent runs, with their current status.
 func (a *Agent) LocalChecks() map[string]*structs.HealthCheck { return a.local.Checks() }
+
+// LocalChanged returns a channel closed at the next change to the agent's
+// services or checks: take it before reading them to wait for a change
+// (agent/service/:id hash blocking).
+func (a *Agent) LocalChanged() <-chan struct{} { return a.local.WatchCh() }
 
 // ConfigureHealth applies the coordhealth settings; a reload may change
 // them while the agent runs.

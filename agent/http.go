@@ -36,6 +36,11 @@ var tooManyConns = func() []byte {
 		"Content-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
 }()
 
+// Stopping is closed when the agent begins to stop, before the HTTP
+// server shuts down: a streaming handler (agent/monitor) ends on it, so
+// that Stop does not wait on a client that never hangs up.
+func (a *Agent) Stopping() <-chan struct{} { return a.stopCh }
+
 func (a *Agent) serveHTTP(h http.Handler) error {
 	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {

@@ -176,11 +176,30 @@ func (a *Agent) memberAlive(m gossip.Member) error {
 	if node != nil && node.Address == addr && serf != nil && serf.Status == structs.HealthPassing && a.hasConsulService(m) {
 		return nil
 	}
+	return a.Register(a.aliveRegistration(m, node))
+}
+
+// aliveRegistration is the leader's write for an alive member whose entry
+// (node, as read before) is missing or out of date.
+func (a *Agent) aliveRegistration(m gossip.Member, node *structs.Node) *structs.RegisterRequest {
+	addr := m.Addr.String()
 	port, _ := strconv.Atoi(m.Tags[tagPort])
 	req := nodeRegistration(a.cfg.Datacenter, m.Name, m.Tags[tagID], addr, m.Tags[tagRole] == roleServer, port)
-	// An existing node keeps its metadata (set by the agent itself).
-	req.SkipNodeUpdate = node != nil && node.Address == addr
-	return a.Register(req)
+	switch {
+	case node == nil:
+		// The agent may register its own node between that read and this
+		// write: create the node if it is still missing, never overwrite
+		// what the agent wrote (its meta).
+		req.SkipNodeUpdate = true
+	case node.Address == addr:
+		// An existing node keeps its metadata (set by the agent itself).
+		req.SkipNodeUpdate = true
+	default:
+		// A new address: the agent's meta and locality stay, as Consul's
+		// leader keeps them.
+		req.NodeMeta, req.Locality = node.Meta, node.Locality
+	}
+	return req
 }
 
 func (a *Agent) hasConsulService(m gossip.Member) bool {
@@ -216,10 +235,12 @@ func (a *Agent) memberFailed(m gossip.Member) error {
 	if serf := a.serfCheck(m.Name); serf != nil && serf.Status == structs.HealthCritical {
 		return nil
 	}
-	return a.Register(&structs.RegisterRequest{
-		Datacenter: a.cfg.Datacenter, Node: m.Name, SkipNodeUpdate: true,
-		Check: serfHealth(m.Name, structs.HealthCritical, serfFailedOutput),
-	})
+	// SkipNodeUpdate leaves the node as it is; should it have been removed
+	// meanwhile, the catalog creates it from these fields, not bare.
+	req := nodeRegistration(a.cfg.Datacenter, m.Name, m.Tags[tagID], m.Addr.String(), false, 0)
+	req.SkipNodeUpdate = true
+	req.Check = serfHealth(m.Name, structs.HealthCritical, serfFailedOutput)
+	return a.Register(req)
 }
 
 // nodeRegistration is an agent's catalog entry as the leader (or the agent

@@ -108,15 +108,35 @@ func countTransition(hc *structs.HealthCheck, from string) {
 	checkTransitions.WithLabelValues(hc.Type, from, hc.Status).Inc()
 }
 
-// countingCatalog is the agent as the sync's catalog, counting its writes.
+// countingCatalog is the agent as the sync's catalog, counting its writes
+// and logging the services and checks that reached the catalog, as
+// Consul's "Synced service" lines.
 type countingCatalog struct{ a *Agent }
 
 func (c countingCatalog) Register(req *structs.RegisterRequest) error {
 	syncWrites.WithLabelValues("register").Inc()
-	return c.a.Register(req)
+	if err := c.a.Register(req); err != nil {
+		return err
+	}
+	if req.Service != nil {
+		healthLog.Infof("synced service %q", req.Service.ID)
+	}
+	if n := len(req.Checks); n > 0 {
+		healthLog.Debugf("synced %d check(s)", n)
+	}
+	return nil
 }
 
 func (c countingCatalog) Deregister(req *structs.DeregisterRequest) error {
 	syncWrites.WithLabelValues("deregister").Inc()
-	return c.a.Deregister(req)
+	if err := c.a.Deregister(req); err != nil {
+		return err
+	}
+	switch {
+	case req.ServiceID != "":
+		healthLog.Infof("deregistered service %q", req.ServiceID)
+	case req.CheckID != "":
+		healthLog.Infof("deregistered check %q", req.CheckID)
+	}
+	return nil
 }

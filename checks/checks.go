@@ -1,5 +1,5 @@
 // Package checks runs an agent's health checks with Consul's semantics:
-// script, HTTP, TCP, gRPC and interval checks that the agent polls, TTL
+// script, Docker, HTTP, TCP and gRPC checks that the agent polls, TTL
 // checks that the service updates itself, and alias checks that mirror
 // another node's or service's health from the local catalog.
 //
@@ -40,8 +40,12 @@ type Notify func(checkID, status, output string)
 
 // Options are what New needs from the agent.
 type Options struct {
-	// EnableScripts allows script checks; New refuses them otherwise.
+	// EnableScripts allows script checks, and Docker checks, which run
+	// commands too; New refuses them otherwise.
 	EnableScripts bool
+	// DockerHost is the Docker engine that Docker checks use, as
+	// unix:///path; empty means $DOCKER_HOST, else DefaultDockerHost.
+	DockerHost string
 	// Node is this agent's node name, the default node of an alias check.
 	Node string
 	// State returns the catalog alias checks read. It may return nil while
@@ -52,6 +56,10 @@ type Options struct {
 // ErrScriptsDisabled is New's answer to a script check when
 // Options.EnableScripts is false.
 var ErrScriptsDisabled = errors.New("checks: script checks are disabled; set enable_script_checks in the coordhealth Corefile block to allow them")
+
+// ErrDockerDisabled is New's answer to a Docker check when
+// Options.EnableScripts is false: a Docker check runs a command too.
+var ErrDockerDisabled = errors.New("checks: Docker checks are disabled; they run commands, so they are allowed with script checks: set enable_script_checks (enable_local_script_checks for definition files) in the coordhealth Corefile block")
 
 // ErrCheckStopped is TTLCheck.SetStatus's answer once the check is stopped.
 var ErrCheckStopped = errors.New("checks: check is stopped")
@@ -108,6 +116,15 @@ func New(checkID, serviceID string, ct *structs.CheckType, notify Notify, opts O
 			return nil, ErrScriptsDisabled
 		}
 		run = newScript(checkID, ct).run
+	case structs.CheckDocker:
+		if !opts.EnableScripts {
+			return nil, ErrDockerDisabled
+		}
+		d, err := newDocker(checkID, ct, dockerHost(opts.DockerHost))
+		if err != nil {
+			return nil, err
+		}
+		run, closeFn = d.run, d.close
 	case structs.CheckGRPC:
 		gc, err := newGRPC(ct)
 		if err != nil {
@@ -130,7 +147,7 @@ func checkTimeout(ct *structs.CheckType) time.Duration {
 		return t
 	}
 	def := structs.DefaultCheckTimeout
-	if ct.Kind() == structs.CheckScript {
+	if k := ct.Kind(); k == structs.CheckScript || k == structs.CheckDocker {
 		def = structs.DefaultScriptTimeout
 	}
 	if iv := time.Duration(ct.Interval); iv > 0 {

@@ -6,8 +6,8 @@ import (
 )
 
 // checkDuration is how long each run of an interval check took, by check
-// type (http, tcp, script, grpc). Registered with the default registerer,
-// which CoreDNS's prometheus plugin serves.
+// type (http, tcp, script, docker, grpc). Registered with the default
+// registerer, which CoreDNS's prometheus plugin serves.
 var checkDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
 	Namespace: "coredns",
 	Subsystem: "coordhealth",

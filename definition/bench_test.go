@@ -53,3 +53,22 @@ services {
 		}
 	}
 }
+
+// BenchmarkParseHostileHCL: how long refusing the files TestParseHCLLimits
+// refuses takes (a million brackets; a million keys before one value,
+// which hcl parses whole before the key count can be checked).
+func BenchmarkParseHostileHCL(b *testing.B) {
+	for name, src := range map[string]string{
+		"brackets": "a = " + strings.Repeat("[", 1_000_000),
+		"keys":     strings.Repeat("a ", 1_000_000) + "{}",
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(src)))
+			for range b.N {
+				if _, err := Parse("x.hcl", []byte(src)); err == nil {
+					b.Fatal("accepted")
+				}
+			}
+		})
+	}
+}

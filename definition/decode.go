@@ -242,15 +242,13 @@ var (
 		"locality":        "service locality is not supported",
 	}
 	checkUnsupported = map[string]string{
-		"script":            "removed in Consul 1.1; use args",
-		"dockercontainerid": "Docker checks are not supported",
-		"shell":             "Docker checks are not supported",
-		"h2ping":            "H2 ping checks are not supported",
-		"h2pingusetls":      "H2 ping checks are not supported",
-		"udp":               "UDP checks are not supported",
-		"osservice":         "OS service checks are not supported",
-		"namespace":         "Consul Enterprise namespaces are not supported",
-		"partition":         "Consul Enterprise admin partitions are not supported",
+		"script":       "removed in Consul 1.1; use args",
+		"h2ping":       "H2 ping checks are not supported",
+		"h2pingusetls": "H2 ping checks are not supported",
+		"udp":          "UDP checks are not supported",
+		"osservice":    "OS service checks are not supported",
+		"namespace":    "Consul Enterprise namespaces are not supported",
+		"partition":    "Consul Enterprise admin partitions are not supported",
 	}
 )
 
@@ -820,6 +818,10 @@ func decodeCheck(path string, v any, standalone bool) (*structs.CheckDefinition,
 			c.Notes, err = str(p, v)
 		case "args":
 			c.ScriptArgs, err = stringList(p, v)
+		case "dockercontainerid":
+			c.DockerContainerID, err = str(p, v)
+		case "shell":
+			c.Shell, err = str(p, v)
 		case "http":
 			c.HTTP, err = str(p, v)
 		case "header":

@@ -24,7 +24,8 @@
 //	  meta {k = "v"}, weights {passing (>= 1), warning (>= 0); an omitted one is 1},
 //	  enable_tag_override, kind ("" or "typical"), check, checks
 //	check fields: id (alias check_id, CheckID), name, status, notes,
-//	  args (alias script_args, ScriptArgs), http, header {Name = ["v"]}, method, body,
+//	  args (alias script_args, ScriptArgs), docker_container_id (runs args in that
+//	  container), shell, http, header {Name = ["v"]}, method, body,
 //	  disable_redirects, tls_server_name, tls_skip_verify, tcp, grpc, grpc_use_tls,
 //	  alias_node, alias_service, interval, timeout, ttl,
 //	  deregister_critical_service_after (durations are strings such as "10s"),
@@ -33,9 +34,9 @@
 //	  needs a name or an id, each defaulting to the other
 //
 // Consul fields we do not implement (connect, proxy, tagged_addresses,
-// docker_container_id, h2ping, udp, os_service, ...) are refused with the
-// reason, and so are Consul agent settings (datacenter, data_dir, ...),
-// which belong in the Corefile.
+// h2ping, udp, os_service, ...) are refused with the reason, and so are
+// Consul agent settings (datacenter, data_dir, ...), which belong in the
+// Corefile.
 //
 // HCL blocks decode as lists of objects: "service { }" and "check { }" stand
 // for one object (twice is an error: use services or checks), "services { }"

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/coredns-coord/coredns-coord/agent"
 	"github.com/coredns-coord/coredns-coord/internal/testutil"
 )
 
@@ -308,4 +310,45 @@ func TestDeregisterCriticalServiceAfter(t *testing.T) {
 	if err != nil || svcs["healthy"] == nil {
 		t.Fatalf("healthy service removed: %v, %v", svcs, err)
 	}
+}
+
+// A Docker check (TestAPI_AgentChecks_Docker's registration) is refused
+// while script checks are off, as in Consul, and listed with type docker
+// once they are on. No engine listens here, so it turns critical saying
+// so.
+func TestAgentDockerCheck(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	t.Setenv("DOCKER_HOST", "unix://"+sock)
+	s := startServer(t)
+	ag := s.client.Agent()
+	if err := ag.ServiceRegister(&api.AgentServiceRegistration{Name: "redis"}); err != nil {
+		t.Fatal(err)
+	}
+	reg := &api.AgentCheckRegistration{
+		Name: "redischeck", ServiceID: "redis",
+		AgentServiceCheck: api.AgentServiceCheck{DockerContainerID: "f972c95ebf0e", Args: []string{"/bin/true"}, Shell: "/bin/bash", Interval: "1s"},
+	}
+	if err := ag.CheckRegister(reg); !isStatus(err, 400) || !strings.Contains(err.Error(), "Docker checks are disabled") || !strings.Contains(err.Error(), "enable_script_checks") {
+		t.Fatalf("Docker check with scripts off: %v, want 400 naming enable_script_checks", err)
+	}
+	if checks, err := ag.Checks(); err != nil || len(checks) != 0 {
+		t.Fatalf("checks after a refused registration = %v, %v", checks, err)
+	}
+	s.expect(t, "PUT", "/v1/agent/check/register", `{"Name":"x","DockerContainerID":"c","Interval":"1s"}`, 400, "docker_container_id needs args")
+
+	s.agent.ConfigureHealth(agent.HealthConfig{EnableScripts: true})
+	if err := ag.CheckRegister(reg); err != nil {
+		t.Fatal(err)
+	}
+	checks, err := ag.Checks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := checks["redischeck"]; c == nil || c.Type != "docker" || c.ServiceID != "redis" {
+		t.Fatalf("agent/checks redischeck = %+v, want type docker on redis", c)
+	}
+	waitFor(t, 5*time.Second, "docker check critical", func() (bool, string) {
+		st, out := testutil.CheckStatus(t, s.client, "redis", "redischeck")
+		return st == api.HealthCritical && strings.Contains(out, "cannot reach the Docker engine at unix://"+sock), st + " " + out
+	})
 }

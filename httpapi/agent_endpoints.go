@@ -3,14 +3,10 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/coredns-coord/coredns-coord/agent"
 	"github.com/coredns-coord/coredns-coord/agent/local"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
-
-// consulVersion is the Consul release whose /v1 API this package follows.
-// agent/self reports it as Config.Version, because clients compare it to
-// decide which API features they may use; VersionMetadata says who we are.
-const consulVersion = "1.16.1"
 
 type selfConfig struct {
 	Datacenter        string
@@ -25,9 +21,10 @@ type selfConfig struct {
 }
 
 type selfResponse struct {
-	Config selfConfig
-	Member agentMember
-	Meta   map[string]string
+	Config      selfConfig
+	DebugConfig selfDebugConfig
+	Member      agentMember
+	Meta        map[string]string
 }
 
 func (s *server) agentSelf(w http.ResponseWriter, r *http.Request) error {
@@ -43,11 +40,14 @@ func (s *server) agentSelf(w http.ResponseWriter, r *http.Request) error {
 			NodeName:          cfg.NodeName,
 			NodeID:            s.agent.NodeID(),
 			Server:            s.agent.IsServer(),
-			Version:           consulVersion,
-			VersionMetadata:   "coredns-coord",
+			// Clients compare it to decide which API features they may
+			// use; VersionMetadata says who we are.
+			Version:         agent.ConsulVersion,
+			VersionMetadata: "coredns-coord",
 		},
-		Member: toAgentMember(s.agent.LocalMember()),
-		Meta:   nonNilMap(cfg.NodeMeta),
+		DebugConfig: s.debugConfig(),
+		Member:      toAgentMember(s.agent.LocalMember()),
+		Meta:        nonNilMap(cfg.NodeMeta),
 	}
 	s.setMeta(w, opts, s.agent.State().MaxIndex("nodes"))
 	return writeJSON(w, r, http.StatusOK, out)
@@ -62,9 +62,15 @@ type agentService struct {
 	Meta              map[string]string
 	Port              int
 	Address           string
+	SocketPath        string                            `json:",omitempty"`
+	TaggedAddresses   map[string]structs.ServiceAddress `json:",omitempty"`
 	Weights           structs.Weights
 	EnableTagOverride bool
-	Datacenter        string `json:",omitempty" bexpr:"-"`
+	// ContentHash is set on agent/service/:id only: the hash a client
+	// blocks on (?hash).
+	ContentHash string            `json:",omitempty" bexpr:"-"`
+	Datacenter  string            `json:",omitempty" bexpr:"-"`
+	Locality    *structs.Locality `json:",omitempty" bexpr:"-"`
 }
 
 func toAgentService(svc *structs.NodeService, dc string) *agentService {
@@ -76,9 +82,12 @@ func toAgentService(svc *structs.NodeService, dc string) *agentService {
 		Meta:              svc.Meta,
 		Port:              svc.Port,
 		Address:           svc.Address,
+		SocketPath:        svc.SocketPath,
+		TaggedAddresses:   svc.TaggedAddresses,
 		Weights:           structs.Weights{Passing: 1, Warning: 1},
 		EnableTagOverride: svc.EnableTagOverride,
 		Datacenter:        dc,
+		Locality:          svc.Locality,
 	}
 	if svc.Weights != nil {
 		as.Weights = *svc.Weights
@@ -109,14 +118,35 @@ func (s *server) agentServices(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, r, http.StatusOK, out)
 }
 
-// agentService answers agent/service/:id for one local service.
+// agentServiceGet answers agent/service/:id for one local service, with
+// its ContentHash in the body and in X-Consul-ContentHash; ?hash (with
+// ?wait) blocks until the service differs from that hash.
 func (s *server) agentServiceGet(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	svc, ok := s.agent.LocalServices()[id]
-	if !ok {
-		return errorf(http.StatusNotFound, "unknown service ID: %s", id)
+	opts, err := s.query(r)
+	if err != nil {
+		return err
 	}
-	return writeJSON(w, r, http.StatusOK, toAgentService(svc, s.agent.Config().Datacenter))
+	id := r.PathValue("id")
+	dc := s.agent.Config().Datacenter
+	out, hash, err := hashBlockingQuery(r.Context(), r.URL.Query().Get("hash"), opts.Wait, s.agent.LocalChanged,
+		func() (*agentService, string, error) {
+			svc, ok := s.agent.LocalServices()[id]
+			if !ok {
+				return nil, "", errorf(http.StatusNotFound, "unknown service ID: %s", id)
+			}
+			as := toAgentService(svc, dc)
+			h, err := contentHash(as)
+			if err != nil {
+				return nil, "", err
+			}
+			as.ContentHash = h
+			return as, h, nil
+		})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("X-Consul-ContentHash", hash)
+	return writeJSON(w, r, http.StatusOK, out)
 }
 
 // agentChecks lists the checks this agent runs, with their current status.

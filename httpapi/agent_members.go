@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/coredns-coord/coredns-coord/agent"
 	"github.com/coredns-coord/coredns-coord/gossip"
 )
 
@@ -25,7 +26,7 @@ type agentMember struct {
 }
 
 func toAgentMember(m gossip.Member) agentMember {
-	tags := map[string]string{"build": consulVersion, "vsn": "2", "vsn_min": "2", "vsn_max": "3"}
+	tags := map[string]string{"build": agent.ConsulVersion, "vsn": "2", "vsn_min": "2", "vsn_max": "3"}
 	if m.Tags["role"] == "consul" {
 		tags["raft_vsn"] = "3"
 	}
@@ -43,19 +44,35 @@ func toAgentMember(m gossip.Member) agentMember {
 	}
 }
 
-// agentMembers lists the LAN pool as this agent sees it. ?wan=1 is
-// refused: there is no WAN pool yet.
+// allSegments is Consul's ?segment value for the members of every
+// network segment (api.AllSegments).
+const allSegments = "_all"
+
+// agentMembers lists the LAN pool as this agent sees it, narrowed by
+// ?filter. ?wan=1 is refused: there is no WAN pool yet. There are no
+// network segments either: ?segment may only name the default one ("")
+// or all of them ("_all"), which are the same pool.
 func (s *server) agentMembers(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.query(r); err != nil {
+	_, filter, err := s.filteredQuery(r)
+	if err != nil {
 		return err
 	}
-	if v := r.URL.Query().Get("wan"); v != "" && v != "0" && v != "false" {
+	q := r.URL.Query()
+	if v := q.Get("wan"); v != "" && v != "0" && v != "false" {
 		return badRequest("WAN members are not available: this agent has no WAN pool")
+	}
+	switch seg := q.Get("segment"); seg {
+	case "", allSegments:
+	default:
+		return badRequest("Network segments are not supported: no segment %q", seg)
 	}
 	members := s.agent.Members()
 	out := make([]agentMember, 0, len(members))
 	for _, m := range members {
 		out = append(out, toAgentMember(m))
+	}
+	if out, err = applyFilter(filter, out); err != nil {
+		return err
 	}
 	return writeJSON(w, r, http.StatusOK, out)
 }

@@ -114,7 +114,7 @@ func (s *server) catalogService(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("Missing service name")
 	}
 	st := s.agent.State()
-	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, []*structs.CatalogService, error) {
+	read := func(ws memdb.WatchSet) (uint64, []*structs.CatalogService, error) {
 		idx, instances, err := st.ServiceNodes(ws, name, opts.Tags)
 		if err != nil {
 			return 0, nil, err
@@ -132,7 +132,12 @@ func (s *server) catalogService(w http.ResponseWriter, r *http.Request) error {
 		}
 		out, err = applyFilter(filter, out)
 		return idx, out, err
-	})
+	}
+	if _, cached := r.URL.Query()["cached"]; cached {
+		key := cacheKey("catalog/service", name, opts.Tags, opts.NodeMeta, opts.Filter, requestToken(r))
+		return serveCached(s, w, r, opts, key, read)
+	}
+	return serveQuery(s, w, r, opts, read)
 }
 
 // catalogNode answers with the node and its services, or JSON null (and
@@ -164,5 +169,36 @@ func (s *server) catalogNode(w http.ResponseWriter, r *http.Request) error {
 			return 0, nil, err
 		}
 		return idx, &structs.NodeServices{Node: ns.Node, Services: services}, nil
+	})
+}
+
+// catalogNodeServiceList answers catalog/node-services/:node: the node with
+// its services as a list sorted by ID, which ?filter narrows. An unknown
+// node is {"Node": null, "Services": null} (and 200), as Consul answers.
+func (s *server) catalogNodeServiceList(w http.ResponseWriter, r *http.Request) error {
+	opts, filter, err := s.filteredQuery(r)
+	if err != nil {
+		return err
+	}
+	node := r.PathValue("node")
+	if node == "" {
+		return badRequest("Missing node name")
+	}
+	st := s.agent.State()
+	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, *structs.NodeServiceList, error) {
+		idx, list, err := st.NodeServiceList(ws, node)
+		if err != nil || list == nil {
+			return idx, &structs.NodeServiceList{}, err
+		}
+		// NodeServiceList builds fresh NodeService values: ours to adjust.
+		for _, svc := range list.Services {
+			if svc.Tags == nil {
+				svc.Tags = []string{}
+			}
+		}
+		if list.Services, err = applyFilter(filter, list.Services); err != nil {
+			return 0, nil, err
+		}
+		return idx, list, nil
 	})
 }

@@ -110,11 +110,20 @@ func decodeCatalogRegistration(body io.Reader, dc string) (*structs.RegisterRequ
 		if hc.Node != "" && !strings.EqualFold(hc.Node, req.Node) {
 			return nil, badRequest("Node %q for check %q doesn't match register request node %q", hc.Node, hc.CheckID, req.Node)
 		}
+		defaultCheckType(hc)
 	}
 	if err := state.ValidateRegistration(&req); err != nil {
 		return nil, badRequest("%v", err)
 	}
 	return &req, nil
+}
+
+// defaultCheckType fills in a catalog check's Type from its definition when
+// the client left it out, as Consul's catalog does.
+func defaultCheckType(hc *structs.HealthCheck) {
+	if hc.Type == "" {
+		hc.Type = hc.Definition.Kind()
+	}
 }
 
 // agentServiceDefinition is the agent/service/register body, Consul's
@@ -152,6 +161,11 @@ func decodeAgentService(body io.Reader) (*structs.ServiceDefinition, error) {
 	}
 	if def.Port < 0 || def.Port > 65535 {
 		return nil, badRequest("Invalid service port %d", def.Port)
+	}
+	for tag, a := range def.TaggedAddresses {
+		if a.Port < 0 || a.Port > 65535 {
+			return nil, badRequest("Invalid port %d for tagged address %q", a.Port, tag)
+		}
 	}
 	if slices.Contains(def.Checks, nil) {
 		return nil, badRequest("Request decode failed: null check")

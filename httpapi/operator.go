@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/coredns-coord/coredns-coord/agent"
 	"github.com/coredns-coord/coredns-coord/gossip"
 )
 
@@ -146,7 +147,7 @@ func (s *server) operatorAutopilotHealth(w http.ResponseWriter, r *http.Request)
 	}{Healthy: healthy, FailureTolerance: tolerance, Servers: make([]serverHealth, 0, len(servers))}
 	for _, sv := range servers {
 		out.Servers = append(out.Servers, serverHealth{
-			ID: sv.ID, Name: sv.Node, Address: sv.Address, SerfStatus: sv.SerfStatus, Version: consulVersion,
+			ID: sv.ID, Name: sv.Node, Address: sv.Address, SerfStatus: sv.SerfStatus, Version: agent.ConsulVersion,
 			Leader: sv.Leader, LastContact: sv.LastContact.String(), LastTerm: sv.LastTerm, LastIndex: sv.LastIndex,
 			Healthy: sv.Healthy, Voter: sv.Voter, StableSince: sv.StableSince,
 		})

@@ -187,7 +187,9 @@ func TestBadInput(t *testing.T) {
 		s.expect(t, "PUT", "/v1/catalog/register",
 			`{"Node":"bad1","Address":"10.0.0.1","Check":{"CheckID":"c","ServiceID":"nosuch"}}`, 400, "unknown service")
 		s.expect(t, "PUT", "/v1/catalog/register",
-			`{"Node":"bad1","Address":"10.0.0.1","SkipNodeUpdate":true,"Service":{"Service":"s"}}`, 400, "")
+			`{"Node":"bad1","Address":"10.0.0.1","Service":{"Service":"s","Proxy":"web"}}`, 400, "must be a JSON object")
+		s.expect(t, "PUT", "/v1/catalog/register",
+			`{"Node":"bad1","Address":"10.0.0.1","Service":{"Service":"s","TaggedAddresses":{"wan":{"Address":"a","Port":70000}}}}`, 400, "port")
 		s.expect(t, "PUT", "/v1/catalog/register", `{"Node":"bad1","Address":"10.0.0.1","ID":"not-a-uuid"}`, 400, "Bad node ID")
 		s.expect(t, "PUT", "/v1/catalog/register?dc=dc2", `{"Node":"bad1","Address":"10.0.0.1"}`, 404, "No path to datacenter")
 		s.expect(t, "PUT", "/v1/catalog/register", `{"Datacenter":"dc2","Node":"bad1","Address":"10.0.0.1"}`, 404, "No path to datacenter")

@@ -30,6 +30,7 @@ const (
 type server struct {
 	agent *agent.Agent
 	mux   *http.ServeMux
+	cache responseCache // ?cached reads (cache.go)
 }
 
 // New returns the HTTP API for a; it is an agent.HandlerFunc.
@@ -49,6 +50,7 @@ func (s *server) routes() {
 	s.handle("GET /v1/catalog/services", s.catalogServices)
 	s.handle("GET /v1/catalog/service/{name...}", s.catalogService)
 	s.handle("GET /v1/catalog/node/{node...}", s.catalogNode)
+	s.handle("GET /v1/catalog/node-services/{node...}", s.catalogNodeServiceList)
 
 	s.handle("GET /v1/agent/self", s.agentSelf)
 	s.handle("GET /v1/agent/services", s.agentServices)
@@ -65,6 +67,12 @@ func (s *server) routes() {
 	s.handle("PUT /v1/agent/check/fail/{id...}", s.agentCheckTTL(structs.HealthCritical))
 	s.handle("PUT /v1/agent/check/update/{id...}", s.agentCheckUpdate)
 	s.handle("PUT /v1/agent/reload", s.agentReload)
+	s.handle("GET /v1/agent/health/service/id/{id...}", s.agentHealthServiceByID)
+	s.handle("GET /v1/agent/health/service/name/{name...}", s.agentHealthServiceByName)
+	s.handle("GET /v1/agent/monitor", s.agentMonitor)
+	s.handle("GET /v1/agent/host", s.agentHost)
+	s.handle("GET /v1/agent/metrics", s.agentMetrics)
+	s.handle("PUT /v1/agent/token/{type...}", s.agentToken)
 
 	s.handle("GET /v1/health/node/{node...}", s.healthNode)
 	s.handle("GET /v1/health/checks/{service...}", s.healthChecks)

@@ -131,6 +131,7 @@ func convertTxnOp(i int, op *txnOpJSON, dc string) (*structs.TxnOp, error) {
 		}
 		hc := &op.Check.Check
 		hc.RaftIndex = structs.RaftIndex{ModifyIndex: hc.ModifyIndex}
+		defaultCheckType(hc)
 		return &structs.TxnOp{Check: op.Check}, nil
 	}
 }

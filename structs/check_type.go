@@ -16,6 +16,7 @@ const (
 	CheckScript = "script"
 	CheckGRPC   = "grpc"
 	CheckAlias  = "alias"
+	CheckDocker = "docker"
 )
 
 // Check timing limits. Consul clamps an interval under one second to one
@@ -64,17 +65,24 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// CheckType says how a check runs: exactly one of ScriptArgs, HTTP, TCP,
-// TTL, GRPC or an alias (AliasNode/AliasService), with its timing and
-// thresholds. The JSON names are those of the Consul client's
-// AgentServiceCheck, so a service registration's Check decodes into it.
+// CheckType says how a check runs: exactly one of ScriptArgs (in a Docker
+// container when DockerContainerID is set), HTTP, TCP, TTL, GRPC or an
+// alias (AliasNode/AliasService), with its timing and thresholds. The JSON
+// names are those of the Consul client's AgentServiceCheck, so a service
+// registration's Check decodes into it.
 type CheckType struct {
 	CheckID string
 	Name    string
 	Status  string `json:",omitempty"`
 	Notes   string `json:",omitempty"`
 
-	ScriptArgs       []string            `json:",omitempty"`
+	ScriptArgs []string `json:",omitempty"`
+	// DockerContainerID makes ScriptArgs run in that container. Shell is
+	// accepted for Consul's sake: Consul uses it only with the "script"
+	// field it removed in 1.1, never with ScriptArgs.
+	DockerContainerID string `json:",omitempty"`
+	Shell             string `json:",omitempty"`
+
 	HTTP             string              `json:",omitempty"`
 	Header           map[string][]string `json:",omitempty"`
 	Method           string              `json:",omitempty"`
@@ -112,7 +120,12 @@ func (c *CheckType) Kind() string {
 func (c *CheckType) kinds() []string {
 	var k []string
 	if len(c.ScriptArgs) > 0 {
-		k = append(k, CheckScript)
+		// As Consul's IsDocker: args with a container are run there.
+		if c.DockerContainerID != "" {
+			k = append(k, CheckDocker)
+		} else {
+			k = append(k, CheckScript)
+		}
 	}
 	if c.HTTP != "" {
 		k = append(k, CheckHTTP)
@@ -142,6 +155,14 @@ func invalidCheck(format string, args ...any) error {
 // Validate refuses a check that cannot run. Field names in the messages are
 // the snake_case names of Consul's definition files.
 func (c *CheckType) Validate() error {
+	// Before the kinds, so that a container without args is not taken for
+	// some other check that ignores it.
+	if c.DockerContainerID != "" && len(c.ScriptArgs) == 0 {
+		return invalidCheck("docker_container_id needs args, the command to run in the container")
+	}
+	if c.Shell != "" && c.DockerContainerID == "" {
+		return invalidCheck("shell is only for a Docker check (with docker_container_id)")
+	}
 	kinds := c.kinds()
 	switch {
 	case len(kinds) == 0:
@@ -206,7 +227,7 @@ func (c *CheckType) Normalize() (warnings []string) {
 	}
 	if c.Timeout == 0 {
 		def := DefaultCheckTimeout
-		if kind == CheckScript {
+		if kind == CheckScript || kind == CheckDocker {
 			def = DefaultScriptTimeout
 		}
 		c.Timeout = Duration(min(def, time.Duration(c.Interval)))
@@ -229,12 +250,15 @@ type ServiceDefinition struct {
 	Kind              string `json:",omitempty"`
 	ID                string
 	Name              string
-	Tags              []string          `json:",omitempty"`
-	Address           string            `json:",omitempty"`
-	Meta              map[string]string `json:",omitempty"`
+	Tags              []string                  `json:",omitempty"`
+	Address           string                    `json:",omitempty"`
+	TaggedAddresses   map[string]ServiceAddress `json:",omitempty"`
+	Meta              map[string]string         `json:",omitempty"`
 	Port              int
+	SocketPath        string       `json:",omitempty"`
 	Weights           *Weights     `json:",omitempty"`
 	EnableTagOverride bool         `json:",omitempty"`
+	Locality          *Locality    `json:",omitempty"`
 	Check             *CheckType   `json:",omitempty"`
 	Checks            []*CheckType `json:",omitempty"`
 }
@@ -255,10 +279,13 @@ func (s *ServiceDefinition) NodeService() *NodeService {
 		Service:           s.Name,
 		Tags:              s.Tags,
 		Address:           s.Address,
+		TaggedAddresses:   s.TaggedAddresses,
 		Meta:              s.Meta,
 		Port:              s.Port,
+		SocketPath:        s.SocketPath,
 		Weights:           s.Weights,
 		EnableTagOverride: s.EnableTagOverride,
+		Locality:          s.Locality,
 	}
 }
 

@@ -9,6 +9,7 @@ type RegisterRequest struct {
 	Address         string
 	TaggedAddresses map[string]string
 	NodeMeta        map[string]string
+	Locality        *Locality `json:",omitempty"`
 	Service         *NodeService
 	Check           *HealthCheck
 	Checks          HealthChecks

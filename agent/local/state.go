@@ -65,9 +65,12 @@ type CheckState struct {
 // State holds the agent's services and checks. It is safe for concurrent
 // use; the sync writes happen outside its lock.
 type State struct {
-	mu       sync.Mutex
-	syncMu   sync.Mutex
-	node     string
+	mu     sync.Mutex
+	syncMu sync.Mutex
+	node   string
+	// nodeInfo is what the sync's writes say about the node itself (see
+	// SetNodeInfo); nil in tests that do not set it.
+	nodeInfo *structs.RegisterRequest
 	services map[string]*ServiceState
 	checks   map[string]*CheckState
 	gen      uint64
@@ -78,6 +81,8 @@ type State struct {
 
 	// trigger wakes the sync loop; it holds at most one pending signal.
 	trigger chan struct{}
+	// watch is closed at the next change (see WatchCh); nil until asked.
+	watch chan struct{}
 	// onTransition, if set, hears every status change (for metrics).
 	onTransition func(hc *structs.HealthCheck, from string)
 }
@@ -132,6 +137,7 @@ func (l *State) AddService(svc *structs.NodeService, src Source) {
 		return
 	}
 	l.services[svc.ID] = &ServiceState{Service: svc, Source: src, syncState: syncState{gen: l.nextGen()}}
+	l.notifyLocked()
 	l.changed()
 }
 
@@ -153,6 +159,7 @@ func (l *State) RemoveService(id string) ([]string, bool) {
 			removed = append(removed, cid)
 		}
 	}
+	l.notifyLocked()
 	l.changed()
 	return removed, true
 }
@@ -216,6 +223,7 @@ func (l *State) AddCheck(hc *structs.HealthCheck, def *structs.CheckType, src So
 		}
 	}
 	l.checks[hc.CheckID] = cs
+	l.notifyLocked()
 	l.changed()
 }
 
@@ -228,6 +236,7 @@ func (l *State) RemoveCheck(id string) bool {
 		return false
 	}
 	l.deleteCheckLocked(c)
+	l.notifyLocked()
 	l.changed()
 	return true
 }
@@ -308,6 +317,7 @@ func (l *State) UpdateCheck(id, status, output string) bool {
 	if hc.Status == status && hc.Output == output {
 		return false
 	}
+	l.notifyLocked()
 	if hc.Status == status {
 		// Copy on write: readers hold the old pointer.
 		next := *hc
@@ -381,7 +391,9 @@ func SameService(a, b *structs.NodeService) bool {
 	return a.ID == b.ID && a.Service == b.Service && a.Kind == b.Kind &&
 		slices.Equal(a.Tags, b.Tags) && a.Address == b.Address &&
 		maps.Equal(a.Meta, b.Meta) && a.Port == b.Port && wa == wb &&
-		a.EnableTagOverride == b.EnableTagOverride
+		a.EnableTagOverride == b.EnableTagOverride &&
+		maps.Equal(a.TaggedAddresses, b.TaggedAddresses) && a.SocketPath == b.SocketPath &&
+		a.Locality.Equal(b.Locality) && a.Proxy.Equal(b.Proxy) && a.Connect.Equal(b.Connect)
 }
 
 func weights(s *structs.NodeService) structs.Weights {

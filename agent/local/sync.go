@@ -134,6 +134,31 @@ func pending[T entry](m map[string]T) bool {
 	return false
 }
 
+// SetNodeInfo sets the node fields (ID, address, tagged addresses, meta,
+// locality, datacenter) every sync write carries. The writes leave an
+// existing node alone (SkipNodeUpdate), but the catalog creates a missing
+// node from them, so a node that was removed comes back whole rather than
+// as a bare name.
+func (l *State) SetNodeInfo(req *structs.RegisterRequest) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.nodeInfo = &structs.RegisterRequest{
+		Datacenter: req.Datacenter, ID: req.ID, Address: req.Address,
+		TaggedAddresses: req.TaggedAddresses, NodeMeta: req.NodeMeta, Locality: req.Locality,
+	}
+}
+
+// registration is a sync write for the node: its node fields, if known,
+// with SkipNodeUpdate.
+func (l *State) registration() *structs.RegisterRequest {
+	req := &structs.RegisterRequest{}
+	if l.nodeInfo != nil {
+		*req = *l.nodeInfo
+	}
+	req.Node, req.SkipNodeUpdate = l.node, true
+	return req
+}
+
 func (l *State) plan() []op {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -157,12 +182,11 @@ func (l *State) plan() []op {
 			ops = append(ops, o)
 		case !s.inSync:
 			o := op{
-				register: &structs.RegisterRequest{
-					Node: l.node, SkipNodeUpdate: true, Service: s.Service,
-				},
+				register: l.registration(),
 				services: map[string]uint64{id: s.gen},
 				checks:   map[string]uint64{},
 			}
+			o.register.Service = s.Service
 			for cid, c := range l.checks {
 				if !c.deleted && c.Check.ServiceID == id {
 					o.register.Checks = append(o.register.Checks, c.Check)
@@ -190,7 +214,7 @@ func (l *State) plan() []op {
 		}
 		if len(batches) == 0 || len(batches[len(batches)-1].register.Checks) == maxChecksPerWrite {
 			batches = append(batches, op{
-				register: &structs.RegisterRequest{Node: l.node, SkipNodeUpdate: true},
+				register: l.registration(),
 				checks:   map[string]uint64{},
 			})
 		}

@@ -134,6 +134,22 @@ next:
 
 // NodeServices returns a node and its services, or nil if the node is unknown.
 func (s *Store) NodeServices(ws memdb.WatchSet, node string) (uint64, *structs.NodeServices, error) {
+	idx, list, err := s.NodeServiceList(ws, node)
+	if err != nil || list == nil {
+		return idx, nil, err
+	}
+	out := &structs.NodeServices{Node: list.Node, Services: make(map[string]*structs.NodeService, len(list.Services))}
+	for _, svc := range list.Services {
+		out.Services[svc.ID] = svc
+	}
+	return idx, out, nil
+}
+
+// NodeServiceList returns a node and its services sorted by ID (the
+// services index orders a node's rows by their lowercased ID), or nil if
+// the node is unknown. The services are fresh values, the caller's to
+// change.
+func (s *Store) NodeServiceList(ws memdb.WatchSet, node string) (uint64, *structs.NodeServiceList, error) {
 	tx := s.txn()
 	defer tx.Abort()
 	idx := maxIndex(tx, tableNodes, tableServices)
@@ -145,9 +161,9 @@ func (s *Store) NodeServices(ws memdb.WatchSet, node string) (uint64, *structs.N
 	if err != nil {
 		return 0, nil, err
 	}
-	out := &structs.NodeServices{Node: n, Services: make(map[string]*structs.NodeService, len(services))}
+	out := &structs.NodeServiceList{Node: n, Services: make([]*structs.NodeService, 0, len(services))}
 	for _, sn := range services {
-		out.Services[sn.ServiceID] = sn.ToNodeService()
+		out.Services = append(out.Services, sn.ToNodeService())
 	}
 	return idx, out, nil
 }

@@ -60,12 +60,13 @@ func TestRegistrationErrors(t *testing.T) {
 		req  *structs.RegisterRequest
 		want error
 	}{
-		"no node":          {&structs.RegisterRequest{Address: "1.2.3.4"}, ErrMissingNode},
-		"no address":       {&structs.RegisterRequest{Node: "n"}, ErrMissingAddress},
-		"no service name":  {&structs.RegisterRequest{Node: "n", Address: "1.2.3.4", Service: &structs.NodeService{ID: "x"}}, ErrMissingService},
-		"bad status":       {&structs.RegisterRequest{Node: "n", Address: "1.2.3.4", Check: &structs.HealthCheck{CheckID: "c", Status: "sick"}}, ErrBadCheckStatus},
-		"unknown service":  {&structs.RegisterRequest{Node: "n", Address: "1.2.3.4", Check: &structs.HealthCheck{CheckID: "c", ServiceID: "nope"}}, ErrUnknownService},
-		"skip-update miss": {&structs.RegisterRequest{Node: "ghost", SkipNodeUpdate: true}, ErrUnknownNode},
+		"no node":         {&structs.RegisterRequest{Address: "1.2.3.4"}, ErrMissingNode},
+		"no address":      {&structs.RegisterRequest{Node: "n"}, ErrMissingAddress},
+		"no service name": {&structs.RegisterRequest{Node: "n", Address: "1.2.3.4", Service: &structs.NodeService{ID: "x"}}, ErrMissingService},
+		"bad status":      {&structs.RegisterRequest{Node: "n", Address: "1.2.3.4", Check: &structs.HealthCheck{CheckID: "c", Status: "sick"}}, ErrBadCheckStatus},
+		"unknown service": {&structs.RegisterRequest{Node: "n", Address: "1.2.3.4", Check: &structs.HealthCheck{CheckID: "c", ServiceID: "nope"}}, ErrUnknownService},
+		"skip-update, check on a service that is not there": {&structs.RegisterRequest{Node: "ghost", SkipNodeUpdate: true,
+			Check: &structs.HealthCheck{CheckID: "c", ServiceID: "nope"}}, ErrUnknownService},
 	}
 	for name, tc := range cases {
 		if err := s.EnsureRegistration(1, tc.req); !errors.Is(err, tc.want) {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 
 	"github.com/coredns-coord/coredns-coord/structs"
 )
@@ -36,6 +35,11 @@ func ValidateRegistration(req *structs.RegisterRequest) error {
 		if svc.Port < 0 || svc.Port > 65535 {
 			return fmt.Errorf("invalid service port %d", svc.Port)
 		}
+		for tag, a := range svc.TaggedAddresses {
+			if a.Port < 0 || a.Port > 65535 {
+				return fmt.Errorf("invalid port %d for tagged address %q", a.Port, tag)
+			}
+		}
 	}
 	for _, hc := range req.AllChecks() {
 		if hc.CheckID == "" && hc.Name == "" {
@@ -50,6 +54,9 @@ func ValidateRegistration(req *structs.RegisterRequest) error {
 
 // EnsureRegistration applies a catalog registration at Raft index idx: the
 // node, then the service, then the checks, all in one transaction.
+// SkipNodeUpdate leaves an existing node as it is; a node that does not
+// exist yet is created from the request either way, as in Consul, so that
+// a service can be registered before (or without) its node.
 func (s *Store) EnsureRegistration(idx uint64, req *structs.RegisterRequest) error {
 	if err := ValidateRegistration(req); err != nil {
 		return err
@@ -57,7 +64,15 @@ func (s *Store) EnsureRegistration(idx uint64, req *structs.RegisterRequest) err
 	tx := s.write(idx)
 	defer tx.Abort()
 
-	if !req.SkipNodeUpdate {
+	update := !req.SkipNodeUpdate
+	if !update {
+		n, err := tx.First(tableNodes, indexID, req.Node)
+		if err != nil {
+			return fmt.Errorf("state: node lookup: %w", err)
+		}
+		update = n == nil
+	}
+	if update {
 		node := &structs.Node{
 			ID:              req.ID,
 			Node:            req.Node,
@@ -65,12 +80,11 @@ func (s *Store) EnsureRegistration(idx uint64, req *structs.RegisterRequest) err
 			Datacenter:      req.Datacenter,
 			TaggedAddresses: req.TaggedAddresses,
 			Meta:            req.NodeMeta,
+			Locality:        req.Locality,
 		}
 		if err := tx.ensureNode(node); err != nil {
 			return err
 		}
-	} else if n, err := tx.First(tableNodes, indexID, req.Node); err != nil || n == nil {
-		return fmt.Errorf("%w %q", ErrUnknownNode, req.Node)
 	}
 	if req.Service != nil {
 		if err := tx.ensureService(req.Node, req.Service); err != nil {
@@ -119,35 +133,19 @@ func (tx *writeTxn) ensureNode(n *structs.Node) error {
 func sameNode(old, n *structs.Node) bool {
 	return old.Node == n.Node && old.Address == n.Address &&
 		(n.ID == "" || old.ID == n.ID) && old.Datacenter == n.Datacenter &&
-		maps.Equal(old.TaggedAddresses, n.TaggedAddresses) && maps.Equal(old.Meta, n.Meta)
+		maps.Equal(old.TaggedAddresses, n.TaggedAddresses) && maps.Equal(old.Meta, n.Meta) &&
+		old.Locality.Equal(n.Locality)
 }
 
 func (tx *writeTxn) ensureService(node string, svc *structs.NodeService) error {
-	sn := &structs.ServiceNode{
-		Node:                     node,
-		ServiceID:                svc.ID,
-		ServiceName:              svc.Service,
-		ServiceTags:              svc.Tags,
-		ServiceAddress:           svc.Address,
-		ServiceMeta:              svc.Meta,
-		ServicePort:              svc.Port,
-		ServiceEnableTagOverride: svc.EnableTagOverride,
-		ServiceKind:              svc.Kind,
-		ServiceWeights:           structs.Weights{Passing: 1, Warning: 1},
-	}
-	if sn.ServiceID == "" {
-		sn.ServiceID = sn.ServiceName
-	}
-	if svc.Weights != nil {
-		sn.ServiceWeights = *svc.Weights
-	}
+	sn := structs.NewServiceNode(node, svc)
 	raw, err := tx.First(tableServices, indexID, node, sn.ServiceID)
 	if err != nil {
 		return fmt.Errorf("state: service lookup: %w", err)
 	}
 	if raw != nil {
 		old := raw.(*structs.ServiceNode)
-		if sameService(old, sn) {
+		if old.SameAs(sn) {
 			return nil
 		}
 		sn.CreateIndex = old.CreateIndex
@@ -160,14 +158,6 @@ func (tx *writeTxn) ensureService(node string, svc *structs.NodeService) error {
 	}
 	tx.touch(tableServices)
 	return nil
-}
-
-func sameService(a, b *structs.ServiceNode) bool {
-	return a.Node == b.Node && a.ServiceID == b.ServiceID && a.ServiceName == b.ServiceName &&
-		slices.Equal(a.ServiceTags, b.ServiceTags) && a.ServiceAddress == b.ServiceAddress &&
-		maps.Equal(a.ServiceMeta, b.ServiceMeta) && a.ServicePort == b.ServicePort &&
-		a.ServiceWeights == b.ServiceWeights && a.ServiceEnableTagOverride == b.ServiceEnableTagOverride &&
-		a.ServiceKind == b.ServiceKind
 }
 
 func (tx *writeTxn) ensureCheck(hc *structs.HealthCheck) error {
@@ -197,7 +187,7 @@ func (tx *writeTxn) ensureCheck(hc *structs.HealthCheck) error {
 	}
 	if raw != nil {
 		old := raw.(*structs.HealthCheck)
-		if sameCheck(old, hc) {
+		if old.SameAs(hc) {
 			return nil
 		}
 		hc.CreateIndex = old.CreateIndex
@@ -213,12 +203,6 @@ func (tx *writeTxn) ensureCheck(hc *structs.HealthCheck) error {
 		return tx.invalidateCheckSessions(hc.Node, hc.CheckID)
 	}
 	return nil
-}
-
-func sameCheck(a, b *structs.HealthCheck) bool {
-	return a.Node == b.Node && a.CheckID == b.CheckID && a.Name == b.Name && a.Status == b.Status &&
-		a.Notes == b.Notes && a.Output == b.Output && a.ServiceID == b.ServiceID &&
-		a.ServiceName == b.ServiceName && slices.Equal(a.ServiceTags, b.ServiceTags) && a.Type == b.Type
 }
 
 // Deregister removes a node with everything on it, or one service with its

@@ -1,0 +1,36 @@
+package httpapi
+
+import (
+	"errors"
+	"log"
+	"net/http"
+
+	"github.com/coredns-coord/coredns-coord/agent"
+)
+
+// agentTokenBody is agent/token/:type's body (Consul's api.AgentToken).
+type agentTokenBody struct {
+	Token string
+}
+
+// agentToken sets one of the agent's ACL tokens (default, agent,
+// agent_recovery, replication, config_file_service_registration, dns, and
+// their older names). The agent keeps it in memory; nothing enforces ACLs
+// yet, so it only takes effect once they exist.
+func (s *server) agentToken(w http.ResponseWriter, r *http.Request) error {
+	var body agentTokenBody
+	if err := decodeBody(r.Body, &body); err != nil {
+		return err
+	}
+	kind, err := s.agent.SetToken(r.PathValue("type"), body.Token)
+	if errors.Is(err, agent.ErrUnknownToken) {
+		return errorf(http.StatusNotFound, "Token %q is unknown", r.PathValue("type"))
+	}
+	if err != nil {
+		return err
+	}
+	// The name only: a token is a secret.
+	log.Printf("[INFO] coordcatalog: http api: updated the agent's %q token", kind)
+	writeText(w, http.StatusOK, "")
+	return nil
+}
