@@ -68,6 +68,7 @@ func BenchmarkServeDNS(b *testing.B) {
 		return map[string]*dns.Msg{
 			"service-A":   edns(new(dns.Msg).SetQuestion(service+".service.consul.", dns.TypeA)),
 			"service-SRV": edns(new(dns.Msg).SetQuestion(service+".service.consul.", dns.TypeSRV)),
+			"service-ANY": edns(new(dns.Msg).SetQuestion(service+".service.consul.", dns.TypeANY)),
 			"rfc2782-SRV": edns(new(dns.Msg).SetQuestion("_"+service+"._v1.service.consul.", dns.TypeSRV)),
 			"node-A":      edns(new(dns.Msg).SetQuestion("n1.node.consul.", dns.TypeA)),
 			"nxdomain":    edns(new(dns.Msg).SetQuestion("nosuch.service.consul.", dns.TypeA)),
