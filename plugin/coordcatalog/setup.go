@@ -9,7 +9,7 @@ import (
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/coredns-coord/coredns-coord/agent"
-	"github.com/coredns-coord/coredns-coord/httpapi"
+	"github.com/coredns-coord/coredns-coord/plugin/pkg/agenthost"
 )
 
 const pluginName = "coordcatalog"
@@ -31,29 +31,24 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
-	a, err := agent.Acquire(opts.agent, httpapi.New)
-	if err != nil {
+	// Setup only parses: agenthost starts the agent on startup (or finds it
+	// running, after a reload) and stops it on final shutdown.
+	if err := agenthost.Declare(c, pluginName, opts.agent); err != nil {
 		return plugin.Error(pluginName, err)
 	}
-	// The agent outlives reloads: stop it only when the process stops.
-	cfg := opts.agent
-	c.OnFinalShutdown(func() error { return agent.Release(cfg) })
-	// Start the catalog sync once every plugin's setup and startup has
-	// run, so that coordhealth's definitions are loaded before the first
-	// full sync compares them with the catalog.
-	c.OnStartup(func() error {
-		a.StartSync()
+	var started startedAgent
+	agenthost.Use(c, func(a *agent.Agent) error {
+		started.set(a)
 		return nil
 	})
 
 	cc := &CoordCatalog{
 		Zones:        zones,
-		agent:        a,
-		store:        a.State,
-		ready:        a.Ready,
-		caughtUp:     a.CaughtUp,
-		datacenter:   cfg.Datacenter,
-		self:         cfg.NodeName,
+		store:        started.State,
+		ready:        started.Ready,
+		caughtUp:     started.CaughtUp,
+		datacenter:   opts.agent.Datacenter,
+		self:         opts.agent.NodeName,
 		nodeTTL:      uint32(opts.nodeTTL / time.Second),
 		serviceTTL:   uint32(opts.serviceTTL / time.Second),
 		onlyPassing:  opts.onlyPassing,
