@@ -22,7 +22,8 @@ import (
 )
 
 // HandlerFunc builds the HTTP API for an agent. The agent serves it but does
-// not know it, so that the API can depend on the agent and not the reverse.
+// not know it, so that the API can depend on the agent and not the reverse:
+// the composition root (cmd/coredns-coord) passes httpapi.New.
 type HandlerFunc func(*Agent) http.Handler
 
 // Agent is one running coredns-coord agent: a server (Raft on the server

@@ -101,8 +101,23 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate refuses configurations the agent cannot run.
+// Validate refuses configurations the agent cannot run. The checks run in
+// a fixed order, so the first problem found is the one reported.
 func (c *Config) Validate() error {
+	checks := []func() error{
+		c.validateIdentity, c.validateAddresses, c.validateHTTP, c.validateCluster, c.validateNodeID,
+	}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateIdentity checks the names the node has in DNS and where it keeps
+// its state.
+func (c *Config) validateIdentity() error {
 	if c.NodeName == "" {
 		return errors.New("node name is empty")
 	}
@@ -118,6 +133,11 @@ func (c *Config) Validate() error {
 	if c.Dev && c.DataDir != "" {
 		return errors.New("dev keeps all state in memory: drop data_dir, or dev")
 	}
+	return nil
+}
+
+// validateAddresses checks the addresses and ports of Raft and gossip.
+func (c *Config) validateAddresses() error {
 	if net.ParseIP(c.BindAddr) == nil {
 		return fmt.Errorf("bind address %q is not an IP address", c.BindAddr)
 	}
@@ -134,6 +154,11 @@ func (c *Config) Validate() error {
 	if c.SerfLANPort < 0 || c.SerfLANPort > 65535 {
 		return fmt.Errorf("serf_lan_port %d out of range", c.SerfLANPort)
 	}
+	return nil
+}
+
+// validateHTTP checks the HTTP API listener's settings.
+func (c *Config) validateHTTP() error {
 	if c.HTTPAddr != "" {
 		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 			return fmt.Errorf("http address %q: %w", c.HTTPAddr, err)
@@ -145,6 +170,11 @@ func (c *Config) Validate() error {
 	if c.HTTPReadHeaderTimeout < 0 || c.HTTPIdleTimeout < 0 {
 		return errors.New("http timeouts must not be negative")
 	}
+	return nil
+}
+
+// validateCluster checks how the agent forms or joins its cluster.
+func (c *Config) validateCluster() error {
 	if c.Dev && (!c.Server || c.BootstrapExpect != 1) {
 		return errors.New("dev is a single server: it implies server and bootstrap_expect 1")
 	}
@@ -162,6 +192,10 @@ func (c *Config) Validate() error {
 	if c.ReconnectTimeout < 0 {
 		return fmt.Errorf("reconnect_timeout %s is negative", c.ReconnectTimeout)
 	}
+	return nil
+}
+
+func (c *Config) validateNodeID() error {
 	if c.NodeID != "" {
 		if _, err := uuid.Parse(c.NodeID); err != nil {
 			return fmt.Errorf("node_id %q is not a UUID", c.NodeID)

@@ -7,9 +7,9 @@ import (
 )
 
 // The registry keeps one agent per data directory (or dev address) for the
-// whole process. CoreDNS re-runs plugin setup on every Corefile reload while
-// the old instance still serves, so setup must find the running agent rather
-// than start a second one.
+// whole process. CoreDNS re-runs plugin setup and startup on every Corefile
+// reload while the old instance still serves, so startup must find the
+// running agent rather than start a second one.
 var (
 	registryMu sync.Mutex
 	registry   = map[string]*Agent{}
@@ -23,8 +23,8 @@ func Acquire(cfg Config, api HandlerFunc) (*Agent, error) {
 	defer registryMu.Unlock()
 	key := cfg.key()
 	if a, ok := registry[key]; ok {
-		if !reflect.DeepEqual(a.cfg, cfg) {
-			return nil, fmt.Errorf("agent settings changed (%s); they take effect after a restart", key)
+		if err := sameSettings(a.cfg, cfg); err != nil {
+			return nil, err
 		}
 		return a, nil
 	}
@@ -34,6 +34,26 @@ func Acquire(cfg Config, api HandlerFunc) (*Agent, error) {
 	}
 	registry[key] = a
 	return a, nil
+}
+
+// CheckSettings returns the error Acquire would return because the running
+// agent of cfg's data directory has other settings, and starts nothing:
+// setup calls it, so that a reload that changes them fails before any of
+// the new configuration starts.
+func CheckSettings(cfg Config) error {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if a, ok := registry[cfg.key()]; ok {
+		return sameSettings(a.cfg, cfg)
+	}
+	return nil
+}
+
+func sameSettings(running, cfg Config) error {
+	if !reflect.DeepEqual(running, cfg) {
+		return fmt.Errorf("agent settings changed (%s); they take effect after a restart", cfg.key())
+	}
+	return nil
 }
 
 // Release stops the agent for cfg and forgets it; CoreDNS calls it on final

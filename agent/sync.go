@@ -17,8 +17,8 @@ const (
 // StartSync starts keeping the catalog in step with the agent's services
 // and checks. The first pass is a full sync, which removes what the catalog
 // holds for this node but the agent no longer defines, so it must start
-// only once the definitions are loaded: coordcatalog calls it on startup,
-// after every plugin's setup has run. The API registrations of the last run
+// only once the definitions are loaded: agenthost calls it on startup, once
+// it has handed the agent to every plugin of its server block. The API registrations of the last run
 // are restored first, now that script checks may have been enabled.
 func (a *Agent) StartSync() {
 	a.syncOnce.Do(func() {

@@ -1,6 +1,11 @@
 // Command coredns-coord is a CoreDNS build with the coordcatalog plugin: a
 // service-discovery resolver that answers Consul-style names from a
 // Raft-replicated catalog and forwards everything else.
+//
+// main is the composition root. The Corefile is the only configuration:
+// the plugins parse their blocks and declare the agents they configure to
+// package agenthost, which starts them on startup; main gives those agents
+// the Consul HTTP API, which no plugin imports.
 package main
 
 import (
@@ -36,6 +41,8 @@ import (
 	_ "github.com/coredns-coord/coredns-coord/plugin/coordhealth"
 
 	"github.com/coredns-coord/coredns-coord/cli"
+	"github.com/coredns-coord/coredns-coord/httpapi"
+	"github.com/coredns-coord/coredns-coord/plugin/pkg/agenthost"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -44,9 +51,9 @@ var version = "0.1.0-dev"
 // directives is the plugin order: a request passes through them top to
 // bottom. coordcatalog sits where CoreDNS's own backends sit, after hosts
 // and file and before loop and forward, so the consul. zone never reaches
-// an upstream. coordhealth adds no handler; it comes before coordcatalog so
-// that its startup (loading definitions) runs before the agent's first
-// catalog sync.
+// an upstream. coordhealth adds no handler, so its place does not matter:
+// agenthost hands it the agent before the agent's first catalog sync
+// whatever the order.
 var directives = []string{
 	"root",
 	"reload",
@@ -73,6 +80,7 @@ var directives = []string{
 
 func init() {
 	dnsserver.Directives = directives
+	agenthost.SetHTTPAPI(httpapi.New)
 }
 
 func main() {

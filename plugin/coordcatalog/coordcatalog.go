@@ -1,21 +1,34 @@
 // Package coordcatalog is the CoreDNS plugin that owns the consul. zone: it
 // parses Consul-style names and answers them from the agent's local catalog
-// replica. Its Corefile block also configures the agent.
+// replica. Its Corefile block also configures that agent: setup parses the
+// block (setup*.go) and declares the agent to package agenthost, which
+// starts it on startup and hands it back as an Agent.
 package coordcatalog
 
 import (
+	"sync/atomic"
+
 	"github.com/coredns/coredns/plugin"
 
-	"github.com/coredns-coord/coredns-coord/agent"
 	"github.com/coredns-coord/coredns-coord/raftstore/state"
 )
+
+// Agent is what the plugin reads from the agent its block configures.
+type Agent interface {
+	// State is the local state store (a server's, or a client's replica).
+	State() *state.Store
+	// Ready: a leader is known and this agent's node is in the catalog.
+	Ready() bool
+	// CaughtUp: the store holds what the cluster had committed when the
+	// agent started.
+	CaughtUp() bool
+}
 
 // CoordCatalog answers the zones it owns from a state store.
 type CoordCatalog struct {
 	Next  plugin.Handler
 	Zones []string
 
-	agent *agent.Agent
 	store func() *state.Store
 	ready func() bool
 	// caughtUp: the store holds what the cluster had committed when the
@@ -33,12 +46,37 @@ type CoordCatalog struct {
 	cache *instanceCache
 }
 
-// Agent is the agent this block configured; coordhealth finds it here.
-func (c *CoordCatalog) Agent() *agent.Agent { return c.agent }
-
 // Name implements plugin.Handler; ready and prometheus find us by it.
 func (c *CoordCatalog) Name() string { return pluginName }
 
 // Ready implements ready.Readiness: ready once a leader is known and this
 // agent's node is in the catalog.
 func (c *CoordCatalog) Ready() bool { return c.ready() }
+
+// startedAgent is the block's agent from startup on. The handler exists from
+// setup and the agent only from startup, and the ready plugin may ask in
+// between, from a goroutine of its own: until then the zone is neither
+// ready nor caught up, so the handler never reads the store.
+type startedAgent struct{ p atomic.Pointer[Agent] }
+
+func (s *startedAgent) set(a Agent) { s.p.Store(&a) }
+
+func (s *startedAgent) agent() Agent {
+	if p := s.p.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// State must be read only once CaughtUp.
+func (s *startedAgent) State() *state.Store { return s.agent().State() }
+
+func (s *startedAgent) Ready() bool {
+	a := s.agent()
+	return a != nil && a.Ready()
+}
+
+func (s *startedAgent) CaughtUp() bool {
+	a := s.agent()
+	return a != nil && a.CaughtUp()
+}

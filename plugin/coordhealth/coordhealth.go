@@ -5,9 +5,10 @@
 // checks registered over the HTTP API run whether or not this block exists.
 //
 // It adds no handler to the DNS chain. At every startup (the first one and
-// each Corefile reload) it hands its settings to the agent of the
-// coordcatalog block in the same server block and re-reads the definition
-// directories; SIGHUP re-reads them without a reload.
+// each Corefile reload) package agenthost hands it the agent of the
+// coordcatalog block in the same server block, before that agent's catalog
+// sync starts; coordhealth gives it its settings and re-reads the definition
+// directories. SIGHUP re-reads them without a reload.
 package coordhealth
 
 import (
@@ -26,23 +27,30 @@ const pluginName = "coordhealth"
 
 var log = clog.NewWithPlugin(pluginName)
 
+// Agent is what coordhealth configures: the agent's health checking and
+// the definitions it loads.
+type Agent interface {
+	ConfigureHealth(agent.HealthConfig)
+	ReloadDefinitions() []error
+}
+
 // current is the agent SIGHUP reloads: the one the latest startup
 // configured.
 var (
-	current   atomic.Pointer[agent.Agent]
+	current   atomic.Pointer[Agent]
 	sighupOne sync.Once
 )
 
 // apply configures a and loads its definitions; definition errors are
 // logged (with file and field) and do not stop the other files.
-func apply(a *agent.Agent, hc agent.HealthConfig) {
+func apply(a Agent, hc agent.HealthConfig) {
 	a.ConfigureHealth(hc)
-	current.Store(a)
+	current.Store(&a)
 	reload(a)
 	sighupOne.Do(watchSIGHUP)
 }
 
-func reload(a *agent.Agent) {
+func reload(a Agent) {
 	if errs := a.ReloadDefinitions(); len(errs) > 0 {
 		log.Errorf("%d definition(s) not loaded; the rest are running", len(errs))
 	}
@@ -57,7 +65,7 @@ func watchSIGHUP() {
 		for range ch {
 			if a := current.Load(); a != nil {
 				log.Info("SIGHUP: re-reading definitions")
-				reload(a)
+				reload(*a)
 			}
 		}
 	}()

@@ -1,16 +1,15 @@
 package coordhealth
 
 import (
-	"fmt"
+	"errors"
 	"os"
 	"time"
 
 	"github.com/coredns/caddy"
-	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/coredns-coord/coredns-coord/agent"
-	"github.com/coredns-coord/coredns-coord/plugin/coordcatalog"
+	"github.com/coredns-coord/coredns-coord/plugin/pkg/agenthost"
 )
 
 func init() { plugin.Register(pluginName, setup) }
@@ -20,14 +19,14 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
-	// The coordcatalog handler exists only once the servers are built,
-	// which is before any startup function runs.
-	c.OnStartup(func() error {
-		cc, ok := dnsserver.GetConfig(c).Handler("coordcatalog").(*coordcatalog.CoordCatalog)
-		if !ok || cc.Agent() == nil {
-			return plugin.Error(pluginName, fmt.Errorf("needs a coordcatalog block in the same server block"))
+	// The agent is the one the coordcatalog block of this server block
+	// configures. agenthost hands it over at every startup, before its
+	// catalog sync starts, whichever of the two blocks came first.
+	agenthost.Use(c, func(a *agent.Agent) error {
+		if a == nil {
+			return plugin.Error(pluginName, errors.New("needs a coordcatalog block in the same server block"))
 		}
-		apply(cc.Agent(), hc)
+		apply(a, hc)
 		return nil
 	})
 	return nil

@@ -1,0 +1,98 @@
+package coordcatalog
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coredns/caddy"
+)
+
+// The option names are a contract: the README's Syntax lists exactly the
+// options the block parses.
+func TestOptionsMatchREADME(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	syntax := regexp.MustCompile("(?s)## Syntax\n\n~~~ txt\ncoordcatalog [^\n]*\n(.*?)\n}\n~~~").FindSubmatch(b)
+	if syntax == nil {
+		t.Fatal("README.md has no Syntax block")
+	}
+	var documented []string
+	for _, line := range strings.Split(string(syntax[1]), "\n") {
+		documented = append(documented, strings.Fields(line)[0])
+	}
+	var parsed []string
+	for name := range blockOptions {
+		parsed = append(parsed, name)
+	}
+	slices.Sort(documented)
+	slices.Sort(parsed)
+	if !slices.Equal(documented, parsed) {
+		t.Errorf("README documents %v\nthe block parses %v", documented, parsed)
+	}
+}
+
+func TestParseClusterOptions(t *testing.T) {
+	c := caddy.NewTestController("dns", `coordcatalog {
+		server
+		data_dir /var/lib/coord
+		bootstrap_expect 3
+		retry_join 10.0.0.1 10.0.0.2:8301
+		retry_join 10.0.0.3
+		bind 0.0.0.0
+		advertise 10.0.0.9
+		serf_lan_port 9301
+		encrypt pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=
+		reconnect_timeout 8h
+		snapshot_threshold 16
+		snapshot_interval 5s
+		cleanup_dead_servers false
+		http off
+	}`)
+	c.ServerBlockKeys = []string{"consul.:8600"}
+	_, o, err := parse(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := o.agent
+	if !a.Server || a.Dev || a.DataDir != "/var/lib/coord" || a.BootstrapExpect != 3 ||
+		!slices.Equal(a.RetryJoin, []string{"10.0.0.1", "10.0.0.2:8301", "10.0.0.3"}) ||
+		a.BindAddr != "0.0.0.0" || a.AdvertiseAddr != "10.0.0.9" || a.SerfLANPort != 9301 || a.Encrypt == "" ||
+		a.ReconnectTimeout != 8*time.Hour || a.SnapshotThreshold != 16 || a.SnapshotInterval != 5*time.Second ||
+		a.CleanupDeadServers || a.HTTPAddr != "" {
+		t.Errorf("agent config %+v", a)
+	}
+}
+
+func TestParseOptionErrors(t *testing.T) {
+	cases := map[string]string{
+		"coordcatalog {\n dev\n node\n}":                        "node takes 1 argument(s), got 0",
+		"coordcatalog {\n dev\n node_meta k\n}":                 "node_meta takes 2 argument(s), got 1",
+		"coordcatalog {\n dev\n retry_join\n}":                  "retry_join: needs at least one address",
+		"coordcatalog {\n dev\n snapshot_threshold 0\n}":        "snapshot_threshold: must be at least 1",
+		"coordcatalog {\n dev\n reconnect_timeout 0s\n}":        "reconnect_timeout: \"0s\": must be positive",
+		"coordcatalog {\n dev\n cleanup_dead_servers maybe\n}":  "cleanup_dead_servers: strconv.ParseBool",
+		"coordcatalog {\n dev\n serf_lan_port 0\n}":             `serf_lan_port: invalid port "0"`,
+		"coordcatalog {\n dev\n http 127.0.0.1:http\n}":         `http: invalid port "http"`,
+		"coordcatalog {\n dev\n http_max_conns_per_client x\n}": "http_max_conns_per_client: strconv.Atoi",
+		"coordcatalog {\n dev\n a_record_limit -1\n}":           "a_record_limit: must not be negative",
+		"coordcatalog {\n dev\n frobnicate\n}":                  `unknown property "frobnicate"`,
+	}
+	for input, want := range cases {
+		c := caddy.NewTestController("dns", input)
+		c.ServerBlockKeys = []string{"consul.:8600"}
+		_, _, err := parse(c)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", input, err, want)
+		}
+		// Said once, with the Corefile position.
+		if err != nil && strings.Count(err.Error(), "Testfile:") != 1 {
+			t.Errorf("%q: %v", input, err)
+		}
+	}
+}
