@@ -1,6 +1,12 @@
 // Package raftstore is the replicated state: a hashicorp/raft node with a
 // durable log (raft-wal) and file snapshots, and the FSM that applies typed
 // commands to the state store.
+//
+// Every command type is declared once, in the command registry
+// (command_registry.go): its request type, its result type and what the
+// FSM does with it. Writers name a command by its typed handle (KV, Txn,
+// ...), which encodes the request and gives the FSM's answer, local or
+// forwarded, its result type.
 package raftstore
 
 import (
