@@ -311,13 +311,13 @@ func (a *Agent) Register(req *structs.RegisterRequest) error {
 	if req.Datacenter == "" {
 		req.Datacenter = a.cfg.Datacenter
 	}
-	_, err := a.apply(raftstore.RegisterCommand, req)
+	_, err := apply(a, raftstore.Register, req)
 	return err
 }
 
 // Deregister removes a node, service or check through Raft.
 func (a *Agent) Deregister(req *structs.DeregisterRequest) error {
-	_, err := a.apply(raftstore.DeregisterCommand, req)
+	_, err := apply(a, raftstore.Deregister, req)
 	return err
 }
 
@@ -328,10 +328,5 @@ func (a *Agent) KV(req *structs.KVRequest) (bool, error) {
 	if err := a.lockRefusedEarly(req); err != nil {
 		return false, err
 	}
-	res, err := a.apply(raftstore.KVCommand, req)
-	if err != nil {
-		return false, err
-	}
-	ok, _ := res.(bool)
-	return ok, nil
+	return apply(a, raftstore.KV, req)
 }

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -35,13 +34,24 @@ const (
 
 // apply writes a command through Raft: locally on the leader, forwarded to
 // it from anywhere else. The command gets its request ID here, once; every
-// re-send carries it, so it is applied at most once. The result is the
-// FSM's (nil, a bool for KV, a *structs.TxnResponse for a transaction).
-func (a *Agent) apply(t raftstore.CommandType, req any) (any, error) {
-	buf, err := raftstore.EncodeCommand(t, structs.NewRequestID(), req)
+// re-send carries it, so it is applied at most once. The result has the
+// command's result type, decoded by its handle.
+func apply[Req, Res any](a *Agent, cmd raftstore.Command[Req, Res], req Req) (Res, error) {
+	var none Res
+	buf, err := cmd.Encode(structs.NewRequestID(), req)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
+	res, err := a.applyAndWait(buf)
+	if err != nil {
+		return none, err
+	}
+	return cmd.Result(res)
+}
+
+// applyAndWait applies an encoded command and waits (briefly) until this
+// agent's copy has applied it too.
+func (a *Agent) applyAndWait(buf []byte) (any, error) {
 	ctx, cancel := context.WithTimeout(a.stopCtx, writeTimeout)
 	defer cancel()
 	res, idx, err := a.applyEncoded(ctx, buf, 0)
@@ -172,7 +182,7 @@ func (a *Agent) forwardApply(ctx context.Context, addr string, buf []byte, hops 
 	if resp.Error != nil {
 		return nil, 0, fromWire(resp.Error)
 	}
-	res, err := decodeResult(raftstore.CommandTypeOf(buf), resp.Result)
+	res, err := raftstore.DecodeResult(raftstore.CommandTypeOf(buf), resp.Result)
 	return res, resp.Index, err
 }
 
@@ -197,30 +207,6 @@ func writeOutcome(err error) int {
 		return outcomeNotApplied
 	}
 	return outcomeDone
-}
-
-// decodeResult turns a forwarded result back into the FSM's type.
-func decodeResult(t raftstore.CommandType, raw json.RawMessage) (any, error) {
-	if len(raw) == 0 {
-		return nil, nil
-	}
-	var v any
-	switch t {
-	case raftstore.KVCommand:
-		var ok bool
-		if err := json.Unmarshal(raw, &ok); err != nil {
-			return nil, fmt.Errorf("agent: decode forwarded KV result: %w", err)
-		}
-		return ok, nil
-	case raftstore.TxnCommand:
-		v = &structs.TxnResponse{}
-	default:
-		return nil, nil
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return nil, fmt.Errorf("agent: decode forwarded %s result: %w", t, err)
-	}
-	return v, nil
 }
 
 // errRetry asks forward to try again (another server, or after a leader

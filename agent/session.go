@@ -40,7 +40,7 @@ func (a *Agent) SessionCreate(s *structs.Session) (string, error) {
 		return "", err
 	}
 	s.ID = uuid.NewString()
-	if _, err := a.apply(raftstore.SessionCommand, &structs.SessionRequest{Op: structs.SessionCreate, Session: *s}); err != nil {
+	if _, err := apply(a, raftstore.Session, &structs.SessionRequest{Op: structs.SessionCreate, Session: *s}); err != nil {
 		return "", err
 	}
 	return s.ID, nil
@@ -75,7 +75,7 @@ func (a *Agent) SessionDestroy(id string) error {
 
 func (a *Agent) destroySession(id, cause string) error {
 	a.sessions.stop(id)
-	_, err := a.apply(raftstore.SessionCommand, &structs.SessionRequest{
+	_, err := apply(a, raftstore.Session, &structs.SessionRequest{
 		Op: structs.SessionDestroy, Session: structs.Session{ID: id}, Cause: cause,
 	})
 	if err == nil && cause == state.CauseTTL {
@@ -230,12 +230,11 @@ func (a *Agent) Txn(ops structs.TxnOps) (*structs.TxnResponse, error) {
 	if state.IsReadOnlyTxn(ops) {
 		return a.State().Txn(0, ops)
 	}
-	res, err := a.apply(raftstore.TxnCommand, &structs.TxnRequest{Ops: ops})
+	resp, err := apply(a, raftstore.Txn, &structs.TxnRequest{Ops: ops})
 	if err != nil {
 		return nil, err
 	}
-	resp, ok := res.(*structs.TxnResponse)
-	if !ok {
+	if resp == nil {
 		return nil, errors.New("agent: txn returned no response")
 	}
 	return resp, nil

@@ -40,6 +40,6 @@ func (a *Agent) SnapshotRestore(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	_, err = a.apply(raftstore.RestoreCommand, stateStream)
+	_, err = apply(a, raftstore.Restore, stateStream)
 	return err
 }

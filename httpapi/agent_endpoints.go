@@ -5,6 +5,7 @@ import (
 
 	"github.com/coredns-coord/coredns-coord/agent"
 	"github.com/coredns-coord/coredns-coord/agent/local"
+	"github.com/coredns-coord/coredns-coord/raftstore/state"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
@@ -49,7 +50,7 @@ func (s *server) agentSelf(w http.ResponseWriter, r *http.Request) error {
 		Member:      toAgentMember(s.agent.LocalMember()),
 		Meta:        nonNilMap(cfg.NodeMeta),
 	}
-	s.setMeta(w, opts, s.agent.State().MaxIndex("nodes"))
+	s.setMeta(w, opts, s.agent.State().MaxIndex(state.TableNodes))
 	return writeJSON(w, r, http.StatusOK, out)
 }
 
@@ -114,7 +115,7 @@ func (s *server) agentServices(w http.ResponseWriter, r *http.Request) error {
 	if out, err = applyFilter(filter, out); err != nil {
 		return err
 	}
-	s.setMeta(w, opts, s.agent.State().MaxIndex("services"))
+	s.setMeta(w, opts, s.agent.State().MaxIndex(state.TableServices))
 	return writeJSON(w, r, http.StatusOK, out)
 }
 
@@ -165,7 +166,7 @@ func (s *server) agentChecks(w http.ResponseWriter, r *http.Request) error {
 	if out, err = applyFilter(filter, out); err != nil {
 		return err
 	}
-	s.setMeta(w, opts, s.agent.State().MaxIndex("checks"))
+	s.setMeta(w, opts, s.agent.State().MaxIndex(state.TableChecks))
 	return writeJSON(w, r, http.StatusOK, out)
 }
 

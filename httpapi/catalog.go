@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/go-memdb"
 
+	"github.com/coredns-coord/coredns-coord/raftstore/state"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
@@ -42,7 +43,7 @@ func (s *server) catalogDatacenters(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	s.setMeta(w, opts, s.agent.State().MaxIndex("nodes"))
+	s.setMeta(w, opts, s.agent.State().MaxIndex(state.TableNodes))
 	return writeJSON(w, r, http.StatusOK, []string{s.agent.Config().Datacenter})
 }
 

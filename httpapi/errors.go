@@ -6,8 +6,6 @@ import (
 	"net/http"
 
 	"github.com/coredns-coord/coredns-coord/agent"
-	"github.com/coredns-coord/coredns-coord/raftstore"
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
 )
 
 // httpError is an error with the status code and message the client gets.
@@ -34,23 +32,6 @@ const errNoLeader = "No cluster leader"
 // waited; there is nobody left to answer.
 var errClientGone = errors.New("client disconnected")
 
-// validationErrors are the state store's refusals of bad input: they are the
-// client's fault, so 400, never 500.
-var validationErrors = []error{
-	state.ErrMissingNode,
-	state.ErrMissingAddress,
-	state.ErrMissingService,
-	state.ErrMissingCheckID,
-	state.ErrUnknownNode,
-	state.ErrUnknownService,
-	state.ErrBadCheckStatus,
-	state.ErrMissingKey,
-	state.ErrInvalidSession,
-	state.ErrInvalidTxn,
-	raftstore.ErrUnknownPeer,
-	raftstore.ErrBadArchive,
-}
-
 // statusOf maps an error to the status code and message Consul would use.
 func statusOf(err error) (int, string) {
 	var he *httpError
@@ -62,33 +43,28 @@ func statusOf(err error) (int, string) {
 		return http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("Request body too large, max size: %d bytes", tooBig.Limit)
 	}
-	switch {
-	case errors.Is(err, agent.ErrUnknownService), errors.Is(err, agent.ErrUnknownCheck):
+	return statusOfKind(agent.ErrorKindOf(err), err)
+}
+
+// statusOfKind is the status and message of an error of kind (the agent's
+// classification of every sentinel error).
+func statusOfKind(kind agent.ErrorKind, err error) (int, string) {
+	switch kind {
+	case agent.KindNotFound:
 		return http.StatusNotFound, err.Error()
-	case errors.Is(err, agent.ErrInvalidDefinition):
+	case agent.KindInvalid:
+		// The client's fault: 400, never 500.
 		return http.StatusBadRequest, err.Error()
-	}
-	if errors.Is(err, raftstore.ErrLogWrite) {
-		// A full disk, say: the cause matters more than Consul's fixed
-		// "No cluster leader" (which follows from it).
-		return http.StatusInternalServerError, err.Error()
-	}
-	if errors.Is(err, raftstore.ErrOutcomeUnknown) {
+	case agent.KindOutcomeUnknown:
 		// Consul answers this case with a bare 500 too, but the client must
 		// know not to take it as "not applied".
 		return http.StatusInternalServerError, "Outcome unknown: the write may or may not have been applied; read before you retry (" + err.Error() + ")"
-	}
-	if errors.Is(err, agent.ErrCatchingUp) {
-		return http.StatusInternalServerError, err.Error()
-	}
-	if errors.Is(err, raftstore.ErrNotLeader) || errors.Is(err, agent.ErrNoLeader) {
+	case agent.KindNoLeader:
 		return http.StatusInternalServerError, errNoLeader
 	}
-	for _, v := range validationErrors {
-		if errors.Is(err, v) {
-			return http.StatusBadRequest, err.Error()
-		}
-	}
+	// A log write failure (a full disk, say) keeps its text: the cause
+	// matters more than Consul's fixed "No cluster leader" that follows
+	// from it; so does every other failure.
 	return http.StatusInternalServerError, err.Error()
 }
 

@@ -1,6 +1,10 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/coredns-coord/coredns-coord/raftstore/state"
+)
 
 // statusLeader answers with the leader's Raft address as a JSON string, ""
 // when no leader is known.
@@ -9,7 +13,7 @@ func (s *server) statusLeader(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.setMeta(w, opts, s.agent.State().MaxIndex("nodes", "services", "checks", "kvs"))
+	s.setMeta(w, opts, s.agent.State().MaxIndex(state.TableNodes, state.TableServices, state.TableChecks, state.TableKVs))
 	return writeJSON(w, r, http.StatusOK, s.agent.Leader())
 }
 
@@ -26,6 +30,6 @@ func (s *server) statusPeers(w http.ResponseWriter, r *http.Request) error {
 	if peers == nil {
 		peers = []string{}
 	}
-	s.setMeta(w, opts, s.agent.State().MaxIndex("nodes", "services", "checks", "kvs"))
+	s.setMeta(w, opts, s.agent.State().MaxIndex(state.TableNodes, state.TableServices, state.TableChecks, state.TableKVs))
 	return writeJSON(w, r, http.StatusOK, peers)
 }

@@ -1,6 +1,12 @@
 // Package raftstore is the replicated state: a hashicorp/raft node with a
 // durable log (raft-wal) and file snapshots, and the FSM that applies typed
 // commands to the state store.
+//
+// Every command type is declared once, in the command registry
+// (command_registry.go): its request type, its result type and what the
+// FSM does with it. Writers name a command by its typed handle (KV, Txn,
+// ...), which encodes the request and gives the FSM's answer, local or
+// forwarded, its result type.
 package raftstore
 
 import (
@@ -57,7 +63,8 @@ const framedFlag = 0x80
 const framedHeader = 1 + len(structs.RequestID{})
 
 // EncodeCommand frames a request with its request ID: the Raft log entry,
-// and what a follower or client forwards to the leader.
+// and what a follower or client forwards to the leader. Writers use a
+// command's handle (KV.Encode, ...), which takes only its request type.
 func EncodeCommand(t CommandType, id structs.RequestID, req any) ([]byte, error) {
 	head := make([]byte, framedHeader, framedHeader+256)
 	head[0] = byte(t) | framedFlag
@@ -96,25 +103,12 @@ func decodeCommand(buf []byte) (CommandType, structs.RequestID, any, error) {
 		copy(id[:], buf[1:framedHeader])
 		body = buf[framedHeader:]
 	}
-	var req any
-	switch t {
-	case RegisterCommand:
-		req = &structs.RegisterRequest{}
-	case DeregisterCommand:
-		req = &structs.DeregisterRequest{}
-	case KVCommand:
-		req = &structs.KVRequest{}
-	case SessionCommand:
-		req = &structs.SessionRequest{}
-	case TxnCommand:
-		req = &structs.TxnRequest{}
-	case RestoreCommand:
-		// The state stream, decoded (and verified) by the restore itself.
-		return t, id, body, nil
-	default:
+	spec := specOf(t)
+	if spec == nil {
 		return t, id, nil, fmt.Errorf("raftstore: %w: unknown type %d", ErrUndecodable, buf[0])
 	}
-	if err := json.Unmarshal(body, req); err != nil {
+	req, err := spec.decodeRequest(body)
+	if err != nil {
 		return t, id, nil, fmt.Errorf("raftstore: %w: %s: %v", ErrUndecodable, t, err)
 	}
 	return t, id, req, nil

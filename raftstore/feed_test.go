@@ -292,7 +292,7 @@ func dump(t testing.TB, s *state.Store) string {
 	// Not s.CatalogIndex(): a write commit counts session changes in it,
 	// a restore only the catalog tables, so it is not a function of the
 	// state alone.
-	out.CatalogIndex, out.LastIndex = s.MaxIndex("nodes", "services", "checks"), s.LastIndex()
+	out.CatalogIndex, out.LastIndex = s.MaxIndex(state.TableNodes, state.TableServices, state.TableChecks), s.LastIndex()
 	buf, err := json.MarshalIndent(out, "", " ")
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package raftstore
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"time"
@@ -29,8 +28,8 @@ func NewFSM(store *state.Store, keep bool) *FSM {
 // Feed is the record of applied commands.
 func (f *FSM) Feed() *Feed { return f.feed }
 
-// Apply returns the command's result: an error, or for KV writes a bool
-// telling whether a check-and-set matched.
+// Apply returns the command's result: an error, or the value of its
+// command's result type (see the registry), nil for NoResult.
 func (f *FSM) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand {
 		return nil
@@ -70,43 +69,15 @@ func (f *FSM) applyOnce(l *raft.Log, t CommandType, id structs.RequestID, req an
 }
 
 // applyDecoded applies a decoded command at idx, on a server or a client
-// replica alike.
+// replica alike: what the command's registry entry does with it.
 func (f *FSM) applyDecoded(idx uint64, t CommandType, req any) any {
 	start := time.Now()
 	defer func() { fsmApplyDuration.WithLabelValues(t.String()).Observe(time.Since(start).Seconds()) }()
-	switch t {
-	case RegisterCommand:
-		return f.store.EnsureRegistration(idx, req.(*structs.RegisterRequest))
-	case DeregisterCommand:
-		return f.store.Deregister(idx, req.(*structs.DeregisterRequest))
-	case KVCommand:
-		ok, err := f.store.KVApply(idx, req.(*structs.KVRequest))
-		if err != nil {
-			return err
-		}
-		return ok
-	case SessionCommand:
-		return f.applySession(idx, req.(*structs.SessionRequest))
-	case RestoreCommand:
-		return f.store.RestoreAt(idx, bytes.NewReader(req.([]byte)))
-	case TxnCommand:
-		resp, err := f.store.Txn(idx, req.(*structs.TxnRequest).Ops)
-		if err != nil {
-			return err
-		}
-		return resp
+	spec := specOf(t)
+	if spec == nil {
+		return fmt.Errorf("raftstore: unhandled command %s", t)
 	}
-	return fmt.Errorf("raftstore: unhandled command %s", t)
-}
-
-func (f *FSM) applySession(idx uint64, req *structs.SessionRequest) error {
-	switch req.Op {
-	case structs.SessionCreate:
-		return f.store.SessionCreate(idx, &req.Session)
-	case structs.SessionDestroy:
-		return f.store.SessionDestroy(idx, req.Session.ID)
-	}
-	return fmt.Errorf("raftstore: unknown session operation %q", req.Op)
+	return spec.apply(f.store, idx, req)
 }
 
 // Snapshot takes memdb's O(1) point-in-time view; Persist streams it out

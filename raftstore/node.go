@@ -261,8 +261,8 @@ func (n *Node) Feed() *Feed { return n.fsm.feed }
 func (n *Node) State() *state.Store { return n.fsm.store }
 
 // Apply submits a command with a new request ID and waits until it is
-// committed and applied. The result is the FSM's: nil, or a bool for KV
-// check-and-set.
+// committed and applied. The result is the FSM's, untyped: the command's
+// handle gives it its type (KV.Result, ...).
 func (n *Node) Apply(t CommandType, req any) (any, error) {
 	buf, err := EncodeCommand(t, structs.NewRequestID(), req)
 	if err != nil {

@@ -43,7 +43,7 @@ func TestSkipNodeUpdateCreatesOnlyAMissingNode(t *testing.T) {
 	if n.Address != "10.0.0.4" || n.Meta["env"] != "prod" || n.ModifyIndex != 2 {
 		t.Fatalf("skip-update changed an existing node: %+v", n)
 	}
-	if idx := s.MaxIndex(tableNodes); idx != 2 {
+	if idx := s.MaxIndex(TableNodes); idx != 2 {
 		t.Fatalf("nodes index %d after a skip-update, want 2", idx)
 	}
 	_, list, _ := s.NodeServiceList(nil, "baz")
@@ -94,7 +94,7 @@ func TestServiceFieldsAreKept(t *testing.T) {
 	sameServiceFields(t, "health", csn[0].Service.ToNodeService(), want)
 
 	register(t, s, 2, &structs.RegisterRequest{Node: "n1", Address: "10.0.0.1", Service: fullService()})
-	if idx := s.MaxIndex(tableServices); idx != 1 {
+	if idx := s.MaxIndex(TableServices); idx != 1 {
 		t.Fatalf("an unchanged re-registration moved the services index to %d", idx)
 	}
 	changes := map[string]func(*structs.NodeService){
@@ -112,7 +112,7 @@ func TestServiceFieldsAreKept(t *testing.T) {
 		change(svc)
 		idx++
 		register(t, s, idx, &structs.RegisterRequest{Node: "n1", Address: "10.0.0.1", Service: svc})
-		if got := s.MaxIndex(tableServices); got != idx {
+		if got := s.MaxIndex(TableServices); got != idx {
 			t.Errorf("a changed %s did not update the service (index %d, want %d)", name, got, idx)
 		}
 		_, list, _ := s.NodeServiceList(nil, "n1")
@@ -137,7 +137,7 @@ func TestCheckDefinitionIsKept(t *testing.T) {
 		t.Fatalf("stored check: %+v", checks)
 	}
 	register(t, s, 2, reg())
-	if idx := s.MaxIndex(tableChecks); idx != 1 {
+	if idx := s.MaxIndex(TableChecks); idx != 1 {
 		t.Fatalf("an unchanged check moved the checks index to %d", idx)
 	}
 	def.Header = map[string][]string{"X": {"2"}}

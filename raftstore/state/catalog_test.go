@@ -31,7 +31,7 @@ func TestRegistrationIndexes(t *testing.T) {
 	}
 	// The same registration again changes nothing, so nothing moves.
 	register(t, s, 6, req)
-	if idx := s.MaxIndex(tableNodes, tableServices, tableChecks); idx != 5 {
+	if idx := s.MaxIndex(TableNodes, TableServices, TableChecks); idx != 5 {
 		t.Fatalf("identical re-registration moved the index to %d", idx)
 	}
 	if s.CatalogIndex() != 5 {

@@ -34,8 +34,8 @@ func TestKVIndexesAndCAS(t *testing.T) {
 	if e == nil || string(e.Value) != "3" || e.CreateIndex != 10 || e.ModifyIndex != 13 {
 		t.Fatalf("entry after cas: %+v", e)
 	}
-	if s.MaxIndex(tableKVs) != 13 {
-		t.Fatalf("failed cas writes must not move the table index: %d", s.MaxIndex(tableKVs))
+	if s.MaxIndex(TableKVs) != 13 {
+		t.Fatalf("failed cas writes must not move the table index: %d", s.MaxIndex(TableKVs))
 	}
 	if kv(t, s, 14, structs.KVDeleteCAS, "app/a", "", 10) {
 		t.Fatal("delete-cas with a stale index must fail")
@@ -116,8 +116,8 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if len(csn) != 1 || csn[0].Checks.AggregatedStatus() != structs.HealthWarning {
 		t.Fatalf("restored service: %+v", csn)
 	}
-	if r.CatalogIndex() != 1 || r.MaxIndex(tableKVs) != 2 {
-		t.Fatalf("restored indexes: catalog %d, kvs %d", r.CatalogIndex(), r.MaxIndex(tableKVs))
+	if r.CatalogIndex() != 1 || r.MaxIndex(TableKVs) != 2 {
+		t.Fatalf("restored indexes: catalog %d, kvs %d", r.CatalogIndex(), r.MaxIndex(TableKVs))
 	}
 
 	// A torn stream changes nothing.

@@ -53,14 +53,6 @@ func maxIndex(tx *memdb.Txn, tables ...string) uint64 {
 	return max
 }
 
-// MaxIndex is the highest change index of the given tables ("nodes",
-// "services", "checks", "kvs").
-func (s *Store) MaxIndex(tables ...string) uint64 {
-	tx := s.db.Txn(false)
-	defer tx.Abort()
-	return maxIndex(tx, tables...)
-}
-
 // writeTxn wraps a memdb write transaction and remembers which tables it
 // touched, so that commit stamps their index entries once.
 type writeTxn struct {
