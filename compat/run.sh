@@ -16,7 +16,9 @@ SKIP='Connect|Proxy|Gateway|Sidecar|Ingress|Mesh|Expose|MultiPort'
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# A test binary that panics or times out leaves the agents it started
+# running: stop whatever runs from this run's binary.
+trap 'pkill -9 -f "^$work/bin/coredns-coord" 2>/dev/null; rm -rf "$work"' EXIT
 
 cd "$root"
 go build -o "$work/bin/coredns-coord" ./cmd/coredns-coord
