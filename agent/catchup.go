@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"time"
 )
 
@@ -56,7 +55,7 @@ func (a *Agent) catchUpServer() {
 		err := a.ConsistentRead(ctx)
 		if err == nil {
 			a.markCaughtUp()
-			log.Printf("[INFO] coordcatalog: caught up with the cluster at index %d", a.feed().Last())
+			agentLog.Infof("caught up with the cluster at index %d", a.feed().Last())
 			return
 		}
 		select {

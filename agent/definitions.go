@@ -44,7 +44,7 @@ func (a *Agent) ReloadDefinitions() []error {
 	}
 	if len(errs) > 0 {
 		for _, err := range errs {
-			healthLog.Errorf("definitions: %v", err)
+			agentLog.Errorf("definitions: %v", err)
 		}
 		return errs
 	}
@@ -58,6 +58,6 @@ func (a *Agent) ReloadDefinitions() []error {
 			a.RemoveCheck(id)
 		}
 	}
-	healthLog.Infof("definitions: %d services and %d checks from %v", len(set.Services), len(set.Checks), a.healthConfig().ConfigDirs)
+	agentLog.Infof("definitions: %d services and %d checks from %v", len(set.Services), len(set.Checks), a.healthConfig().ConfigDirs)
 	return nil
 }

@@ -3,7 +3,6 @@ package agent
 import (
 	"encoding/json"
 	"fmt"
-	"log"
 	"regexp"
 	"sync"
 	"time"
@@ -110,7 +109,7 @@ func (a *Agent) receiveEvent(ue gossip.UserEvent) {
 		case eventFiltered:
 			var f filteredEvent
 			if err := json.Unmarshal(ue.Payload[1:], &f); err != nil {
-				log.Printf("[WARNING] coordcatalog: dropped malformed user event %q: %v", ue.Name, err)
+				agentLog.Warningf("dropped malformed user event %q: %v", ue.Name, err)
 				return
 			}
 			ev.Payload, ev.NodeFilter, ev.ServiceFilter, ev.TagFilter = f.Payload, f.NodeFilter, f.ServiceFilter, f.TagFilter

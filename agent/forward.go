@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"math/rand/v2"
 	"time"
 
@@ -61,7 +60,7 @@ func (a *Agent) applyAndWait(buf []byte) (any, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), readYourWritesWait)
 		defer cancel()
 		if werr := a.feed().WaitFor(ctx, idx); werr != nil {
-			log.Printf("[WARNING] coordcatalog: local copy has not applied index %d after %s", idx, readYourWritesWait)
+			agentLog.Warningf("local copy has not applied index %d after %s", idx, readYourWritesWait)
 		}
 	}
 	return res, err

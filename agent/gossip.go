@@ -120,10 +120,10 @@ func (a *Agent) retryJoin() {
 	for attempt := 1; ; attempt++ {
 		n, err := a.gossip.Join(a.joinAddrs(a.cfg.RetryJoin))
 		if err == nil {
-			log.Printf("[INFO] coordcatalog: retry_join: joined %d agent(s)", n)
+			agentLog.Infof("retry_join: joined %d agent(s)", n)
 			return
 		}
-		log.Printf("[WARNING] coordcatalog: retry_join attempt %d: %v; retrying in %s", attempt, err, backoff)
+		agentLog.Warningf("retry_join attempt %d: %v; retrying in %s", attempt, err, backoff)
 		select {
 		case <-a.stopCh:
 			return
@@ -161,7 +161,7 @@ func (a *Agent) LocalMember() gossip.Member { return a.gossip.LocalMember() }
 // the round trip.
 func (a *Agent) ForceLeave(node string, prune bool) error {
 	if node == a.cfg.NodeName {
-		log.Printf("[INFO] coordcatalog: force-leave of %q ignored: it is this agent, and alive", node)
+		agentLog.Infof("force-leave of %q ignored: it is this agent, and alive", node)
 		return nil
 	}
 	return a.gossip.ForceLeave(node, prune)

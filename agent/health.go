@@ -6,14 +6,10 @@ import (
 	"reflect"
 	"time"
 
-	clog "github.com/coredns/coredns/plugin/pkg/log"
-
 	"github.com/coredns-coord/coredns-coord/agent/local"
 	"github.com/coredns-coord/coredns-coord/checks"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
-
-var healthLog = clog.NewWithPlugin("coordhealth")
 
 // Errors the HTTP API maps to status codes.
 var (
@@ -169,7 +165,7 @@ func (a *Agent) prepareCheck(id, name, serviceID string, ct *structs.CheckType, 
 		return serviceCheck{}, fmt.Errorf("%w: check %q: %v", ErrInvalidDefinition, id, checks.ErrDockerDisabled)
 	}
 	for _, w := range ct.Normalize() {
-		healthLog.Warningf("check %q: %s", id, w)
+		agentLog.Warningf("check %q: %s", id, w)
 	}
 	ct.CheckID, ct.Name = id, name
 	status := ct.Status
@@ -373,9 +369,9 @@ func (a *Agent) reap(checkID string) {
 		time.Since(c.CriticalSince) < time.Duration(c.Definition.DeregisterCriticalServiceAfter) {
 		return
 	}
-	healthLog.Infof("removing service %q: check %q has been critical for %s", c.Check.ServiceID, checkID, time.Duration(c.Definition.DeregisterCriticalServiceAfter))
+	agentLog.Infof("removing service %q: check %q has been critical for %s", c.Check.ServiceID, checkID, time.Duration(c.Definition.DeregisterCriticalServiceAfter))
 	if err := a.removeServiceLocked(c.Check.ServiceID); err != nil {
-		healthLog.Warningf("reap service %q: %v", c.Check.ServiceID, err)
+		agentLog.Warningf("reap service %q: %v", c.Check.ServiceID, err)
 	}
 }
 

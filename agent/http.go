@@ -3,7 +3,6 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"log"
 	"net"
 	"net/http"
 	"time"
@@ -58,7 +57,7 @@ func (a *Agent) serveHTTP(h http.Handler) error {
 	}
 	go func() {
 		if err := a.httpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Printf("[ERROR] coordcatalog: http api: %v", err)
+			agentLog.Errorf("http api: %v", err)
 		}
 	}()
 	return nil

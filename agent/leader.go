@@ -2,7 +2,6 @@ package agent
 
 import (
 	"errors"
-	"log"
 	"strconv"
 	"time"
 
@@ -73,7 +72,7 @@ func (a *Agent) leaderLoop(stop chan struct{}) {
 		if err := a.raft.Barrier(barrierTimeout); err == nil {
 			break
 		} else {
-			log.Printf("[WARNING] coordcatalog: leader barrier: %v", err)
+			agentLog.Warningf("leader barrier: %v", err)
 		}
 		select {
 		case <-stop:
@@ -84,7 +83,7 @@ func (a *Agent) leaderLoop(stop chan struct{}) {
 	a.leaderReady.Store(true)
 	defer a.leaderReady.Store(false)
 	defer a.sessions.stopAll()
-	log.Printf("[INFO] coordcatalog: %s leads the cluster", a.cfg.NodeName)
+	agentLog.Infof("%s leads the cluster", a.cfg.NodeName)
 
 	// Each duty runs when its own input changes: membership on gossip
 	// events (and every reconcileInterval, or sooner after a failed write),
@@ -142,7 +141,7 @@ func (a *Agent) reconcileMembers() bool {
 		}
 		if err != nil {
 			ok = false
-			log.Printf("[WARNING] coordcatalog: reconcile member %s (%s): %v", m.Name, m.Status, err)
+			agentLog.Warningf("reconcile member %s (%s): %v", m.Name, m.Status, err)
 		}
 	}
 	// Reaped: nodes with a serfHealth check that gossip no longer knows.
@@ -155,7 +154,7 @@ func (a *Agent) reconcileMembers() bool {
 		if hc.CheckID == structs.SerfCheckID && !known[hc.Node] {
 			if err := a.memberGone(hc.Node, gossip.Member{}); err != nil {
 				ok = false
-				log.Printf("[WARNING] coordcatalog: reap node %s: %v", hc.Node, err)
+				agentLog.Warningf("reap node %s: %v", hc.Node, err)
 			}
 		}
 	}
@@ -305,10 +304,10 @@ func (a *Agent) ensureVoter(m gossip.Member) {
 		}
 	}
 	if err := a.raft.AddVoter(id, addr); err != nil {
-		log.Printf("[WARNING] coordcatalog: add server %s to Raft: %v", m.Name, err)
+		agentLog.Warningf("add server %s to Raft: %v", m.Name, err)
 		return
 	}
-	log.Printf("[INFO] coordcatalog: added server %s (%s) to Raft", m.Name, addr)
+	agentLog.Infof("added server %s (%s) to Raft", m.Name, addr)
 }
 
 func (a *Agent) removeServer(id string) {
@@ -318,9 +317,9 @@ func (a *Agent) removeServer(id string) {
 	switch err := a.raft.RemoveServer(id, ""); {
 	case errors.Is(err, raftstore.ErrUnknownPeer):
 	case err != nil:
-		log.Printf("[WARNING] coordcatalog: remove server %s from Raft: %v", id, err)
+		agentLog.Warningf("remove server %s from Raft: %v", id, err)
 	default:
-		log.Printf("[INFO] coordcatalog: removed server %s from Raft", id)
+		agentLog.Infof("removed server %s from Raft", id)
 	}
 }
 
@@ -367,12 +366,12 @@ func (a *Agent) cleanupDeadServers(failedSince map[string]time.Time) {
 	}
 	for _, id := range dead {
 		if err := a.raft.RemoveServer(id, ""); err != nil {
-			log.Printf("[WARNING] coordcatalog: autopilot: remove dead server %s: %v", id, err)
+			agentLog.Warningf("autopilot: remove dead server %s: %v", id, err)
 			continue
 		}
 		delete(failedSince, id)
 		autopilotRemoved.Inc()
-		log.Printf("[INFO] coordcatalog: autopilot: removed dead server %s", id)
+		agentLog.Infof("autopilot: removed dead server %s", id)
 	}
 }
 
@@ -389,7 +388,7 @@ func (a *Agent) maybeBootstrap() {
 			continue
 		}
 		if s.Expect != a.cfg.BootstrapExpect {
-			log.Printf("[ERROR] coordcatalog: server %s expects %d servers, this one %d; not bootstrapping", s.Name, s.Expect, a.cfg.BootstrapExpect)
+			agentLog.Errorf("server %s expects %d servers, this one %d; not bootstrapping", s.Name, s.Expect, a.cfg.BootstrapExpect)
 			return
 		}
 		peers = append(peers, s)
@@ -403,11 +402,11 @@ func (a *Agent) maybeBootstrap() {
 		}
 		servers, _, err := a.remoteConfiguration(p.Addr)
 		if err != nil {
-			log.Printf("[WARNING] coordcatalog: bootstrap: ask %s for its Raft peers: %v", p.Name, err)
+			agentLog.Warningf("bootstrap: ask %s for its Raft peers: %v", p.Name, err)
 			return
 		}
 		if len(servers) > 0 {
-			log.Printf("[INFO] coordcatalog: server %s already belongs to a cluster; waiting to be added", p.Name)
+			agentLog.Infof("server %s already belongs to a cluster; waiting to be added", p.Name)
 			a.bootstrapped.Store(true)
 			return
 		}
@@ -417,9 +416,9 @@ func (a *Agent) maybeBootstrap() {
 		conf = append(conf, raft.Server{ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Addr), Suffrage: raft.Voter})
 	}
 	if err := a.raft.BootstrapCluster(conf); err != nil {
-		log.Printf("[ERROR] coordcatalog: %v", err)
+		agentLog.Errorf("%v", err)
 		return
 	}
 	a.bootstrapped.Store(true)
-	log.Printf("[INFO] coordcatalog: bootstrapped the cluster with %d servers", len(conf))
+	agentLog.Infof("bootstrapped the cluster with %d servers", len(conf))
 }

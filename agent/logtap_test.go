@@ -120,7 +120,7 @@ func TestAgentLogReachesSubscribers(t *testing.T) {
 	sub := SubscribeLogs(0)
 	defer sub.Close()
 	startTestServer(t, "tapped")
-	healthLog.Infof("marker from clog")
+	agentLog.Infof("marker from clog")
 	log.Printf("[INFO] test: marker from log")
 
 	seen := map[string]bool{}
@@ -129,7 +129,7 @@ func TestAgentLogReachesSubscribers(t *testing.T) {
 		select {
 		case e := <-sub.Entries():
 			switch {
-			case strings.Contains(e.Text, "[INFO] plugin/coordhealth: marker from clog"):
+			case strings.Contains(e.Text, "[INFO] agent: marker from clog"):
 				seen["clog"] = true
 			case strings.Contains(e.Text, "[INFO] test: marker from log"):
 				seen["log"] = true

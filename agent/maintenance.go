@@ -80,7 +80,7 @@ func (a *Agent) addMaintenanceCheck(hc *structs.HealthCheck) {
 	}
 	a.local.AddCheck(hc, nil, local.SourceInternal)
 	a.persistCheck(hc.CheckID)
-	healthLog.Infof("maintenance enabled: %s (%s)", hc.CheckID, hc.Notes)
+	agentLog.Infof("maintenance enabled: %s (%s)", hc.CheckID, hc.Notes)
 }
 
 func (a *Agent) removeMaintenanceCheck(id string) {
@@ -89,6 +89,6 @@ func (a *Agent) removeMaintenanceCheck(id string) {
 	defer a.healthMu.Unlock()
 	if a.local.RemoveCheck(id) {
 		a.unpersistCheck(id)
-		healthLog.Infof("maintenance disabled: %s", id)
+		agentLog.Infof("maintenance disabled: %s", id)
 	}
 }

@@ -119,10 +119,10 @@ func (c countingCatalog) Register(req *structs.RegisterRequest) error {
 		return err
 	}
 	if req.Service != nil {
-		healthLog.Infof("synced service %q", req.Service.ID)
+		agentLog.Infof("synced service %q", req.Service.ID)
 	}
 	if n := len(req.Checks); n > 0 {
-		healthLog.Debugf("synced %d check(s)", n)
+		agentLog.Debugf("synced %d check(s)", n)
 	}
 	return nil
 }
@@ -134,9 +134,9 @@ func (c countingCatalog) Deregister(req *structs.DeregisterRequest) error {
 	}
 	switch {
 	case req.ServiceID != "":
-		healthLog.Infof("deregistered service %q", req.ServiceID)
+		agentLog.Infof("deregistered service %q", req.ServiceID)
 	case req.CheckID != "":
-		healthLog.Infof("deregistered check %q", req.CheckID)
+		agentLog.Infof("deregistered check %q", req.CheckID)
 	}
 	return nil
 }

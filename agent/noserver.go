@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"log"
 	"time"
 )
 
@@ -30,10 +29,10 @@ func (a *Agent) warnWithoutServers() {
 		}
 		alone := time.Since(since).Round(time.Second)
 		if len(a.cfg.RetryJoin) == 0 {
-			log.Printf("[WARNING] coordcatalog: no server for %s: this client agent has no retry_join and no server has joined it; "+
+			agentLog.Warningf("no server for %s: this client agent has no retry_join and no server has joined it; "+
 				"add `retry_join <server address>` to its coordcatalog block, or `server` to run it as a server", alone)
 		} else {
-			log.Printf("[WARNING] coordcatalog: no server for %s: no alive server found through retry_join %v; "+
+			agentLog.Warningf("no server for %s: no alive server found through retry_join %v; "+
 				"check those addresses, or add `server` to run this agent as a server", alone, a.cfg.RetryJoin)
 		}
 	}

@@ -74,7 +74,7 @@ func (a *Agent) persist(kind, id string, v any) {
 		err = writeAtomic(filepath.Join(dir, persistName(id)), data)
 	}
 	if err != nil {
-		healthLog.Errorf("persist %s %q: %v", kind, id, err)
+		agentLog.Errorf("persist %s %q: %v", kind, id, err)
 	}
 }
 
@@ -84,7 +84,7 @@ func (a *Agent) unpersist(kind, id string) {
 		return
 	}
 	if err := os.Remove(filepath.Join(dir, persistName(id))); err != nil && !os.IsNotExist(err) {
-		healthLog.Errorf("remove persisted %s %q: %v", kind, id, err)
+		agentLog.Errorf("remove persisted %s %q: %v", kind, id, err)
 	}
 }
 
@@ -123,7 +123,7 @@ func (a *Agent) loadPersisted() {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			if !os.IsNotExist(err) {
-				healthLog.Errorf("read persisted %s: %v", kind, err)
+				agentLog.Errorf("read persisted %s: %v", kind, err)
 			}
 			return
 		}
@@ -137,7 +137,7 @@ func (a *Agent) loadPersisted() {
 				err = fn(data)
 			}
 			if err != nil {
-				healthLog.Errorf("skip persisted %s %s: %v", kind, path, err)
+				agentLog.Errorf("skip persisted %s %s: %v", kind, path, err)
 			}
 		}
 	}

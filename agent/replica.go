@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"sync/atomic"
 	"time"
 
@@ -53,7 +52,7 @@ func (a *Agent) replicationLoop() {
 				return
 			default:
 			}
-			log.Printf("[WARNING] coordcatalog: replication from %s: %v; resubscribing", addr, err)
+			agentLog.Warningf("replication from %s: %v; resubscribing", addr, err)
 			replicaResubscribes.Inc()
 		}
 		select {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 
 	"google.golang.org/grpc"
 
@@ -45,7 +44,7 @@ func (a *Agent) startServer() error {
 	a.rpcServer = rpc.NewServer(rpcBackend{a})
 	go func(s *grpc.Server) {
 		if err := s.Serve(mux.GRPCListener()); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			log.Printf("[ERROR] coordcatalog: rpc server: %v", err)
+			agentLog.Errorf("rpc server: %v", err)
 		}
 	}(a.rpcServer)
 	a.wg.Add(2)

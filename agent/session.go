@@ -3,7 +3,6 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"log"
 	"sync"
 	"time"
 
@@ -160,7 +159,7 @@ func (a *Agent) expireSession(id string) {
 	default:
 	}
 	if err := a.destroySession(id, state.CauseTTL); err != nil {
-		log.Printf("[ERROR] coordcatalog: invalidate session %s after its TTL: %v", id, err)
+		agentLog.Errorf("invalidate session %s after its TTL: %v", id, err)
 	}
 }
 
@@ -172,7 +171,7 @@ func (a *Agent) syncSessionTimers() <-chan struct{} {
 	ws := memdb.NewWatchSet()
 	_, sessions, err := a.State().SessionList(ws)
 	if err != nil {
-		log.Printf("[ERROR] coordcatalog: session timers: %v", err)
+		agentLog.Errorf("session timers: %v", err)
 		return nil
 	}
 	live := make(map[string]time.Duration, len(sessions))

@@ -57,7 +57,7 @@ func (a *Agent) syncLoop() {
 			err = a.local.SyncChanges(countingCatalog{a})
 		}
 		if err != nil {
-			healthLog.Warningf("catalog sync failed, retrying in %s: %v", backoff, err)
+			agentLog.Warningf("catalog sync failed, retrying in %s: %v", backoff, err)
 			retry.Reset(backoff)
 			backoff = min(2*backoff, syncRetryMax)
 			continue
@@ -95,7 +95,7 @@ func (a *Agent) syncNow() {
 		}
 	}
 	if err := a.local.SyncChanges(countingCatalog{a}); err != nil {
-		healthLog.Warningf("catalog sync: %v", err)
+		agentLog.Warningf("catalog sync: %v", err)
 		a.local.Poke()
 	}
 }

@@ -20,13 +20,13 @@ import (
 	"sync"
 	"time"
 
-	clog "github.com/coredns/coredns/plugin/pkg/log"
+	"github.com/coredns-coord/coredns-coord/internal/logging"
 
 	"github.com/coredns-coord/coredns-coord/raftstore/state"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
-var log = clog.NewWithPlugin("coordhealth")
+var log = logging.New("checks")
 
 // Notify receives a check's effective result (after thresholds). Runners call
 // it from their own goroutines: one call at a time per check, but different

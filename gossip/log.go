@@ -6,6 +6,8 @@ import (
 	"io"
 	"log"
 	"strings"
+
+	"github.com/coredns-coord/coredns-coord/internal/logging"
 )
 
 // levelFilter passes memberlist's log lines through to out, dropping
@@ -28,7 +30,10 @@ func (f *levelFilter) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 	}
-	return f.out.Write(p)
+	if _, err := f.out.Write(logging.Retag(p)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 func newMemberlistLogger(cfg Config) *log.Logger {
@@ -42,5 +47,5 @@ func (p *Pool) logf(level, format string, args ...any) {
 }
 
 func (p *Pool) infof(format string, args ...any)  { p.logf("INFO", format, args...) }
-func (p *Pool) warnf(format string, args ...any)  { p.logf("WARN", format, args...) }
+func (p *Pool) warnf(format string, args ...any)  { p.logf("WARNING", format, args...) }
 func (p *Pool) errorf(format string, args ...any) { p.logf("ERROR", format, args...) }

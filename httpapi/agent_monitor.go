@@ -161,7 +161,7 @@ func (s *server) agentMonitor(w http.ResponseWriter, r *http.Request) error {
 			if n := sub.TakeDropped(); n > 0 {
 				formatLogEntry(&buf, agent.LogEntry{
 					Time: time.Now(),
-					Text: fmt.Sprintf("[WARN] agent: monitor: %d log entries dropped: this reader is behind", n),
+					Text: fmt.Sprintf("[WARNING] httpapi: monitor: %d log entries dropped: this reader is behind", n),
 				}, levelTrace, asJSON)
 			}
 			if buf.Len() == 0 {

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"errors"
-	"log"
 	"net/http"
 
 	"github.com/coredns-coord/coredns-coord/agent"
@@ -30,7 +29,7 @@ func (s *server) agentToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// The name only: a token is a secret.
-	log.Printf("[INFO] coordcatalog: http api: updated the agent's %q token", kind)
+	httpLog.Infof("updated the agent's %q token", kind)
 	writeText(w, http.StatusOK, "")
 	return nil
 }

@@ -9,7 +9,6 @@
 package httpapi
 
 import (
-	"log"
 	"net/http"
 	"path"
 	"strings"
@@ -141,7 +140,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}
-			log.Printf("[ERROR] coordcatalog: http api: panic serving %s %s: %v", r.Method, r.URL.Path, p)
+			httpLog.Errorf("panic serving %s %s: %v", r.Method, r.URL.Path, p)
 			if rec.code == 0 {
 				writeText(rec, http.StatusInternalServerError, "internal error")
 			}

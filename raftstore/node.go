@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/hashicorp/raft-wal/metadb"
 
+	"github.com/coredns-coord/coredns-coord/internal/logging"
 	"github.com/coredns-coord/coredns-coord/raftstore/state"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
@@ -88,7 +89,7 @@ const PeersFile = "peers.json"
 // Open starts a Raft server over a fresh state store.
 func Open(cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
-		cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: os.Stderr})
+		cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: logging.Writer(), DisableTime: true})
 	}
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.ID)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"sync"
 	"time"
@@ -83,7 +82,7 @@ func (m *Mux) serve() {
 				time.Sleep(5 * time.Millisecond)
 				continue
 			}
-			log.Printf("[ERROR] rpc: accept: %v", err)
+			rpcLog.Errorf("accept: %v", err)
 			return
 		}
 		go m.route(conn)
@@ -105,7 +104,7 @@ func (m *Mux) route(conn net.Conn) {
 	case GRPCByte:
 		to = m.grpc
 	default:
-		log.Printf("[WARNING] rpc: connection from %s opened with unknown type 0x%02x; closed", conn.RemoteAddr(), b[0])
+		rpcLog.Warningf("connection from %s opened with unknown type 0x%02x; closed", conn.RemoteAddr(), b[0])
 		conn.Close()
 		return
 	}
