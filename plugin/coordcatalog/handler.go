@@ -107,22 +107,7 @@ func (c *CoordCatalog) nsTarget(zone string) string {
 // fills the client's buffer (EDNS0 size, or 512) and sets TC when instances
 // were left out; over TCP it returns all of them up to 64 KiB.
 func (c *CoordCatalog) serviceAnswer(state request.Request, qname string, qtype uint16, set *instanceSet, m *dns.Msg) {
-	var pool []*instance
-	switch qtype {
-	case dns.TypeA:
-		pool = set.v4
-	case dns.TypeAAAA:
-		pool = set.v6
-	case dns.TypeSRV:
-		pool = set.all
-	case dns.TypeANY:
-		// What A and AAAA would answer, together (Consul answers ANY
-		// with the A records only).
-		pool = make([]*instance, 0, len(set.v4)+len(set.v6))
-		pool = append(append(pool, set.v4...), set.v6...)
-	default:
-		return
-	}
+	pool := set.pool(qtype)
 	if len(pool) == 0 {
 		return
 	}
@@ -142,8 +127,9 @@ func (c *CoordCatalog) serviceAnswer(state request.Request, qname string, qtype 
 
 	// One backing array per answer instead of one allocation per record:
 	// big answers are dominated by allocation otherwise. A and AAAA records
-	// have an exact size, so the sampled count already fits; only SRV
-	// answers, whose targets vary in length, are measured and trimmed.
+	// have an exact size, so the sampled count already fits; SRV answers,
+	// whose targets vary in length, and ANY, which mixes A and AAAA, are
+	// measured and trimmed.
 	trimmed := !capped && len(picked) < len(pool)
 	m.Answer = make([]dns.RR, 0, len(picked))
 	switch qtype {
@@ -160,32 +146,7 @@ func (c *CoordCatalog) serviceAnswer(state request.Request, qname string, qtype 
 			m.Answer = append(m.Answer, &recs[i])
 		}
 	case dns.TypeSRV:
-		recs := make([]dns.SRV, len(picked))
-		units := make([]unit, len(picked))
-		// The targets' address records too share backing arrays; their
-		// capacity is never exceeded, so the pointers stay valid.
-		var as []dns.A
-		var aaaas []dns.AAAA
-		for i, in := range picked {
-			recs[i] = dns.SRV{Hdr: hdr(qname, dns.TypeSRV, c.serviceTTL), Priority: 1, Weight: in.weight, Port: in.port, Target: in.target}
-			units[i].answer = &recs[i]
-			switch v4 := in.ip.To4(); {
-			case in.ip == nil: // a host name: no address record
-			case v4 != nil:
-				if as == nil {
-					as = make([]dns.A, 0, len(picked))
-				}
-				as = append(as, dns.A{Hdr: hdr(in.target, dns.TypeA, c.nodeTTL), A: v4})
-				units[i].extra = &as[len(as)-1]
-			default:
-				if aaaas == nil {
-					aaaas = make([]dns.AAAA, 0, len(picked))
-				}
-				aaaas = append(aaaas, dns.AAAA{Hdr: hdr(in.target, dns.TypeAAAA, c.nodeTTL), AAAA: in.ip})
-				units[i].extra = &aaaas[len(aaaas)-1]
-			}
-		}
-		trimmed = fit(m, units, size) || trimmed
+		trimmed = fit(m, c.srvUnits(qname, picked), size) || trimmed
 	case dns.TypeANY:
 		units := make([]unit, len(picked))
 		for i, in := range picked {
@@ -194,6 +155,36 @@ func (c *CoordCatalog) serviceAnswer(state request.Request, qname string, qtype 
 		trimmed = fit(m, units, size) || trimmed
 	}
 	m.Truncated = trimmed && udp
+}
+
+// srvUnits are the SRV records of picked with their targets' addresses.
+// The records share backing arrays; their capacity is never exceeded, so
+// the pointers stay valid.
+func (c *CoordCatalog) srvUnits(qname string, picked []*instance) []unit {
+	recs := make([]dns.SRV, len(picked))
+	units := make([]unit, len(picked))
+	var as []dns.A
+	var aaaas []dns.AAAA
+	for i, in := range picked {
+		recs[i] = dns.SRV{Hdr: hdr(qname, dns.TypeSRV, c.serviceTTL), Priority: 1, Weight: in.weight, Port: in.port, Target: in.target}
+		units[i].answer = &recs[i]
+		switch v4 := in.ip.To4(); {
+		case in.ip == nil: // a host name: no address record
+		case v4 != nil:
+			if as == nil {
+				as = make([]dns.A, 0, len(picked))
+			}
+			as = append(as, dns.A{Hdr: hdr(in.target, dns.TypeA, c.nodeTTL), A: v4})
+			units[i].extra = &as[len(as)-1]
+		default:
+			if aaaas == nil {
+				aaaas = make([]dns.AAAA, 0, len(picked))
+			}
+			aaaas = append(aaaas, dns.AAAA{Hdr: hdr(in.target, dns.TypeAAAA, c.nodeTTL), AAAA: in.ip})
+			units[i].extra = &aaaas[len(aaaas)-1]
+		}
+	}
+	return units
 }
 
 // optRRLen is the wire size of the OPT record the server adds to replies to

@@ -140,3 +140,21 @@ func srvWeight(w structs.Weights, status string) uint16 {
 	}
 	return uint16(v)
 }
+
+// pool is the instances a query type answers with: A the IPv4 ones, AAAA
+// the IPv6 ones, SRV all, ANY what A and AAAA would, together (Consul
+// answers ANY with the A records only).
+func (set *instanceSet) pool(qtype uint16) []*instance {
+	switch qtype {
+	case dns.TypeA:
+		return set.v4
+	case dns.TypeAAAA:
+		return set.v6
+	case dns.TypeSRV:
+		return set.all
+	case dns.TypeANY:
+		pool := make([]*instance, 0, len(set.v4)+len(set.v6))
+		return append(append(pool, set.v4...), set.v6...)
+	}
+	return nil
+}
