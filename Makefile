@@ -6,13 +6,20 @@ LDFLAGS := -X main.version=$(VERSION)
 # Packages that run goroutines of their own get the race detector in `test`.
 PKGS    := ./...
 
-.PHONY: build run test chaos compat bench fuzz lint clean
+.PHONY: build run short test chaos compat bench fuzz lint clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/coredns-coord
 
 run: build
 	./$(BIN) -conf Corefile.example
+
+# The quick loop, as any user: unit tests and in-process agents, no race
+# detector. Tests that need several processes (all of e2e), root or a long
+# time skip under -short and say so; make test runs them. About 30 s on 2
+# cores with a warm build cache.
+short:
+	$(GO) test -short $(PKGS)
 
 test: lint
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)

@@ -121,7 +121,7 @@ func kvEntry(t *testing.T, a *Agent, key string) *structs.DirEntry {
 // request IDs, answered false or applied a plain write twice).
 func TestLostAnswerIsResentAndAppliedOnce(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a three-server cluster and a client")
+		t.Skip("multi-agent, long: starts a three-server cluster and a client; runs in make test")
 	}
 	servers, clients := startCluster(t, 3, 1)
 	c := clients[0]
@@ -176,7 +176,7 @@ func TestLostAnswerIsResentAndAppliedOnce(t *testing.T) {
 // first hop re-sends with the same ID and gets the first result.
 func TestMiddleHopTimingOutIsUnknownAndResentOnce(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a three-server cluster and a client; waits a hold time")
+		t.Skip("multi-agent, long: starts a three-server cluster and a client, waits a hold time; runs in make test")
 	}
 	servers, clients := startCluster(t, 3, 1)
 	leader, followers := leaderOf(t, servers)
@@ -222,7 +222,7 @@ func TestMiddleHopTimingOutIsUnknownAndResentOnce(t *testing.T) {
 // once that it did not send it, so that the hop before tries again.
 func TestHopLimitStopsForwardingNotTheLeader(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a three-server cluster")
+		t.Skip("multi-agent, long: starts a three-server cluster; runs in make test")
 	}
 	servers, _ := startCluster(t, 3, 0)
 	leader, followers := leaderOf(t, servers)

@@ -13,6 +13,7 @@ import (
 // agent sets, and the four tagged addresses; the configuration is not
 // changed by it.
 func TestSelfRegistrationMeta(t *testing.T) {
+	t.Parallel()
 	cfgMeta := map[string]string{"rack": "r1"}
 	a, err := Start(Config{
 		Dev: true, Server: true, BootstrapExpect: 1, NodeName: "self", Datacenter: "dc1",
@@ -46,6 +47,7 @@ func TestSelfRegistrationMeta(t *testing.T) {
 // a node removed meanwhile would come back with its address, not bare)
 // but leaves an existing node as it is.
 func TestMemberFailedKeepsNodeWhole(t *testing.T) {
+	t.Parallel()
 	a := startTestServer(t, "leader1")
 	m := a.LocalMember()
 	m.Name = "gone"
@@ -70,6 +72,7 @@ func TestMemberFailedKeepsNodeWhole(t *testing.T) {
 // the write applies (the agent registering its own), and a node at a new
 // address keeps its meta.
 func TestAliveRegistrationKeepsTheAgentsNode(t *testing.T) {
+	t.Parallel()
 	a := startTestServer(t, "leader2")
 	m := a.LocalMember()
 	m.Name = "member"

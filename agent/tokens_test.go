@@ -8,6 +8,7 @@ import (
 // Every name agent/token takes sets its token; the old names set the same
 // one; "" clears; unknown names are refused and change nothing.
 func TestAgentTokens(t *testing.T) {
+	t.Parallel()
 	a := startTestServer(t, "tokens")
 	for _, tc := range []struct{ name, kind string }{
 		{"default", TokenDefault}, {"acl_token", TokenDefault},
@@ -44,6 +45,7 @@ func TestAgentTokens(t *testing.T) {
 // Force-leave of the agent itself is accepted and changes nothing (the
 // live member would refute it); of an unknown node it is still an error.
 func TestForceLeaveSelf(t *testing.T) {
+	t.Parallel()
 	a := startTestServer(t, "self-leave")
 	for _, prune := range []bool{false, true} {
 		if err := a.ForceLeave("self-leave", prune); err != nil {

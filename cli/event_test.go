@@ -10,6 +10,7 @@ import (
 )
 
 func TestEvent(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	idRe := regexp.MustCompile(`^Event ID: ([0-9a-f-]{36})\n$`)
 	fire := func(args ...string) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -159,3 +160,7 @@ func expectCode(t *testing.T, r result, code int) {
 		t.Fatalf("exit code %d, want %d; stdout %q, stderr %q", r.code, code, r.stdout, r.stderr)
 	}
 }
+
+// The tests that start agents run in parallel, more of them at once than
+// there are CPUs: they mostly wait (see testutil.RunWaitBound).
+func TestMain(m *testing.M) { os.Exit(testutil.RunWaitBound(m)) }

@@ -47,6 +47,7 @@ func newKey(t *testing.T) string {
 }
 
 func TestKeyringWithoutEncryption(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	r := ta.cli(t, "keyring", "-list")
 	expectCode(t, r, exitFail)
@@ -61,6 +62,7 @@ func TestKeyringWithoutEncryption(t *testing.T) {
 }
 
 func TestKeyringRotation(t *testing.T) {
+	t.Parallel()
 	key1, key2 := newKey(t), newKey(t)
 	cfg := testagent.DevConfig(t, "cli-keys", "127.0.0.1:0")
 	cfg.Encrypt = key1

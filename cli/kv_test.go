@@ -60,6 +60,7 @@ func TestKVUnreachableAgent(t *testing.T) {
 }
 
 func TestKVPutGetDelete(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 
 	r := ta.cli(t, "kv", "put", "app/config", "max_conns=100")
@@ -185,6 +186,7 @@ func TestKVPutGetDelete(t *testing.T) {
 }
 
 func TestKVExportImport(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	values := map[string]string{
 		"cfg/a":     "alpha",

@@ -42,6 +42,7 @@ func release(t *testing.T, file string) {
 }
 
 func TestLockRunsChildWithLockHeld(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 
 	// One argument: a shell script.
@@ -84,6 +85,7 @@ func TestLockRunsChildWithLockHeld(t *testing.T) {
 }
 
 func TestLockTimeoutWhileHeld(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	file := filepath.Join(t.TempDir(), "go")
 	first := ta.start(t, nil, "lock", "locks/b", waitScript(file))
@@ -115,6 +117,7 @@ func TestLockTimeoutWhileHeld(t *testing.T) {
 }
 
 func TestLockSemaphore(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "go")
@@ -141,6 +144,7 @@ func TestLockSemaphore(t *testing.T) {
 }
 
 func TestLockLostTerminatesChild(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	file := filepath.Join(t.TempDir(), "go")
 	script := `trap 'echo got-term; exit 0' TERM; ` + waitScript(file)
@@ -166,6 +170,7 @@ func TestLockLostTerminatesChild(t *testing.T) {
 }
 
 func TestLockInterruptForwardsToChild(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	file := filepath.Join(t.TempDir(), "go")
 	script := `trap 'echo got-term; exit 5' TERM; ` + waitScript(file)
@@ -184,6 +189,7 @@ func TestLockInterruptForwardsToChild(t *testing.T) {
 }
 
 func TestLockInterruptedWhileWaiting(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	file := filepath.Join(t.TempDir(), "go")
 	first := ta.start(t, nil, "lock", "locks/e", waitScript(file))

@@ -68,6 +68,7 @@ func checkAligned(t *testing.T, out string) {
 }
 
 func TestMembersJoinForceLeaveLeave(t *testing.T) {
+	t.Parallel()
 	srv := startAgent(t)
 	cl := startClient(t, srv, "cli-client")
 	srvGossip := srv.agent.LocalMember().Address()

@@ -7,6 +7,7 @@ import (
 )
 
 func TestOperatorRaft(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	conf, err := ta.client.Operator().RaftGetConfiguration(nil)
 	if err != nil || len(conf.Servers) != 1 {

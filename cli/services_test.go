@@ -133,6 +133,7 @@ func TestServicesUnreachableAgent(t *testing.T) {
 }
 
 func TestServicesRegisterDeregisterFlags(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	r := ta.svc(t, "register", "-name", "web", "-id", "web-1", "-address", "10.0.0.7", "-port", "8080",
 		"-tag", "v1", "-tag", "primary", "-meta", "version=1.2", "-meta", "expr=a=b")
@@ -171,6 +172,7 @@ func TestServicesRegisterDeregisterFlags(t *testing.T) {
 }
 
 func TestServicesRegisterDeregisterFiles(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	dir := t.TempDir()
 	jsonFile := writeDef(t, dir, "web.json", `{"services": [
@@ -235,6 +237,7 @@ service {
 
 // Needs agent/service/register with checks.
 func TestServicesRegisterWithChecks(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	dir := t.TempDir()
 	file := writeDef(t, dir, "api.hcl", `
@@ -279,6 +282,7 @@ service {
 
 // Needs agent/maintenance and agent/service/maintenance/:id.
 func TestMaint(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	expectCode(t, ta.svc(t, "register", "-name", "web", "-id", "web-1"), exitOK)
 	expectCode(t, ta.svc(t, "register", "-name", "db"), exitOK)
@@ -355,6 +359,7 @@ Service:
 
 // Needs agent/reload.
 func TestReload(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	r := ta.cli(t, "reload")
 	expectCode(t, r, exitOK)
@@ -366,6 +371,7 @@ func TestReload(t *testing.T) {
 // Needs agent/reload and the agent reading definition dirs
 // (agent.HealthConfig.ConfigDirs, set by the coordhealth Corefile block).
 func TestReloadLoadsDefinitionFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a := testagent.Start(t, testagent.DevConfig(t, "cli-test", "127.0.0.1:0"), httpapi.New)
 	a.ConfigureHealth(agent.HealthConfig{ConfigDirs: []string{dir}})

@@ -38,6 +38,7 @@ func dirNames(t *testing.T, dir string) []string {
 }
 
 func TestSnapshotSaveRestore(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	kv := ta.client.KV()
 	put := func(k, v string) {

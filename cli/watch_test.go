@@ -37,6 +37,7 @@ func TestWatchUsageErrors(t *testing.T) {
 }
 
 func TestWatchKeyPrintsOnChange(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	w := ta.start(t, nil, "watch", "-follow", "-type", "key", "-key", "w/k")
 
@@ -75,6 +76,7 @@ func TestWatchKeyPrintsOnChange(t *testing.T) {
 }
 
 func TestWatchHandler(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	expectCode(t, ta.cli(t, "kv", "put", "h/a", "1"), exitOK)
 	dir := t.TempDir()
@@ -106,6 +108,7 @@ func TestWatchHandler(t *testing.T) {
 }
 
 func TestWatchHandlerFailureEndsWatch(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	w := ta.start(t, nil, "watch", "-type", "nodes", "exit 3")
 	if code := w.wait(t, 10*time.Second); code != exitFail {
@@ -117,6 +120,7 @@ func TestWatchHandlerFailureEndsWatch(t *testing.T) {
 }
 
 func TestWatchOnceAndServices(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	// No handler: print the current view and exit, as
 	// consul watch does.
@@ -156,6 +160,7 @@ func TestWatchOnceAndServices(t *testing.T) {
 }
 
 func TestWatchEvent(t *testing.T) {
+	t.Parallel()
 	ta := startAgent(t)
 	w := ta.start(t, nil, "watch", "-follow", "-type", "event", "-name", "deploy")
 	waitFor(t, 10*time.Second, "the initial empty list", func() bool { return strings.Contains(w.String(), "[]") })

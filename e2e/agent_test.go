@@ -112,6 +112,9 @@ func start(t testing.TB, n *node) *proc {
 // launch runs the binary with n's Corefile without waiting for it.
 func launch(t testing.TB, n *node) *proc {
 	t.Helper()
+	if binary == "" {
+		t.Fatal("no coredns-coord binary: a -short run builds none, so a test that starts one calls multiProcess first")
+	}
 	conf := filepath.Join(t.TempDir(), "Corefile")
 	if err := os.WriteFile(conf, n.corefile(t), 0o600); err != nil {
 		t.Fatal(err)

@@ -55,7 +55,7 @@ type chaosRun struct {
 // runs a slice, make chaos five minutes).
 func TestChaos(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the fault suite runs in make test and make chaos, not in the -short loop")
+		t.Skip("multi-process, long: the fault suite runs in make test and make chaos")
 	}
 	if !inOwnNetns() {
 		if ok, why := canPartition(); ok {

@@ -21,6 +21,7 @@ import (
 // Snapshot save on one cluster and restore into a fresh one gives the same
 // KV and catalog; a corrupt archive is refused and changes nothing.
 func TestClusterSnapshotSaveRestore(t *testing.T) {
+	multiProcess(t)
 	a := newCluster(t, 3, 1, "")
 	ac := a.clients[0].client(t)
 	for i := 0; i < 50; i++ {
@@ -87,6 +88,7 @@ func TestClusterSnapshotSaveRestore(t *testing.T) {
 // with no member ever seen failed; an agent with another key, another
 // datacenter or a taken name is refused with a clear log line.
 func TestClusterKeyRotationAndRefusals(t *testing.T) {
+	multiProcess(t)
 	k1, _ := gossip.GenerateKey()
 	k2, _ := gossip.GenerateKey()
 	c := newCluster(t, 3, 1, "encrypt "+k1)
@@ -171,6 +173,7 @@ func TestClusterKeyRotationAndRefusals(t *testing.T) {
 // or, with nothing sound to load, refuses to start; it never serves a
 // state loaded from the corrupt file.
 func TestCorruptRaftSnapshotDetected(t *testing.T) {
+	multiProcess(t)
 	n := newNode(t)
 	n.DataDir = filepath.Join(t.TempDir(), "data")
 	n.Extra = "snapshot_threshold 16\n        snapshot_interval 100ms"
@@ -254,6 +257,7 @@ func snapshotOrder(stateFile string) []uint64 {
 // and reported (nothing acknowledged is lost); an entry damaged on disk
 // stops the server with a message instead of being loaded.
 func TestDamagedRaftLogDetected(t *testing.T) {
+	multiProcess(t)
 	n := newNode(t)
 	n.DataDir = filepath.Join(t.TempDir(), "data")
 	p := start(t, n)

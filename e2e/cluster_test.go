@@ -19,6 +19,7 @@ import (
 // retry_join; a service registered on a client is answered by DNS on every
 // agent, from each agent's own copy.
 func TestClusterFormsAndAnswersEverywhere(t *testing.T) {
+	multiProcess(t)
 	c := newCluster(t, 3, 2, "")
 	leader := c.leader()
 
@@ -135,6 +136,7 @@ func TestClusterFormsAndAnswersEverywhere(t *testing.T) {
 // acknowledged write is lost, and the old leader catches up when it
 // restarts.
 func TestClusterLeaderKilled(t *testing.T) {
+	multiProcess(t)
 	c := newCluster(t, 3, 1, "")
 	leader := c.leader()
 	kv := c.clients[0].client(t).KV()
@@ -203,6 +205,7 @@ func TestClusterLeaderKilled(t *testing.T) {
 // kill -9 of a client: gossip declares it failed, the leader turns its
 // serfHealth critical and its instances leave DNS answers everywhere.
 func TestClusterClientKilledLeavesDNS(t *testing.T) {
+	multiProcess(t)
 	c := newCluster(t, 3, 2, "")
 	victim, other := c.clients[1], c.clients[0]
 	if err := victim.client(t).Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "api", Port: 9000}); err != nil {
@@ -230,6 +233,7 @@ func TestClusterClientKilledLeavesDNS(t *testing.T) {
 // Losing two of three servers stops writes with a clear error; stale reads
 // and DNS keep answering; peers.json on the survivor recovers the cluster.
 func TestClusterQuorumLostAndPeersJSONRecovery(t *testing.T) {
+	multiProcess(t)
 	c := newCluster(t, 3, 1, "")
 	survivor := c.servers[0]
 	sc := survivor.client(t)
@@ -305,6 +309,7 @@ func TestClusterQuorumLostAndPeersJSONRecovery(t *testing.T) {
 // Autopilot removes a dead server of five once it has been failed for the
 // stabilization time; the quorum is never at risk.
 func TestClusterAutopilotRemovesDeadServer(t *testing.T) {
+	multiProcess(t)
 	c := newCluster(t, 5, 0, "")
 	leader := c.leader()
 	victim := c.followers(leader)[0]
@@ -371,6 +376,7 @@ func TestClusterAutopilotRemovesDeadServer(t *testing.T) {
 // node is reaped after reconnect_timeout; a client that leaves gracefully
 // is deregistered at once.
 func TestClusterSessionsLeaveAndReap(t *testing.T) {
+	multiProcess(t)
 	c := newCluster(t, 1, 2, "reconnect_timeout 4s")
 	server := c.servers[0].client(t)
 	holder, leaver := c.clients[0], c.clients[1]

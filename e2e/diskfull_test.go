@@ -33,6 +33,9 @@ import (
 // the sealing write succeeds and creating the next segment fails. Then the
 // space is freed, and at the end the server is killed and restarted.
 func TestDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process, root-only (a tmpfs in a mount namespace of its own): runs in make test, as root")
+	}
 	t.Run("full", func(t *testing.T) {
 		diskFull(t, 0, "snapshot_threshold 16\n        snapshot_interval 100ms")
 	})
@@ -221,6 +224,9 @@ func diskFull(t *testing.T, headroom int64, extra string) {
 // follower, nothing acknowledged is lost, and the follower catches up once
 // the space is freed.
 func TestDiskFullFollower(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process, root-only (a tmpfs in a mount namespace of its own): runs in make test, as root")
+	}
 	ns := newTmpfsNS(t, 200)
 	c := &cluster{t: t, procs: map[*node]*proc{}}
 	for i := 0; i < 3; i++ {

@@ -60,6 +60,7 @@ func hasSOA(m *dns.Msg) bool {
 }
 
 func TestDNS(t *testing.T) {
+	multiProcess(t)
 	up := startUpstream(t)
 	n := newNode(t)
 	n.Upstream = up.addr
@@ -163,6 +164,7 @@ func TestDNS(t *testing.T) {
 }
 
 func TestDNSSizesAndShuffle(t *testing.T) {
+	multiProcess(t)
 	n := newNode(t)
 	start(t, n)
 	registerService(t, n.client(t), "big", 120)
@@ -209,6 +211,7 @@ func TestDNSSizesAndShuffle(t *testing.T) {
 // TestMalformedQueries: the server answers FORMERR where it can, never
 // crashes, and keeps answering.
 func TestMalformedQueries(t *testing.T) {
+	multiProcess(t)
 	n := newNode(t)
 	start(t, n)
 	conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", n.DNS))

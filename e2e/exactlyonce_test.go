@@ -94,6 +94,7 @@ func classifyWrite(err error) (writeOutcome, string) {
 // leader died was answered false although applied, and a PUT was applied
 // again after a later acknowledged CAS.
 func TestLeaderKillsDuringConcurrentCASApplyEachWriteOnce(t *testing.T) {
+	multiProcess(t)
 	const (
 		workers     = 6
 		lists       = 3

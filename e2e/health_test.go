@@ -67,6 +67,7 @@ func expectHealth(t *testing.T, n *node, c *api.Client, service, checkID, status
 }
 
 func TestHealthChecksDriveDNS(t *testing.T) {
+	multiProcess(t)
 	web := startFlipHTTP(t)
 	tcp := testutil.TCPTarget(t)
 	grpcAddr, grpcHealth, _ := testutil.GRPCHealthTarget(t)
@@ -155,6 +156,7 @@ func TestHealthChecksDriveDNS(t *testing.T) {
 // refused over the API, and enable_local_script_checks allows them only
 // from definition files.
 func TestScriptChecksOffByDefault(t *testing.T) {
+	multiProcess(t)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "job.json"), []byte(`{"service": {"name": "job", "port": 1,
 		"check": {"id": "job-check", "args": ["/bin/true"], "interval": "1s"}}}`), 0o600)
@@ -193,6 +195,7 @@ func servicePort(t *testing.T, c *api.Client, name string) int {
 }
 
 func TestDefinitionReload(t *testing.T) {
+	multiProcess(t)
 	dir := t.TempDir()
 	writeDef(t, dir, "web.json", `{"service": {"name": "web", "port": 80, "check": {"id": "web-ttl", "ttl": "1h"}}}`)
 	writeDef(t, dir, "db.hcl", `service {
@@ -286,6 +289,7 @@ func metricSum(scrape, name string) float64 {
 }
 
 func TestSteadyChecksWriteNothing(t *testing.T) {
+	multiProcess(t)
 	tcp := testutil.TCPTarget(t)
 	dir := t.TempDir()
 	var b strings.Builder
@@ -322,6 +326,7 @@ func TestSteadyChecksWriteNothing(t *testing.T) {
 // A service the agent no longer defines is removed from the catalog when
 // the agent comes back; API registrations survive the restart.
 func TestRestartReconciles(t *testing.T) {
+	multiProcess(t)
 	dir := t.TempDir()
 	writeDef(t, dir, "web.json", `{"service": {"name": "web", "port": 80}}`)
 	n := newNode(t)

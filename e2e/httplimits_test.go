@@ -18,6 +18,7 @@ import (
 // connection idle for http_idle_timeout is closed, and so is one that has
 // not sent its headers within http_read_header_timeout.
 func TestHTTPConnectionLimits(t *testing.T) {
+	multiProcess(t)
 	n := newNode(t)
 	n.Extra = "http_max_conns_per_client 4\n        http_idle_timeout 3s\n        http_read_header_timeout 1s"
 	start(t, n)

@@ -14,6 +14,7 @@ import (
 // TestKill9KeepsAcknowledgedWrites: every write the API acknowledged is
 // there after kill -9 and a restart on the same data_dir.
 func TestKill9KeepsAcknowledgedWrites(t *testing.T) {
+	multiProcess(t)
 	n := newNode(t)
 	n.DataDir = t.TempDir()
 	p := start(t, n)
@@ -53,6 +54,7 @@ func TestKill9KeepsAcknowledgedWrites(t *testing.T) {
 // TestReloadKeepsAgent: a Corefile reload (SIGUSR1) re-runs setup; the dev
 // agent and its in-memory state must survive it, and DNS options change.
 func TestReloadKeepsAgent(t *testing.T) {
+	multiProcess(t)
 	n := newNode(t)
 	p := start(t, n)
 	c := n.client(t)
@@ -89,6 +91,7 @@ func TestReloadKeepsAgent(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
+	multiProcess(t)
 	n := newNode(t)
 	start(t, n)
 	c := n.client(t)

@@ -4,6 +4,7 @@
 package e2e
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,6 +23,12 @@ func TestMain(m *testing.M) {
 	if binary = os.Getenv(binaryEnv); binary != "" {
 		os.Exit(m.Run())
 	}
+	// Every test here starts the binary (multiProcess): a -short run skips
+	// them all and needs no binary, unless it runs benchmarks.
+	flag.Parse()
+	if testing.Short() && flag.Lookup("test.bench").Value.String() == "" {
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "coredns-coord-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -38,4 +45,14 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// multiProcess skips t under -short: it starts coredns-coord binaries (a
+// whole cluster, often), which go test -short, the quick loop, leaves to
+// make test.
+func multiProcess(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("multi-process: starts coredns-coord binaries; runs in make test")
+	}
 }

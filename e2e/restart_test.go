@@ -45,6 +45,7 @@ func busy(t *testing.T) {
 // the commit index, so until it has caught up (ready says so), a read
 // waits, DNS answers SERVFAIL, and only ?stale answers from what it has.
 func TestRestartedServerNeverReadsLessThanAcknowledged(t *testing.T) {
+	multiProcess(t)
 	n := newNode(t)
 	n.DataDir = t.TempDir()
 	n.ReadyPort = testutil.FreePort(t)

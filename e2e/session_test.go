@@ -11,6 +11,7 @@ import (
 // its TTL (within the documented 1.5x grace) and its lock is released; a
 // session that is renewed lives on.
 func TestSessionTTLReleasesLock(t *testing.T) {
+	multiProcess(t)
 	n := newNode(t)
 	start(t, n)
 	c := n.client(t)
@@ -65,6 +66,7 @@ func TestSessionTTLReleasesLock(t *testing.T) {
 // TestCriticalCheckInvalidatesSession: a session bound to a check is
 // invalidated when the check turns critical, and its lock is released.
 func TestCriticalCheckInvalidatesSession(t *testing.T) {
+	multiProcess(t)
 	n := newNode(t)
 	start(t, n)
 	c := n.client(t)

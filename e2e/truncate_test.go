@@ -22,6 +22,7 @@ import (
 // sealed without an index block, and reading it after a restart failed
 // with "sealed segment has no index block").
 func TestDeposedLeaderClearsLogSuffixAndRestarts(t *testing.T) {
+	multiProcess(t)
 	c := newCluster(t, 3, 0, "")
 	old := c.leader()
 	followers := c.followers(old)

@@ -61,6 +61,7 @@ func untar(t *testing.T, archive, dir string) {
 // what it had, takes new writes (with IDs) beside the old entries, and
 // restarts again on the mixed log.
 func TestDataDirBeforeRequestIDsLoads(t *testing.T) {
+	multiProcess(t)
 	n := newNode(t)
 	n.Name = "old1"
 	root := t.TempDir()

@@ -3,10 +3,13 @@ package gossip
 import (
 	"fmt"
 	"log"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coredns-coord/coredns-coord/internal/testutil"
 )
 
 // testWriter sends log lines to t.Log until the test is over.
@@ -203,3 +206,8 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// The tests that run pools through failures run in parallel, more of them
+// at once than there are CPUs: they mostly wait on memberlist's probe and
+// suspicion timers (see testutil.RunWaitBound).
+func TestMain(m *testing.M) { os.Exit(testutil.RunWaitBound(m)) }

@@ -28,6 +28,7 @@ func newKey(t testing.TB) []byte {
 func b64(k []byte) string { return base64.StdEncoding.EncodeToString(k) }
 
 func TestKeyRotation(t *testing.T) {
+	t.Parallel()
 	k1, k2 := newKey(t), newKey(t)
 	file := filepath.Join(t.TempDir(), "serf", "local.keyring")
 	ps := cluster(t, "k", 3, func(i int, c *Config) {

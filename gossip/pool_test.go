@@ -12,6 +12,8 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/coredns-coord/coredns-coord/internal/testutil"
 )
 
 // Memberlist v0.7.0 does not tell NotifyLeave whether a node left or died:
@@ -142,7 +144,16 @@ func waitFailed(t testing.TB, observers []*testPool, node string, start time.Tim
 }
 
 func TestFailureDetection(t *testing.T) {
-	ps := cluster(t, "f", 5, nil)
+	t.Parallel()
+	// f4 comes back at the same port below: one from the reserved test
+	// range, which the kernel gives no other (parallel) test's pool
+	// meanwhile.
+	port := testutil.FreePort(t)
+	ps := cluster(t, "f", 5, func(i int, c *Config) {
+		if i == 4 {
+			c.BindPort = port
+		}
+	})
 	victim := ps[4]
 	start := time.Now()
 	victim.Shutdown()
@@ -170,7 +181,6 @@ func TestFailureDetection(t *testing.T) {
 	}
 
 	// The failed member comes back at the same address: it is alive again.
-	port := int(victim.LocalMember().Port)
 	back := newPool(t, "f4", func(c *Config) { c.BindPort = port })
 	if _, err := back.Join([]string{ps[0].addr()}); err != nil {
 		t.Fatal(err)
@@ -188,6 +198,7 @@ func TestFailureDetection(t *testing.T) {
 // A failed member's name is reserved for its address for
 // DeadNodeReclaimTime; after that an agent at another address may take it.
 func TestFailedNameReclaim(t *testing.T) {
+	t.Parallel()
 	const reclaim = 2 * time.Second
 	mod := func(i int, c *Config) {
 		c.Tuning.DeadNodeReclaimTime = reclaim
@@ -231,6 +242,7 @@ func TestFailedNameReclaim(t *testing.T) {
 }
 
 func TestGracefulLeave(t *testing.T) {
+	t.Parallel()
 	ps := cluster(t, "l", 4, nil)
 	if err := ps[3].Leave(5 * time.Second); err != nil {
 		t.Fatal(err)
@@ -258,6 +270,7 @@ func TestGracefulLeave(t *testing.T) {
 }
 
 func TestForceLeave(t *testing.T) {
+	t.Parallel()
 	ps := cluster(t, "fl", 4, nil)
 	if err := ps[0].ForceLeave("nobody", false); err == nil || !strings.Contains(err.Error(), "nobody") {
 		t.Fatalf("force-leave of an unknown node: %v", err)
@@ -312,6 +325,7 @@ func TestForceLeave(t *testing.T) {
 }
 
 func TestReap(t *testing.T) {
+	t.Parallel()
 	ps := cluster(t, "r", 4, func(i int, c *Config) {
 		c.ReconnectTimeout = 2 * time.Second
 		c.TombstoneTimeout = time.Second
@@ -399,6 +413,7 @@ func TestDuplicateNameRefused(t *testing.T) {
 }
 
 func TestUserEvents(t *testing.T) {
+	t.Parallel()
 	ps := cluster(t, "u", 5, nil)
 	const perMember = 3
 	want := map[string]bool{}
@@ -705,6 +720,7 @@ func TestStatusMachine(t *testing.T) {
 // A user event that gossip did not deliver reaches the member at the next
 // push/pull, as in serf.
 func TestUserEventRecoveredByPushPull(t *testing.T) {
+	t.Parallel()
 	fast := func(c *Config) { c.Tuning.PushPullInterval = 200 * time.Millisecond }
 	a, b := newPool(t, "pp-a", fast), newPool(t, "pp-b", fast)
 	if _, err := b.Join([]string{a.addr()}); err != nil {
@@ -729,13 +745,22 @@ func TestUserEventRecoveredByPushPull(t *testing.T) {
 // anyone (a server restarted while the others were down too), is joined
 // again by the pool's reconnect loop: the pool does not stay split.
 func TestReconnectToFailedMember(t *testing.T) {
+	t.Parallel()
 	fast := func(_ int, c *Config) { c.ReconnectInterval = 200 * time.Millisecond }
-	ps := cluster(t, "r", 2, fast)
-	port := ps[1].LocalMember().Port
+	// r0 dials r1's port every 200ms while r1 is down: a port from the
+	// reserved test range, which the kernel gives no other (parallel)
+	// test's pool meanwhile.
+	port := testutil.FreePort(t)
+	ps := cluster(t, "r", 2, func(i int, c *Config) {
+		fast(i, c)
+		if i == 1 {
+			c.BindPort = port
+		}
+	})
 	ps[1].Shutdown()
 	waitFailed(t, ps[:1], "r1", time.Now(), 15*time.Second)
 
-	back := newPool(t, "r1", func(c *Config) { fast(0, c); c.BindPort = int(port) })
+	back := newPool(t, "r1", func(c *Config) { fast(0, c); c.BindPort = port })
 	waitFor(t, 10*time.Second, "both pools to see each other alive again", func() bool {
 		a, _ := statusOf(ps[0].Pool, "r1")
 		b, _ := statusOf(back.Pool, "r0")

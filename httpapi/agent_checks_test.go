@@ -32,6 +32,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() (bool, stri
 }
 
 func TestAgentTTLCheck(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	ag := s.client.Agent()
 	if err := ag.ServiceRegister(&api.AgentServiceRegistration{
@@ -94,6 +95,7 @@ func TestAgentTTLCheck(t *testing.T) {
 }
 
 func TestAgentCheckRegisterDeregister(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	ag := s.client.Agent()
 	var code atomic.Int32
@@ -153,6 +155,7 @@ func TestAgentCheckRegisterDeregister(t *testing.T) {
 // An interval under a second and a timeout over the interval are clamped,
 // as in Consul: the check runs, it does not fail to register.
 func TestAgentCheckClamped(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	ln := testutil.TCPTarget(t)
 	if err := s.client.Agent().CheckRegister(&api.AgentCheckRegistration{
@@ -177,6 +180,7 @@ func TestAgentCheckClamped(t *testing.T) {
 }
 
 func TestAgentMaintenance(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	ag := s.client.Agent()
 	if err := ag.ServiceRegister(&api.AgentServiceRegistration{Name: "db", Port: 5432}); err != nil {
@@ -237,6 +241,7 @@ func TestAgentMaintenance(t *testing.T) {
 }
 
 func TestAgentServiceReplaceChecks(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	ag := s.client.Agent()
 	reg := &api.AgentServiceRegistration{
@@ -276,6 +281,7 @@ func TestAgentServiceReplaceChecks(t *testing.T) {
 // deregister_critical_service_after removes the service once its check has
 // been critical that long, and not while the check passes.
 func TestDeregisterCriticalServiceAfter(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	ag := s.client.Agent()
 	for _, name := range []string{"doomed", "healthy"} {

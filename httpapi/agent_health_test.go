@@ -10,6 +10,7 @@ import (
 // agent/health/service/id and /name answer the aggregated status of the
 // agent's own instances, as the code (200/429/503) and in the body.
 func TestAgentHealthService(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	ag := s.client.Agent()
 

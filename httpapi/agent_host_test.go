@@ -11,6 +11,7 @@ import (
 // agent/host describes the machine in the shape of Consul's (gopsutil's
 // names); on Linux every part is read.
 func TestAgentHost(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	before := time.Now().UnixNano()
 	host, err := s.client.Agent().Host()

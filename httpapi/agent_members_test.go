@@ -11,6 +11,7 @@ import (
 // agent/self's DebugConfig carries the addresses in use, as Consul's: the
 // gossip address it names can be joined.
 func TestAgentSelfDebugConfig(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	self, err := s.client.Agent().Self()
 	if err != nil {
@@ -38,6 +39,7 @@ func TestAgentSelfDebugConfig(t *testing.T) {
 // agent/members takes ?filter and ?segment (the default one or all);
 // ?wan stays refused.
 func TestAgentMembersOptions(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	ag := s.client.Agent()
 	members := func(opts api.MembersOpts) []*api.AgentMember {
@@ -69,6 +71,7 @@ func TestAgentMembersOptions(t *testing.T) {
 // Force-leave of the agent's own node is accepted, as Consul's (the node
 // refutes it), with or without ?prune; it stays alive.
 func TestAgentForceLeaveSelf(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	ag := s.client.Agent()
 	if err := ag.ForceLeave("node1"); err != nil {

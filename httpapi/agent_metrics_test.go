@@ -12,6 +12,7 @@ import (
 // registry: the runtime gauges under Consul's names, our own metrics
 // under theirs.
 func TestAgentMetrics(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	s.expect(t, "GET", "/v1/catalog/nodes", "", 200, "") // something to count
 	m, err := s.client.Agent().Metrics()

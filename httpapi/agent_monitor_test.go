@@ -137,6 +137,7 @@ func TestAgentMonitor(t *testing.T) {
 // Stopping the agent ends its monitors, so that Stop does not wait on
 // their clients.
 func TestAgentMonitorEndsOnStop(t *testing.T) {
+	t.Parallel()
 	a := testagent.Start(t, testagent.DevConfig(t, "node1", "127.0.0.1:0"), httpapi.New)
 	resp, err := http.Get("http://" + a.HTTPAddr().String() + "/v1/agent/monitor")
 	if err != nil {

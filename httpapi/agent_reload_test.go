@@ -12,6 +12,7 @@ import (
 // file that is empty at start (a 400 naming it) and holds a service by
 // the time of the next reload.
 func TestAgentReloadFilledFile(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "reload.json")

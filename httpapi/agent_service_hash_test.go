@@ -125,6 +125,7 @@ func TestAgentServiceHashBlocking(t *testing.T) {
 // The official client's agent_service watch plan wakes once per change
 // (it spun, or hung, without X-Consul-ContentHash).
 func TestAgentServiceWatchPlan(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	reg := &api.AgentServiceRegistration{Name: "web", Port: 8080}
 	if err := s.client.Agent().ServiceRegister(reg); err != nil {

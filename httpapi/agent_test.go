@@ -9,6 +9,7 @@ import (
 )
 
 func TestAgentEndpoints(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	ag := s.client.Agent()
 
@@ -151,6 +152,7 @@ func TestAgentEndpoints(t *testing.T) {
 }
 
 func TestStatus(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	leader, err := s.client.Status().Leader()
 	if err != nil {

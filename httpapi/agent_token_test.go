@@ -11,6 +11,7 @@ import (
 // agent/token/:type keeps the token in the agent, under every name the
 // official client uses, old ones included.
 func TestAgentToken(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	ag := s.client.Agent()
 	for _, tc := range []struct {

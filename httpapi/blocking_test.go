@@ -153,6 +153,7 @@ func TestBlockingKV(t *testing.T) {
 }
 
 func TestBlockingHealthService(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	h := s.client.Health()
 	_, meta, err := h.Service("late", "", true, nil)

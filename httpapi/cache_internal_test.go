@@ -88,6 +88,7 @@ func TestCacheRefreshesOnChange(t *testing.T) {
 // When the refresh cannot read, the entry keeps its last answer and its
 // age counts from the failure; the next good read clears it.
 func TestCacheAgeCountsFromFailure(t *testing.T) {
+	t.Parallel()
 	c, _ := newTestCache(t)
 	src := newSource()
 	ctx := context.Background()

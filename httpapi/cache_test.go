@@ -14,6 +14,7 @@ import (
 // follows catalog changes on its own, so a blocking cached read sees a new
 // instance; queries that differ are cached apart.
 func TestCatalogServiceCached(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	cat := s.client.Catalog()
 	s.registerNode(t, "web1", "10.0.0.1", nil, &api.AgentService{ID: "web", Service: "web", Tags: []string{"v1"}, Port: 80}, "passing")
@@ -67,6 +68,7 @@ func TestCatalogServiceCached(t *testing.T) {
 
 // Errors are not cached, and ?cached refuses ?consistent as Consul does.
 func TestCatalogServiceCachedRefusals(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	s.expect(t, "GET", "/v1/catalog/service/consul?cached&consistent", "", 400, "?cached with ?consistent")
 	for i := 0; i < 2; i++ {

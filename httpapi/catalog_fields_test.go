@@ -30,6 +30,7 @@ func testProxy() *api.AgentService {
 // creates the node (Consul's behaviour); on an existing node it leaves the
 // node as it is.
 func TestCatalogSkipNodeUpdate(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	cat := s.client.Catalog()
 
@@ -73,6 +74,7 @@ func TestCatalogSkipNodeUpdate(t *testing.T) {
 // The Connect blocks of a proxy registration come back as sent from every
 // read; a plain service answers them empty, as Consul does.
 func TestCatalogKeepsConnectBlocks(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	cat := s.client.Catalog()
 	proxy := testProxy()
@@ -110,6 +112,7 @@ func TestCatalogKeepsConnectBlocks(t *testing.T) {
 }
 
 func TestCatalogNodeServiceList(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	cat := s.client.Catalog()
 	proxy := testProxy()
@@ -151,6 +154,7 @@ func TestCatalogNodeServiceList(t *testing.T) {
 // Tagged addresses, socket path and locality of services and nodes are
 // kept by the catalog.
 func TestCatalogServiceAndNodeFields(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	cat := s.client.Catalog()
 	loc := &api.Locality{Region: "us-west-1", Zone: "us-west-1a"}
@@ -185,6 +189,7 @@ func TestCatalogServiceAndNodeFields(t *testing.T) {
 
 // A catalog check keeps its definition and gets its type from it.
 func TestCatalogCheckDefinition(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	_, err := s.client.Catalog().Register(&api.CatalogRegistration{Node: "foo", Address: "2.2.2.2",
 		Checks: api.HealthChecks{
@@ -214,6 +219,7 @@ func TestCatalogCheckDefinition(t *testing.T) {
 // Transaction results carry the service's tagged addresses and empty
 // Connect blocks, and the check's definition, as Consul's do.
 func TestTxnCatalogFields(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	tagged := map[string]api.ServiceAddress{"wlan": {Address: "1.1.1.1", Port: 12345}}
 	ok, ret, _, err := s.client.Txn().Txn(api.TxnOps{
@@ -241,6 +247,7 @@ func TestTxnCatalogFields(t *testing.T) {
 // The agent's own node carries the meta keys and tagged addresses a
 // Consul agent's node does; consul-version matches what agent/self says.
 func TestAgentNodeMetaAndTaggedAddresses(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	self, err := s.client.Agent().Self()
 	if err != nil {
@@ -264,6 +271,7 @@ func TestAgentNodeMetaAndTaggedAddresses(t *testing.T) {
 // Services registered with the agent keep tagged addresses, socket path and
 // locality, in agent/services and in the catalog; a change to them syncs.
 func TestAgentServiceFields(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	agent := s.client.Agent()
 	loc := &api.Locality{Region: "us-west-1", Zone: "us-west-1a"}

@@ -27,6 +27,7 @@ func serviceNodeNames(svcs []*api.CatalogService) []string {
 }
 
 func TestCatalog(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	cat := s.client.Catalog()
 

@@ -10,6 +10,7 @@ import (
 )
 
 func TestEvents(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	events := s.client.Event()
 

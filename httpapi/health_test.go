@@ -27,6 +27,7 @@ func checkNodes(checks api.HealthChecks) []string {
 }
 
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	h := s.client.Health()
 

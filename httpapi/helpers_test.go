@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/coredns-coord/coredns-coord/agent"
 	"github.com/coredns-coord/coredns-coord/httpapi"
 	"github.com/coredns-coord/coredns-coord/internal/testagent"
+	"github.com/coredns-coord/coredns-coord/internal/testutil"
 )
 
 // testServer is a real single-server agent serving the API on loopback.
@@ -110,3 +112,7 @@ func isStatus(err error, code int) bool {
 	}
 	return err != nil && strings.Contains(err.Error(), "Unexpected response code: "+strconv.Itoa(code))
 }
+
+// The tests that start agents run in parallel, more of them at once than
+// there are CPUs: they mostly wait (see testutil.RunWaitBound).
+func TestMain(m *testing.M) { os.Exit(testutil.RunWaitBound(m)) }

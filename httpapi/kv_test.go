@@ -9,6 +9,7 @@ import (
 )
 
 func TestKV(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	kv := s.client.KV()
 

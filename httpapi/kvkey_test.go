@@ -13,6 +13,7 @@ import (
 // UTF-8 is refused with 400 before anything is written (in JSON it would
 // become U+FFFD, and %fe and %ff would be one key).
 func TestKVKeysExactlyAsSent(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	for key, value := range map[string]string{"a//b": "double", "c/../d": "dots", "e/./f": "dot", "g/..": "up"} {
 		s.expect(t, "PUT", "/v1/kv/"+key, value, 200, "true")

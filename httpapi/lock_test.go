@@ -21,6 +21,7 @@ func (s *testServer) newSession(t testing.TB, name string, lockDelay time.Durati
 }
 
 func TestKVAcquireRelease(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	kv := s.client.KV()
 	a := s.newSession(t, "a", time.Second)
@@ -137,6 +138,7 @@ func TestKVAcquireRelease(t *testing.T) {
 }
 
 func TestLockContention(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 
 	newLock := func(session string) *api.Lock {
@@ -226,6 +228,7 @@ func TestLockContention(t *testing.T) {
 }
 
 func TestSemaphore(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	const contenders, limit = 3, 2
 

@@ -30,6 +30,7 @@ func checkReadHeaders(t *testing.T, what string, resp *http.Response, consistenc
 }
 
 func TestHeaders(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 
 	t.Run("index never zero", func(t *testing.T) {
@@ -163,6 +164,7 @@ func TestHeaders(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 
 	t.Run("catalog register", func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 )
 
 func TestSessions(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	sessions := s.client.Session()
 
@@ -148,6 +149,7 @@ func TestSessions(t *testing.T) {
 }
 
 func TestSessionCreateBody(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 
 	create := func(body string) *api.SessionEntry {

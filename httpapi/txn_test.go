@@ -10,6 +10,7 @@ import (
 )
 
 func TestTxn(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	kv := s.client.KV()
 	txn := s.client.Txn()

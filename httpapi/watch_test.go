@@ -40,6 +40,7 @@ func await(t *testing.T, got <-chan any, what string, ok func(any) bool) {
 }
 
 func TestWatchKey(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	kv := s.client.KV()
 	got := s.runWatch(t, map[string]any{"type": "key", "key": "config/flag"})
@@ -66,6 +67,7 @@ func TestWatchKey(t *testing.T) {
 }
 
 func TestWatchService(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	got := s.runWatch(t, map[string]any{"type": "service", "service": "api"})
 	await(t, got, "no api instances", func(raw any) bool { e, ok := raw.([]*api.ServiceEntry); return ok && len(e) == 0 })

@@ -805,7 +805,7 @@ func TestReplicaRestoreReplaces(t *testing.T) {
 // once it is full (the steady state of a long-running server).
 func TestFeedSteadyStateAllocation(t *testing.T) {
 	if testing.Short() {
-		t.Skip("fills a full-size feed")
+		t.Skip("long: fills a full-size feed; runs in make test")
 	}
 	f := NewFSM(state.NewStore(), true)
 	data := make([]byte, 64)

@@ -153,7 +153,7 @@ func waitLeader(t *testing.T, nodes []*Node) *Node {
 // on every server.
 func TestLeadershipLostWhileCommittingIsUnknown(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a three-server Raft cluster")
+		t.Skip("multi-server, long: starts a three-server Raft cluster; runs in make test")
 	}
 	nodes, layers := startRaftCluster(t, 3)
 	old := waitLeader(t, nodes)

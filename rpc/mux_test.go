@@ -405,7 +405,7 @@ func TestRaftTransportOverMux(t *testing.T) {
 // reaches every follower, and gRPC on the same ports keeps working.
 func TestRaftClusterOverMux(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a three-server Raft cluster")
+		t.Skip("multi-server, long: starts a three-server Raft cluster; runs in make test")
 	}
 	const size = 3
 	var (

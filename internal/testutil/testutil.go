@@ -1,7 +1,9 @@
 // Package testutil holds what the tests of several packages need: free
-// loopback ports and a buffer a process may write while a test reads it.
-// It imports nothing of ours, so any package's tests may use it; it also
-// holds real targets for health checks and a catalog-status probe.
+// loopback ports, a buffer a process may write while a test reads it, and
+// a TestMain helper that runs tests which mostly wait more at a time
+// (RunWaitBound). It imports nothing of ours, so any package's tests may
+// use it; it also holds real targets for health checks and a
+// catalog-status probe.
 package testutil
 
 import (
