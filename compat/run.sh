@@ -18,7 +18,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 # A test binary that panics or times out leaves the agents it started
 # running: stop whatever runs from this run's binary.
-trap 'pkill -9 -f "^$work/bin/coredns-coord" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'pkill -9 -f "^$work/bin/coredns-coord" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 cd "$root"
 go build -o "$work/bin/coredns-coord" ./cmd/coredns-coord
