@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"iter"
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -159,12 +162,7 @@ func (s *server) catalogNode(w http.ResponseWriter, r *http.Request) error {
 		if err != nil || ns == nil {
 			return idx, nil, err
 		}
-		// NodeServices builds fresh NodeService values: ours to adjust.
-		for _, svc := range ns.Services {
-			if svc.Tags == nil {
-				svc.Tags = []string{}
-			}
-		}
+		fillTags(maps.Values(ns.Services))
 		services, err := applyFilter(filter, ns.Services)
 		if err != nil {
 			return 0, nil, err
@@ -191,15 +189,21 @@ func (s *server) catalogNodeServiceList(w http.ResponseWriter, r *http.Request) 
 		if err != nil || list == nil {
 			return idx, &structs.NodeServiceList{}, err
 		}
-		// NodeServiceList builds fresh NodeService values: ours to adjust.
-		for _, svc := range list.Services {
-			if svc.Tags == nil {
-				svc.Tags = []string{}
-			}
-		}
+		fillTags(slices.Values(list.Services))
 		if list.Services, err = applyFilter(filter, list.Services); err != nil {
 			return 0, nil, err
 		}
 		return idx, list, nil
 	})
+}
+
+// fillTags gives each service a Tags list: Consul answers [] rather than
+// null. The state store built the values fresh for this read: they are
+// ours to adjust.
+func fillTags(services iter.Seq[*structs.NodeService]) {
+	for svc := range services {
+		if svc.Tags == nil {
+			svc.Tags = []string{}
+		}
+	}
 }
