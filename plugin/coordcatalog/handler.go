@@ -25,6 +25,9 @@ func (c *CoordCatalog) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dn
 		responses.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[state.QType()], dns.RcodeToString[dns.RcodeServerFailure]).Inc()
 		return dns.RcodeServerFailure, nil
 	}
+	if isReverseZone(zone) {
+		return c.serveReverse(ctx, state, w, r)
+	}
 
 	m := new(dns.Msg)
 	m.SetReply(r)
