@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,5 +71,46 @@ func TestDNSReverse(t *testing.T) {
 	}
 	if strings.Contains(seen, "40.30.20.10.in-addr.arpa.") {
 		t.Error("a catalog address's reverse name went upstream")
+	}
+}
+
+// TestDNSNodeMetaTXT: a node's meta as TXT records, in the answer of a TXT
+// query and in the additional section of an A query.
+func TestDNSNodeMetaTXT(t *testing.T) {
+	multiProcess(t)
+	n := newNode(t)
+	start(t, n)
+	c := n.client(t)
+	_, err := c.Catalog().Register(&api.CatalogRegistration{
+		Node: "meta-1", Address: "10.20.30.50", NodeMeta: map[string]string{"rack": "r7", "a=b": "c"},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txts := func(rrs []dns.RR) []string {
+		var out []string
+		for _, rr := range rrs {
+			if txt, ok := rr.(*dns.TXT); ok {
+				out = append(out, strings.Join(txt.Txt, ""))
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	want := []string{"a`=b=c", "rack=r7"}
+	for _, proto := range []string{"udp", "tcp"} {
+		r := query(t, n, proto, "meta-1.node.consul.", dns.TypeTXT)
+		if got := txts(r.Answer); !slices.Equal(got, want) || len(r.Answer) != 2 {
+			t.Errorf("%s TXT: %v, want %v", proto, r.Answer, want)
+		}
+		r = query(t, n, proto, "meta-1.node.consul.", dns.TypeA)
+		if got := txts(r.Extra); len(r.Answer) != 1 || !slices.Equal(got, want) {
+			t.Errorf("%s A: %v / additional %v, want the meta %v", proto, r.Answer, r.Extra, want)
+		}
+	}
+	// The agent's own node carries the keys every Consul agent sets.
+	r := query(t, n, "udp", "e2e.node.consul.", dns.TypeTXT)
+	if got := strings.Join(txts(r.Answer), " "); !strings.Contains(got, "consul-network-segment=") || !strings.Contains(got, "consul-version=") {
+		t.Errorf("agent's own node TXT: %v", r.Answer)
 	}
 }

@@ -65,9 +65,7 @@ func (c *CoordCatalog) answer(state request.Request, zone string, m *dns.Msg) (i
 		if node == nil {
 			return dns.RcodeNameError, nil
 		}
-		if rr := addrRecord(qname, net.ParseIP(node.Address), qtype, c.nodeTTL); rr != nil {
-			m.Answer = append(m.Answer, rr)
-		}
+		c.nodeAnswer(state, node, m)
 	case kindAddr:
 		if rr := addrRecord(qname, q.ip, qtype, c.nodeTTL); rr != nil {
 			m.Answer = append(m.Answer, rr)
