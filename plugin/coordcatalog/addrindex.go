@@ -2,20 +2,25 @@ package coordcatalog
 
 import (
 	"net"
+	"net/netip"
+	"slices"
 
 	"github.com/miekg/dns"
 
 	"github.com/coredns-coord/coredns-coord/raftstore/state"
 )
 
-// addrIndex maps an address (its 16-byte form, as a string) to the names
-// that answer its PTR query: <node>.node.<dc>.<zone> for nodes with that
-// address, <service>.service.<dc>.<zone> for services with that address of
-// their own. It is built once per catalog index, with the instance cache.
-type addrIndex map[string][]string
+// addrIndex maps an address (its 16-byte form) to the names that answer its
+// PTR query: <node>.node.<dc>.<zone> for nodes with that address,
+// <service>.service.<dc>.<zone> for services with that address of their
+// own. It is built once per catalog index, with the instance cache.
+type addrIndex map[[16]byte][]string
 
 // addrKey is the index key of ip: both families in their 16-byte form.
-func addrKey(ip net.IP) string { return string(ip.To16()) }
+func addrKey(ip net.IP) (key [16]byte) {
+	copy(key[:], ip.To16())
+	return key
+}
 
 func buildAddrIndex(store *state.Store, dc, zone string) (addrIndex, error) {
 	_, nodes, err := store.Nodes(nil)
@@ -26,26 +31,27 @@ func buildAddrIndex(store *state.Store, dc, zone string) (addrIndex, error) {
 	if err != nil {
 		return nil, err
 	}
-	idx := addrIndex{}
-	seen := map[string]struct{}{}
+	idx := make(addrIndex, len(nodes))
 	add := func(addr, name string) {
-		ip := net.ParseIP(addr)
-		if ip == nil {
+		ip, err := netip.ParseAddr(addr)
+		if err != nil {
+			return // a host name, or no address
+		}
+		key := ip.As16()
+		// An address has a name or two; a scan finds duplicates (the
+		// instances of one service) cheaper than a set would.
+		if slices.Contains(idx[key], name) {
 			return
 		}
-		key := addrKey(ip)
-		if _, dup := seen[key+name]; dup {
-			return
-		}
-		seen[key+name] = struct{}{}
 		idx[key] = append(idx[key], name)
 	}
+	suffix := "." + dc + "." + dns.Fqdn(zone)
 	for _, n := range nodes {
-		add(n.Address, dns.Fqdn(n.Node+".node."+dc+"."+zone))
+		add(n.Address, n.Node+".node"+suffix)
 	}
 	for _, sn := range services {
 		if sn.ServiceAddress != "" {
-			add(sn.ServiceAddress, dns.Fqdn(sn.ServiceName+".service."+dc+"."+zone))
+			add(sn.ServiceAddress, sn.ServiceName+".service"+suffix)
 		}
 	}
 	return idx, nil

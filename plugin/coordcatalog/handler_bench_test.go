@@ -3,6 +3,7 @@ package coordcatalog
 import (
 	"context"
 	"fmt"
+	"net"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
@@ -102,6 +103,21 @@ func BenchmarkCacheMiss(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		c := newInstanceCache()
 		if _, err := c.get(s, key, "dc1", false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAddrIndexMiss is the cost of the first PTR lookup after a
+// catalog change: indexing every node and service address (10,000 nodes).
+func BenchmarkAddrIndexMiss(b *testing.B) {
+	s := catalogOf(b, 1, 10000)
+	ip := net.ParseIP("10.0.0.1")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c := newInstanceCache()
+		if _, err := c.names(s, ip, "dc1", "consul."); err != nil {
 			b.Fatal(err)
 		}
 	}
