@@ -34,7 +34,7 @@ type node struct {
 	Client      bool   // a client agent (with DataDir)
 	Expect      int    // bootstrap_expect of a server (with DataDir)
 	Join        []string
-	Upstream    string // forward target for the . block
+	Upstream    string // forward target for the . block and reverse names outside the catalog
 	ServiceTTL  string
 	OnlyPassing bool
 	Extra       string   // more coordcatalog lines
@@ -50,9 +50,11 @@ func newNode(t testing.TB) *node {
 	}
 }
 
-var corefileTmpl = template.Must(template.New("corefile").Parse(`consul:{{.DNS}} {
+// The consul block also serves the reverse zones: PTR for catalog
+// addresses, every other reverse name to its own forward.
+var corefileTmpl = template.Must(template.New("corefile").Parse(`consul:{{.DNS}} in-addr.arpa:{{.DNS}} ip6.arpa:{{.DNS}} {
     bind 127.0.0.1
-    coordcatalog {
+    coordcatalog consul. in-addr.arpa. ip6.arpa. {
         {{if .DataDir}}data_dir {{.DataDir}}{{if not .Client}}
         server
         bootstrap_expect {{.Expect}}{{end}}{{else}}dev{{end}}
@@ -71,6 +73,7 @@ var corefileTmpl = template.Must(template.New("corefile").Parse(`consul:{{.DNS}}
     }{{end}}
     prometheus 127.0.0.1:{{.Metrics}}
     {{if .ReadyPort}}ready 127.0.0.1:{{.ReadyPort}}{{end}}
+    forward . {{.Upstream}}
     errors
 }
 .:{{.DNS}} {

@@ -42,6 +42,9 @@ type CoordCatalog struct {
 	serviceTTL   uint32
 	onlyPassing  bool
 	aRecordLimit int
+	// metaTXT puts a node's meta as TXT records in the additional section
+	// of its lookups (Consul's enable_additional_node_meta_txt).
+	metaTXT bool
 
 	cache *instanceCache
 }

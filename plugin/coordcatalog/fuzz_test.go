@@ -37,12 +37,13 @@ func FuzzParseName(f *testing.F) {
 // FuzzServeDNS: any packet that unpacks is answered without panicking, and
 // every answer in the zone carries a valid rcode.
 func FuzzServeDNS(f *testing.F) {
-	for _, q := range []string{"web.service.consul.", "_web._v1.service.consul.", "web-1.node.consul."} {
+	for _, q := range []string{"web.service.consul.", "_web._v1.service.consul.", "web-1.node.consul.", "1.0.0.10.in-addr.arpa."} {
 		m := new(dns.Msg).SetQuestion(q, dns.TypeSRV)
 		buf, _ := m.Pack()
 		f.Add(buf)
 	}
 	c := newTestPlugin(fixture(f))
+	c.Zones = []string{"consul.", "in-addr.arpa.", "ip6.arpa."}
 	f.Fuzz(func(t *testing.T, buf []byte) {
 		m := new(dns.Msg)
 		if m.Unpack(buf) != nil || len(m.Question) != 1 {
@@ -64,5 +65,24 @@ func FuzzSetup(f *testing.F) {
 		c := caddy.NewTestController("dns", input)
 		c.ServerBlockKeys = []string{"consul.:8600"}
 		parse(c)
+	})
+}
+
+// FuzzParseReverse: any name parses without panicking, and what parses is
+// an address whose reverse name is the input.
+func FuzzParseReverse(f *testing.F) {
+	for _, s := range []string{"1.0.0.10.in-addr.arpa.", "0.10.in-addr.arpa.", "x.0.0.10.in-addr.arpa.",
+		"6.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.", "in-addr.arpa.", "..ip6.arpa."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		qname := strings.ToLower(dns.Fqdn(name))
+		ip := parseReverse(qname)
+		if ip == nil {
+			return
+		}
+		if back, err := dns.ReverseAddr(ip.String()); err != nil || back != qname {
+			t.Fatalf("%q parsed to %v, whose reverse name is %q", qname, ip, back)
+		}
 	})
 }

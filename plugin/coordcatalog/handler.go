@@ -25,6 +25,9 @@ func (c *CoordCatalog) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dn
 		responses.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[state.QType()], dns.RcodeToString[dns.RcodeServerFailure]).Inc()
 		return dns.RcodeServerFailure, nil
 	}
+	if isReverseZone(zone) {
+		return c.serveReverse(ctx, state, w, r)
+	}
 
 	m := new(dns.Msg)
 	m.SetReply(r)
@@ -62,9 +65,7 @@ func (c *CoordCatalog) answer(state request.Request, zone string, m *dns.Msg) (i
 		if node == nil {
 			return dns.RcodeNameError, nil
 		}
-		if rr := addrRecord(qname, net.ParseIP(node.Address), qtype, c.nodeTTL); rr != nil {
-			m.Answer = append(m.Answer, rr)
-		}
+		c.nodeAnswer(state, node, m)
 	case kindAddr:
 		if rr := addrRecord(qname, q.ip, qtype, c.nodeTTL); rr != nil {
 			m.Answer = append(m.Answer, rr)

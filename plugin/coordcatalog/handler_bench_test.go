@@ -3,6 +3,7 @@ package coordcatalog
 import (
 	"context"
 	"fmt"
+	"net"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
@@ -41,6 +42,12 @@ func catalogOf(b *testing.B, services, big int) *state.Store {
 	return s
 }
 
+func benchPlugin(s *state.Store) *CoordCatalog {
+	c := newTestPlugin(s)
+	c.Zones = []string{"consul.", "in-addr.arpa.", "ip6.arpa."}
+	return c
+}
+
 func benchQueries(b *testing.B, c *CoordCatalog, queries map[string]*dns.Msg, tcp bool) {
 	for name, m := range queries {
 		b.Run(name, func(b *testing.B) {
@@ -60,8 +67,8 @@ func benchQueries(b *testing.B, c *CoordCatalog, queries map[string]*dns.Msg, tc
 
 func edns(m *dns.Msg) *dns.Msg { m.SetEdns0(1232, false); return m }
 
-// BenchmarkServeDNS measures the answer path for the four query shapes
-// dnsperf runs, on a small catalog and on 10,000 services with 1,000
+// BenchmarkServeDNS measures the answer path for the query shapes
+// dnsperf runs and a node's PTR, on a small catalog and on 10,000 services with 1,000
 // instances of the largest (answers then trimmed to a 1232-byte buffer).
 func BenchmarkServeDNS(b *testing.B) {
 	shapes := func(service string) map[string]*dns.Msg {
@@ -71,14 +78,15 @@ func BenchmarkServeDNS(b *testing.B) {
 			"service-ANY": edns(new(dns.Msg).SetQuestion(service+".service.consul.", dns.TypeANY)),
 			"rfc2782-SRV": edns(new(dns.Msg).SetQuestion("_"+service+"._v1.service.consul.", dns.TypeSRV)),
 			"node-A":      edns(new(dns.Msg).SetQuestion("n1.node.consul.", dns.TypeA)),
+			"node-PTR":    edns(new(dns.Msg).SetQuestion("1.0.0.10.in-addr.arpa.", dns.TypePTR)),
 			"nxdomain":    edns(new(dns.Msg).SetQuestion("nosuch.service.consul.", dns.TypeA)),
 		}
 	}
 	b.Run("small", func(b *testing.B) {
-		benchQueries(b, newTestPlugin(catalogOf(b, 1, 3)), shapes("svc0"), false)
+		benchQueries(b, benchPlugin(catalogOf(b, 1, 3)), shapes("svc0"), false)
 	})
 	b.Run("10k-services-1k-instances", func(b *testing.B) {
-		c := newTestPlugin(catalogOf(b, 10000, 1000))
+		c := benchPlugin(catalogOf(b, 10000, 1000))
 		benchQueries(b, c, shapes("svc0"), false)
 		b.Run("tcp-all-1000", func(b *testing.B) {
 			benchQueries(b, c, map[string]*dns.Msg{"service-SRV": new(dns.Msg).SetQuestion("svc0.service.consul.", dns.TypeSRV)}, true)
@@ -95,6 +103,21 @@ func BenchmarkCacheMiss(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		c := newInstanceCache()
 		if _, err := c.get(s, key, "dc1", false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAddrIndexMiss is the cost of the first PTR lookup after a
+// catalog change: indexing every node and service address (10,000 nodes).
+func BenchmarkAddrIndexMiss(b *testing.B) {
+	s := catalogOf(b, 1, 10000)
+	ip := net.ParseIP("10.0.0.1")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c := newInstanceCache()
+		if _, err := c.names(s, ip, "dc1", "consul."); err != nil {
 			b.Fatal(err)
 		}
 	}

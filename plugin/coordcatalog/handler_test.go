@@ -50,6 +50,7 @@ func newTestPlugin(s *state.Store) *CoordCatalog {
 		caughtUp:   func() bool { return true },
 		datacenter: "dc1",
 		self:       "ns",
+		metaTXT:    true,
 		cache:      newInstanceCache(),
 	}
 }

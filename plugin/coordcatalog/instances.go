@@ -37,6 +37,9 @@ type instanceCache struct {
 	mu    sync.RWMutex
 	index uint64
 	sets  map[instanceKey]*instanceSet
+	// addrs answers PTR queries; built for catalog index addrsIndex.
+	addrs      addrIndex
+	addrsIndex uint64
 }
 
 func newInstanceCache() *instanceCache {

@@ -24,6 +24,7 @@ type options struct {
 	serviceTTL   time.Duration
 	onlyPassing  bool
 	aRecordLimit int
+	metaTXT      bool
 }
 
 func setup(c *caddy.Controller) error {
@@ -53,6 +54,7 @@ func setup(c *caddy.Controller) error {
 		serviceTTL:   uint32(opts.serviceTTL / time.Second),
 		onlyPassing:  opts.onlyPassing,
 		aRecordLimit: opts.aRecordLimit,
+		metaTXT:      opts.metaTXT,
 		cache:        newInstanceCache(),
 	}
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
@@ -65,7 +67,7 @@ func setup(c *caddy.Controller) error {
 // parse reads one coordcatalog block; a second block in the same server
 // block is an error.
 func parse(c *caddy.Controller) ([]string, *options, error) {
-	opts := &options{agent: agent.DefaultConfig()}
+	opts := &options{agent: agent.DefaultConfig(), metaTXT: true}
 	var zones []string
 	blocks := 0
 	for c.Next() {

@@ -18,6 +18,10 @@ var dnsOptions = map[string]option{
 		return err
 	}),
 	"only_passing": flagOption(func(o *options) { o.onlyPassing = true }),
+	"enable_additional_node_meta_txt": valueOption(func(o *options, v string) (err error) {
+		o.metaTXT, err = strconv.ParseBool(v)
+		return err
+	}),
 	"a_record_limit": valueOption(func(o *options, v string) (err error) {
 		o.aRecordLimit, err = strconv.Atoi(v)
 		if err == nil && o.aRecordLimit < 0 {

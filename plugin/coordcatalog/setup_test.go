@@ -23,6 +23,7 @@ func TestParse(t *testing.T) {
 		service_ttl 5s
 		only_passing
 		a_record_limit 3
+		enable_additional_node_meta_txt false
 		http_max_conns_per_client 0
 		http_read_header_timeout 3s
 		http_idle_timeout 30s
@@ -44,7 +45,7 @@ func TestParse(t *testing.T) {
 		a.HTTPReadHeaderTimeout != 3*time.Second || a.HTTPIdleTimeout != 30*time.Second {
 		t.Errorf("agent config %+v", a)
 	}
-	if o.nodeTTL != 10*time.Second || o.serviceTTL != 5*time.Second || !o.onlyPassing || o.aRecordLimit != 3 {
+	if o.nodeTTL != 10*time.Second || o.serviceTTL != 5*time.Second || !o.onlyPassing || o.aRecordLimit != 3 || o.metaTXT {
 		t.Errorf("dns options %+v", o)
 	}
 }
@@ -57,7 +58,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.agent.Datacenter != "dc1" || o.agent.HTTPAddr != "127.0.0.1:8500" || o.agent.ServerPort != 8300 ||
-		o.nodeTTL != 0 || o.serviceTTL != 0 || o.onlyPassing || o.agent.HTTPMaxConnsPerClient != 200 ||
+		o.nodeTTL != 0 || o.serviceTTL != 0 || o.onlyPassing || !o.metaTXT || o.agent.HTTPMaxConnsPerClient != 200 ||
 		o.agent.HTTPReadHeaderTimeout != 10*time.Second || o.agent.HTTPIdleTimeout != 2*time.Minute {
 		t.Errorf("defaults %+v", o)
 	}
@@ -96,5 +97,21 @@ func TestParseErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), "Testfile:") {
 			t.Errorf("%s: error without position: %v", name, err)
 		}
+	}
+}
+
+func TestParseReverseZones(t *testing.T) {
+	c := caddy.NewTestController("dns", "coordcatalog consul. in-addr.arpa. ip6.arpa. {\n dev\n}")
+	c.ServerBlockKeys = []string{"consul.:8600", "in-addr.arpa.:8600", "ip6.arpa.:8600"}
+	zones, _, err := parse(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(zones, " ") != "consul. in-addr.arpa. ip6.arpa." {
+		t.Fatalf("zones %v", zones)
+	}
+	cc := &CoordCatalog{Zones: zones}
+	if cc.forwardZone() != "consul." || isReverseZone("consul.") || !isReverseZone("in-addr.arpa.") || !isReverseZone("10.in-addr.arpa.") {
+		t.Errorf("forward zone %q", cc.forwardZone())
 	}
 }
