@@ -22,18 +22,14 @@ func (c *CoordCatalog) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dn
 	if !c.caughtUp() {
 		// The server writes the SERVFAIL; no error, so that the errors
 		// plugin does not log every query of a starting agent.
-		responses.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[state.QType()], dns.RcodeToString[dns.RcodeServerFailure]).Inc()
+		countResponse(ctx, state, dns.RcodeServerFailure)
 		return dns.RcodeServerFailure, nil
 	}
 	if isReverseZone(zone) {
 		return c.serveReverse(ctx, state, w, r)
 	}
 
-	m := new(dns.Msg)
-	m.SetReply(r)
-	m.Authoritative = true
-	m.Compress = true
-
+	m := authoritativeReply(r)
 	rcode, err := c.answer(state, zone, m)
 	if err != nil {
 		return dns.RcodeServerFailure, plugin.Error(c.Name(), err)
@@ -42,9 +38,34 @@ func (c *CoordCatalog) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dn
 	if rcode == dns.RcodeNameError || (rcode == dns.RcodeSuccess && len(m.Answer) == 0) {
 		m.Ns = []dns.RR{soa(zone, c.nsTarget(zone))}
 	}
-	responses.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[state.QType()], dns.RcodeToString[rcode]).Inc()
+	countResponse(ctx, state, rcode)
 	w.WriteMsg(m)
 	return dns.RcodeSuccess, nil
+}
+
+// authoritativeReply is the empty, compressed, authoritative reply to r.
+func authoritativeReply(r *dns.Msg) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.Authoritative = true
+	m.Compress = true
+	return m
+}
+
+// countResponse counts an answer for a name in the zone.
+func countResponse(ctx context.Context, state request.Request, rcode int) {
+	responses.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[state.QType()], dns.RcodeToString[rcode]).Inc()
+}
+
+// answerBudget is how many bytes the answer may take: the client's buffer
+// (its EDNS0 size, or 512 over UDP; 64 KiB over TCP) less the OPT record
+// the server adds to EDNS0 replies.
+func answerBudget(state request.Request) int {
+	size := state.Size()
+	if state.Req.IsEdns0() != nil {
+		size -= optRRLen
+	}
+	return size
 }
 
 // answer fills m for a name inside zone and returns the rcode.
@@ -114,10 +135,7 @@ func (c *CoordCatalog) serviceAnswer(state request.Request, qname string, qtype 
 	}
 
 	udp := state.Proto() == "udp"
-	size := state.Size() // dns.MaxMsgSize over TCP
-	if state.Req.IsEdns0() != nil {
-		size -= optRRLen
-	}
+	size := answerBudget(state)
 	// The header and the question take 12 bytes plus the name and 4.
 	k, capped := maxUnits(qtype, size-12-len(qname)-1-4), false
 	if qtype != dns.TypeSRV && c.aRecordLimit > 0 && c.aRecordLimit < k {

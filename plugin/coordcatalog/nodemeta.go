@@ -68,10 +68,7 @@ func (c *CoordCatalog) nodeAnswer(state request.Request, node *structs.Node, m *
 	if len(meta) == 0 {
 		return
 	}
-	size := state.Size()
-	if state.Req.IsEdns0() != nil {
-		size -= optRRLen
-	}
+	size := answerBudget(state)
 	if !inAnswer {
 		m.Extra = append(m.Extra, meta...)
 		if m.Len() > size {

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 
 	"github.com/coredns/coredns/plugin"
-	"github.com/coredns/coredns/plugin/metrics"
 	"github.com/coredns/coredns/request"
 	"github.com/miekg/dns"
 )
@@ -26,12 +25,9 @@ func (c *CoordCatalog) serveReverse(ctx context.Context, state request.Request, 
 		return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
 	}
 
-	m := new(dns.Msg)
-	m.SetReply(r)
-	m.Authoritative = true
-	m.Compress = true
+	m := authoritativeReply(r)
 	m.Truncated = c.ptrAnswer(state, names, m) && state.Proto() == "udp"
-	responses.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[state.QType()], dns.RcodeToString[dns.RcodeSuccess]).Inc()
+	countResponse(ctx, state, dns.RcodeSuccess)
 	w.WriteMsg(m)
 	return dns.RcodeSuccess, nil
 }
@@ -47,10 +43,7 @@ func (c *CoordCatalog) ptrAnswer(state request.Request, names []string, m *dns.M
 		units[i].answer = &recs[i]
 	}
 	rand.Shuffle(len(units), func(i, j int) { units[i], units[j] = units[j], units[i] })
-	size := state.Size()
-	if state.Req.IsEdns0() != nil {
-		size -= optRRLen
-	}
+	size := answerBudget(state)
 	m.Answer = make([]dns.RR, 0, len(units))
 	if ptrMaxLen(qname, names) <= size {
 		// The common case, a name or two: no need to measure the message.
