@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"sync"
@@ -117,14 +116,9 @@ func (c *responseCache) get(ctx context.Context, key string, opts *queryOptions,
 		return res, nil
 	}
 
-	wait := opts.Wait
-	if j := int64(wait / jitterFraction); j > 0 {
-		wait += time.Duration(rand.Int64N(j))
-	}
-	timer := time.NewTimer(wait)
+	timer := time.NewTimer(jittered(opts.Wait))
 	defer timer.Stop()
-	blockingInFlight.Inc()
-	defer blockingInFlight.Dec()
+	defer blocking()()
 	for {
 		e.mu.Lock()
 		changed := e.changed

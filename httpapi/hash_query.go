@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"math/rand/v2"
 	"time"
 )
 
@@ -30,13 +29,9 @@ func hashBlockingQuery[T any](ctx context.Context, hash string, wait time.Durati
 	if err != nil || hash == "" || h != hash {
 		return res, h, err
 	}
-	if j := int64(wait / jitterFraction); j > 0 {
-		wait += time.Duration(rand.Int64N(j))
-	}
-	timer := time.NewTimer(wait)
+	timer := time.NewTimer(jittered(wait))
 	defer timer.Stop()
-	blockingInFlight.Inc()
-	defer blockingInFlight.Dec()
+	defer blocking()()
 	for {
 		select {
 		case <-ctx.Done():

@@ -188,14 +188,9 @@ func blockUntil[T any](ctx context.Context, s *server, opts *queryOptions, fn qu
 	}
 
 	// The result has not changed yet: wait for it to.
-	wait := opts.Wait
-	if j := int64(wait / jitterFraction); j > 0 {
-		wait += time.Duration(rand.Int64N(j))
-	}
-	timeout, cancel := context.WithTimeout(ctx, wait)
+	timeout, cancel := context.WithTimeout(ctx, jittered(opts.Wait))
 	defer cancel()
-	blockingInFlight.Inc()
-	defer blockingInFlight.Dec()
+	defer blocking()()
 	for {
 		if werr := ws.WatchCtx(timeout); werr != nil {
 			if ctx.Err() != nil {
@@ -275,4 +270,19 @@ func serveQuery[T any](s *server, w http.ResponseWriter, r *http.Request, opts *
 	}
 	s.setMeta(w, opts, idx)
 	return writeJSON(w, r, http.StatusOK, res)
+}
+
+// jittered is a blocking query's wait plus up to 1/16 of it, as Consul
+// adds, so that many clients woken together do not return together.
+func jittered(wait time.Duration) time.Duration {
+	if j := int64(wait / jitterFraction); j > 0 {
+		wait += time.Duration(rand.Int64N(j))
+	}
+	return wait
+}
+
+// blocking counts a blocking query in flight until the returned func runs.
+func blocking() (done func()) {
+	blockingInFlight.Inc()
+	return blockingInFlight.Dec
 }
