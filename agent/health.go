@@ -156,13 +156,10 @@ func (a *Agent) prepareCheck(id, name, serviceID string, ct *structs.CheckType, 
 	if err := ct.Validate(); err != nil {
 		return serviceCheck{}, fmt.Errorf("%w: check %q: %v", ErrInvalidDefinition, id, err)
 	}
-	// Docker checks run commands too: the same switch gates them, here,
-	// before an unchanged definition is kept without being rebuilt.
-	switch kind := ct.Kind(); {
-	case kind == structs.CheckScript && !a.scriptsAllowed(src):
-		return serviceCheck{}, fmt.Errorf("%w: check %q: %v", ErrInvalidDefinition, id, checks.ErrScriptsDisabled)
-	case kind == structs.CheckDocker && !a.scriptsAllowed(src):
-		return serviceCheck{}, fmt.Errorf("%w: check %q: %v", ErrInvalidDefinition, id, checks.ErrDockerDisabled)
+	// Checks that run commands (script, Docker) are gated here, before an
+	// unchanged definition is kept without being rebuilt.
+	if refused := checks.RefuseCommands(ct.Kind()); refused != nil && !a.scriptsAllowed(src) {
+		return serviceCheck{}, fmt.Errorf("%w: check %q: %v", ErrInvalidDefinition, id, refused)
 	}
 	for _, w := range ct.Normalize() {
 		agentLog.Warningf("check %q: %s", id, w)

@@ -53,6 +53,18 @@ type Options struct {
 	State func() *state.Store
 }
 
+// RefuseCommands is why a check of kind may not run while script checks
+// are off: script and Docker checks run commands; nil for every other kind.
+func RefuseCommands(kind string) error {
+	switch kind {
+	case structs.CheckScript:
+		return ErrScriptsDisabled
+	case structs.CheckDocker:
+		return ErrDockerDisabled
+	}
+	return nil
+}
+
 // ErrScriptsDisabled is New's answer to a script check when
 // Options.EnableScripts is false.
 var ErrScriptsDisabled = errors.New("checks: script checks are disabled; set enable_script_checks in the coordhealth Corefile block to allow them")
@@ -113,12 +125,12 @@ func New(checkID, serviceID string, ct *structs.CheckType, notify Notify, opts O
 		run = newTCP(ct).run
 	case structs.CheckScript:
 		if !opts.EnableScripts {
-			return nil, ErrScriptsDisabled
+			return nil, RefuseCommands(structs.CheckScript)
 		}
 		run = newScript(checkID, ct).run
 	case structs.CheckDocker:
 		if !opts.EnableScripts {
-			return nil, ErrDockerDisabled
+			return nil, RefuseCommands(structs.CheckDocker)
 		}
 		d, err := newDocker(checkID, ct, dockerHost(opts.DockerHost))
 		if err != nil {
