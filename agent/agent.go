@@ -16,8 +16,8 @@ import (
 	"github.com/coredns-coord/coredns-coord/checks"
 	"github.com/coredns-coord/coredns-coord/gossip"
 	"github.com/coredns-coord/coredns-coord/raftstore"
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
 	"github.com/coredns-coord/coredns-coord/rpc"
+	"github.com/coredns-coord/coredns-coord/state"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 

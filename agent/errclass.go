@@ -4,7 +4,7 @@ import (
 	"errors"
 
 	"github.com/coredns-coord/coredns-coord/raftstore"
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/state"
 )
 
 // ErrorKind is what a failed request means to whoever asked. It is decided

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/coredns-coord/coredns-coord/raftstore"
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
 	"github.com/coredns-coord/coredns-coord/rpc"
+	"github.com/coredns-coord/coredns-coord/state"
 )
 
 // Every sentinel crosses the wire as itself: a forwarded error has the
