@@ -69,10 +69,10 @@ type Agent struct {
 
 	invalidatedAPI, invalidatedTTL atomic.Uint64
 
-	// local holds the services and checks this agent runs; healthMu
+	// local holds the services and checks this agent runs; localMu
 	// serialises changes to them and their runners.
 	local    *local.State
-	healthMu sync.Mutex
+	localMu  sync.Mutex
 	health   atomic.Pointer[HealthConfig]
 	runners  map[string]checks.Check
 	reaperMu sync.Mutex
@@ -319,14 +319,4 @@ func (a *Agent) Register(req *structs.RegisterRequest) error {
 func (a *Agent) Deregister(req *structs.DeregisterRequest) error {
 	_, err := apply(a, raftstore.Deregister, req)
 	return err
-}
-
-// KV applies a KV write through Raft; false means a check-and-set failed.
-// A refused acquire or release is false with an error wrapping
-// state.ErrLockRefused that says why.
-func (a *Agent) KV(req *structs.KVRequest) (bool, error) {
-	if err := a.lockRefusedEarly(req); err != nil {
-		return false, err
-	}
-	return apply(a, raftstore.KV, req)
 }
