@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,5 +95,22 @@ func TestServerAgentRegistersItself(t *testing.T) {
 	}
 	if err := a.WaitCaughtUp(context.Background()); err != nil {
 		t.Error(err)
+	}
+}
+
+// A server agent whose server port is taken fails to start with the
+// reason, and leaves nothing running.
+func TestServerPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, err = Start(Config{
+		Dev: true, Server: true, BootstrapExpect: 1, NodeName: "taken", Datacenter: "dc1",
+		BindAddr: "127.0.0.1", ServerPort: ln.Addr().(*net.TCPAddr).Port,
+	}, nil)
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("start on a taken server port: %v", err)
 	}
 }

@@ -26,7 +26,7 @@ func openRole(ctx context.Context, cfg Config, nodeID string) (cluster.Role, err
 	if !cfg.Server {
 		return client.New(ctx, client.Config{RetryJoin: cfg.RetryJoin, SourceIP: source}), nil
 	}
-	return server.Open(ctx, server.Config{
+	s, err := server.Open(ctx, server.Config{
 		NodeName:           cfg.NodeName,
 		NodeID:             nodeID,
 		Datacenter:         cfg.Datacenter,
@@ -39,6 +39,11 @@ func openRole(ctx context.Context, cfg Config, nodeID string) (cluster.Role, err
 		SnapshotInterval:   cfg.SnapshotInterval,
 		CleanupDeadServers: cfg.CleanupDeadServers,
 	})
+	if err != nil {
+		// Not a nil *Server in the interface: Stop must see no role.
+		return nil, err
+	}
+	return s, nil
 }
 
 // IsServer reports whether this agent runs Raft.
