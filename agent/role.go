@@ -80,16 +80,7 @@ func (a *Agent) waitForLeader(ctx context.Context) error {
 
 // ConsistentRead makes the next local read linearizable: it learns the
 // leader's read index and waits until the local state has applied it.
-func (a *Agent) ConsistentRead(ctx context.Context) error {
-	idx, err := a.role.ReadIndex()
-	if err != nil {
-		return err
-	}
-	if err := a.feed().WaitFor(ctx, idx); err != nil {
-		return fmt.Errorf("agent: wait for index %d: %w", idx, err)
-	}
-	return nil
-}
+func (a *Agent) ConsistentRead(ctx context.Context) error { return cluster.ConsistentRead(ctx, a.role) }
 
 // apply writes a command through Raft and waits (briefly) until this
 // agent's copy has applied it. The command gets its request ID here, once;

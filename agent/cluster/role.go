@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -94,3 +95,16 @@ func (c *CaughtUp) Mark() { c.once.Do(func() { close(c.ch) }) }
 
 // Done is closed once Mark was called.
 func (c *CaughtUp) Done() <-chan struct{} { return c.ch }
+
+// ConsistentRead makes r's next local read linearizable: it learns the
+// leader's read index and waits until r's state has applied it.
+func ConsistentRead(ctx context.Context, r Role) error {
+	idx, err := r.ReadIndex()
+	if err != nil {
+		return err
+	}
+	if err := r.Feed().WaitFor(ctx, idx); err != nil {
+		return fmt.Errorf("agent: wait for index %d: %w", idx, err)
+	}
+	return nil
+}

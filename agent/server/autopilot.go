@@ -18,6 +18,9 @@ const (
 	maxLastContact  = 2 * time.Second
 	maxTrailingLogs = 250
 	statsTimeout    = time.Second
+	// deadServerStabilization is how long a server must have been failed
+	// before autopilot removes it from the Raft configuration.
+	deadServerStabilization = 10 * time.Second
 )
 
 // stableSince remembers when each server's health last changed, and when

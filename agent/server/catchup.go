@@ -1,8 +1,9 @@
 package server
 
 import (
-	"fmt"
 	"time"
+
+	"github.com/coredns-coord/coredns-coord/agent/cluster"
 )
 
 // catchUp marks this server caught up once it has applied the leader's
@@ -13,7 +14,7 @@ func (s *Server) catchUp() {
 	defer s.wg.Done()
 	backoff := 50 * time.Millisecond
 	for {
-		err := s.consistentRead()
+		err := cluster.ConsistentRead(s.ctx, s)
 		if err == nil {
 			s.caughtUp.Mark()
 			agentLog.Infof("caught up with the cluster at index %d", s.Feed().Last())
@@ -26,17 +27,4 @@ func (s *Server) catchUp() {
 		}
 		backoff = min(2*backoff, time.Second)
 	}
-}
-
-// consistentRead waits until the local state has applied the leader's
-// read index.
-func (s *Server) consistentRead() error {
-	idx, err := s.ReadIndex()
-	if err != nil {
-		return err
-	}
-	if err := s.Feed().WaitFor(s.ctx, idx); err != nil {
-		return fmt.Errorf("agent: wait for index %d: %w", idx, err)
-	}
-	return nil
 }

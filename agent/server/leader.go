@@ -20,10 +20,7 @@ const (
 	// reconcileRetry is how soon a reconciliation that failed to write is
 	// tried again.
 	reconcileRetry = time.Second
-	// deadServerStabilization is how long a server must have been failed
-	// before autopilot removes it from the Raft configuration.
-	deadServerStabilization = 10 * time.Second
-	barrierTimeout          = 30 * time.Second
+	barrierTimeout = 30 * time.Second
 )
 
 // leadershipLoop runs the leader duties while this server leads.
