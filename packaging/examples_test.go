@@ -113,7 +113,7 @@ type k8sObject struct {
 		Replicas    int    `yaml:"replicas"`
 		Template    struct {
 			Spec struct {
-				HostNetwork bool          `yaml:"hostNetwork"`
+				HostNetwork bool           `yaml:"hostNetwork"`
 				Containers  []k8sContainer `yaml:"containers"`
 				Volumes     []struct {
 					Name      string `yaml:"name"`
