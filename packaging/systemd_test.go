@@ -107,8 +107,8 @@ const capNetBindService = "0000000000000400"
 // user that is not root and holds CAP_NET_BIND_SERVICE and nothing else,
 // as the unit's AmbientCapabilities and CapabilityBoundingSet give it
 // (setpriv here, since no systemd runs tests); without the capability
-// the same start fails. SIGUSR1, the unit's ExecReload, reloads the
-// Corefile.
+// the same start fails. SIGHUP re-reads the definition directories and
+// not the Corefile; SIGUSR1, the unit's ExecReload, reloads the Corefile.
 func TestPort53WithOnlyNetBindService(t *testing.T) {
 	if !inOwnNamespaces(t) {
 		return
@@ -165,6 +165,19 @@ func TestPort53WithOnlyNetBindService(t *testing.T) {
 	reloaded := replaceAll(t, conf, "datacenter dc1\n", "datacenter dc1\n        node_ttl 7s\n")
 	if err := os.WriteFile(path, []byte(reloaded), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	definition := `{"service": {"name": "files", "port": 8080, "address": "127.0.0.1"}}`
+	if err := os.WriteFile(filepath.Join(defs, "files.json"), []byte(definition), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the definition read on SIGHUP in DNS", func() bool {
+		return answersA("127.0.0.1:53", "files.service.consul", "127.0.0.1")
+	}, p)
+	if r := lookup("127.0.0.1:53", node, dns.TypeA); r == nil || len(r.Answer) != 1 || r.Answer[0].Header().Ttl != 0 {
+		t.Fatalf("after SIGHUP the node answer is %v: SIGHUP reloaded the Corefile", r)
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
