@@ -67,7 +67,6 @@ func TestRunsInEmptyRoot(t *testing.T) {
 	}
 	p := start(t, "coredns-coord in an empty root", []string{"/coredns-coord", "-conf", "/Corefile"}, nil,
 		&syscall.SysProcAttr{Chroot: root, Credential: &syscall.Credential{Uid: 65532, Gid: 65532}})
-	p.cmd.Dir = "/"
 	eventually(t, "a DNS answer from the empty root", func() bool {
 		return answersA("127.0.0.1:8600", testHostname+".node.consul", "127.0.0.1")
 	}, p)

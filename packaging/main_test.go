@@ -132,6 +132,9 @@ func start(t *testing.T, name string, argv []string, env []string, attr *syscall
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.SysProcAttr = attr
+	if attr != nil && attr.Chroot != "" {
+		p.cmd.Dir = "/" // inside the new root, not the test's directory outside it
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
