@@ -227,7 +227,7 @@ func TestKubernetesManifest(t *testing.T) {
 	if servers.Spec.Replicas != 3 || services[servers.Spec.ServiceName].Spec.ClusterIP != "None" {
 		t.Errorf("StatefulSet: %d replicas, service %q: want 3 behind a headless Service", servers.Spec.Replicas, servers.Spec.ServiceName)
 	}
-	if !strings.Contains(servers.corefile, "server") || strings.Contains(clients.corefile, "\n        server\n") {
+	if !hasLine(servers.corefile, "server") || hasLine(clients.corefile, "server") {
 		t.Error("the StatefulSet must run servers and the DaemonSet clients")
 	}
 	if !clients.Spec.Template.Spec.HostNetwork {
@@ -247,6 +247,16 @@ func TestKubernetesManifest(t *testing.T) {
 			t.Errorf("%s: args %q", kind, wl.container.Args)
 		}
 	}
+}
+
+// hasLine reports whether a line of conf is line, spaces aside.
+func hasLine(conf, line string) bool {
+	for _, l := range strings.Split(conf, "\n") {
+		if strings.TrimSpace(l) == line {
+			return true
+		}
+	}
+	return false
 }
 
 // agentSpec is one agent of an example cluster run on loopback: the
