@@ -21,6 +21,7 @@ func TestMetricNames(t *testing.T) {
 		{`a offset 5m + b @ 1609746000 - c[1h:5m] bool > 1e-3`, []string{"a", "b", "c"}},
 		{`label_replace(a, "dst", "$1", "src", "(.*)")`, []string{"a"}},
 		{`count_values("version", build_info) # a comment naming not_a_metric`, []string{"build_info"}},
+		{"a # a comment to the carriage return\rb", []string{"a", "b"}},
 		{`sum(x{a='it\'s', b="\"}"}) + Inf - NaN`, []string{"x"}},
 		{`ns:rule:recorded_rate5m > 0`, []string{"ns:rule:recorded_rate5m"}},
 		{`max(${metric}) + a`, []string{"a"}},
