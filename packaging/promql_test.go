@@ -36,9 +36,10 @@ var closing = map[byte]byte{')': '(', '}': '{', ']': '['}
 // are skipped. It fails on what it cannot tokenize (an unterminated string,
 // unbalanced brackets, a character PromQL has no use for) and on a
 // __name__ matcher, which would hide a metric name from the check. A
-// metric named like a keyword (by, and, inf, ...) goes unseen. Fuzzed
-// against Prometheus's own parser (v0.305.0, outside this module) it
-// found the same names for every expression that parser accepts.
+// metric named like a keyword (by, and, inf, ...) goes unseen. In three
+// minutes of fuzzing against Prometheus's own parser (v0.305.0, outside
+// this module) it found the same names for every expression that parser
+// accepted.
 func metricNames(expr string) ([]string, error) {
 	var (
 		stack []bracket
