@@ -30,6 +30,11 @@ const (
 	// restore): as a log entry it reaches every server and, through the
 	// feed, every client, in order with the writes around it.
 	RestoreCommand
+	// ACLCommand writes a token, policy or role (structs.ACLRequest).
+	ACLCommand
+
+	// lastCommand is the highest type this binary knows.
+	lastCommand = ACLCommand
 )
 
 func (t CommandType) String() string {
@@ -46,6 +51,8 @@ func (t CommandType) String() string {
 		return "txn"
 	case RestoreCommand:
 		return "restore"
+	case ACLCommand:
+		return "acl"
 	}
 	return fmt.Sprintf("unknown(%d)", byte(t))
 }

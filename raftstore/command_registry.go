@@ -36,6 +36,9 @@ var (
 	// Restore carries the state stream itself, not JSON: the restore
 	// decodes (and verifies) it.
 	Restore = define(RestoreCommand, decodeRestore, noResult(applyRestore))
+	// ACL writes answer only with an error; the writer reads the object
+	// back from its own copy, which has applied it.
+	ACL = defineJSON(ACLCommand, noResult((*state.Store).ACLApply))
 )
 
 // Encode frames req as a log entry with request ID id.
@@ -78,7 +81,7 @@ type commandSpec struct {
 }
 
 // commandSpecs is indexed by CommandType; define fills it.
-var commandSpecs [RestoreCommand + 1]commandSpec
+var commandSpecs [lastCommand + 1]commandSpec
 
 // specOf is t's entry, nil for a type this binary does not know.
 func specOf(t CommandType) *commandSpec {

@@ -23,6 +23,10 @@ const (
 	// session, so that a check turning critical finds its sessions.
 	tableSessionChecks = "session_checks"
 	tableIndex         = "index"
+	// ACL tables (acl.go).
+	tableACLTokens   = "acl_tokens"
+	tableACLPolicies = "acl_policies"
+	tableACLRoles    = "acl_roles"
 
 	indexID          = "id"
 	indexNode        = "node"
@@ -31,7 +35,13 @@ const (
 	indexNodeService = "node_service"
 	indexNodeCheck   = "node_check"
 	indexSession     = "session"
+	indexSecret      = "secret"
+	indexName        = "name"
 )
+
+// aclTables hold tokens, policies and roles; their changes do not alter
+// DNS answers but do invalidate resolved tokens.
+var aclTables = []string{tableACLTokens, tableACLPolicies, tableACLRoles}
 
 // catalogTables are the tables whose changes alter DNS answers.
 var catalogTables = []string{tableNodes, tableServices, tableChecks}
@@ -102,6 +112,27 @@ func schema() *memdb.DBSchema {
 					Indexes: []memdb.Indexer{lower("Node"), lower("CheckID")},
 				}},
 				indexSession: {Name: indexSession, Indexer: &memdb.StringFieldIndex{Field: "Session"}},
+			},
+		},
+		tableACLTokens: {
+			Name: tableACLTokens,
+			Indexes: map[string]*memdb.IndexSchema{
+				indexID:     {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "AccessorID"}},
+				indexSecret: {Name: indexSecret, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "SecretID"}},
+			},
+		},
+		tableACLPolicies: {
+			Name: tableACLPolicies,
+			Indexes: map[string]*memdb.IndexSchema{
+				indexID:   {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+				indexName: {Name: indexName, Unique: true, Indexer: lower("Name")},
+			},
+		},
+		tableACLRoles: {
+			Name: tableACLRoles,
+			Indexes: map[string]*memdb.IndexSchema{
+				indexID:   {Name: indexID, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+				indexName: {Name: indexName, Unique: true, Indexer: lower("Name")},
 			},
 		},
 		tableIndex: {

@@ -23,7 +23,10 @@ const (
 
 // snapshotTables are every table, in the order a snapshot writes them:
 // rows before the index table, sessions before the links to their checks.
-var snapshotTables = []string{tableNodes, tableServices, tableChecks, tableKVs, tableSessions, tableSessionChecks, tableIndex}
+// ACL policies come before the roles and tokens that name them. A snapshot
+// of an older binary has no ACL rows: the tables restore empty.
+var snapshotTables = []string{tableNodes, tableServices, tableChecks, tableKVs, tableSessions, tableSessionChecks,
+	tableACLPolicies, tableACLRoles, tableACLTokens, tableIndex}
 
 func isCatalogTable(t string) bool {
 	for _, c := range catalogTables {
@@ -53,6 +56,10 @@ type snapshotRecord struct {
 
 	Session      *structs.Session `json:",omitempty"`
 	SessionCheck *sessionCheck    `json:",omitempty"`
+
+	ACLPolicy *structs.ACLPolicy `json:",omitempty"`
+	ACLRole   *structs.ACLRole   `json:",omitempty"`
+	ACLToken  *structs.ACLToken  `json:",omitempty"`
 
 	Request *requestRecord `json:",omitempty"`
 }
@@ -153,6 +160,12 @@ func (sn *Snapshot) Persist(w io.Writer) error {
 				rec.Session = v
 			case *sessionCheck:
 				rec.SessionCheck = v
+			case *structs.ACLPolicy:
+				rec.ACLPolicy = v
+			case *structs.ACLRole:
+				rec.ACLRole = v
+			case *structs.ACLToken:
+				rec.ACLToken = v
 			}
 			if err := enc.Encode(&rec); err != nil {
 				return fmt.Errorf("state: snapshot %s: %w", table, err)
@@ -243,6 +256,7 @@ func (s *Store) restore(r io.Reader, at uint64, withRequests bool) (uint64, erro
 	}
 	tx.Commit()
 	s.catalogIndex.Store(catalogIdx)
+	s.aclGeneration.Add(1)
 	if withRequests {
 		s.requests.replace(requests, hdr.RequestClock)
 	}
@@ -265,6 +279,12 @@ func (rec *snapshotRecord) row() (string, any) {
 		return tableSessions, rec.Session
 	case rec.SessionCheck != nil:
 		return tableSessionChecks, rec.SessionCheck
+	case rec.ACLPolicy != nil:
+		return tableACLPolicies, rec.ACLPolicy
+	case rec.ACLRole != nil:
+		return tableACLRoles, rec.ACLRole
+	case rec.ACLToken != nil:
+		return tableACLTokens, rec.ACLToken
 	}
 	return "", nil
 }

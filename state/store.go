@@ -15,6 +15,9 @@ type Store struct {
 	// catalogIndex is the highest index that changed a catalog table; the
 	// DNS answer cache compares it instead of opening a transaction.
 	catalogIndex atomic.Uint64
+	// aclGeneration moves on every change of the ACL tables (writes and
+	// restores); resolved tokens are cached until it does.
+	aclGeneration atomic.Uint64
 
 	lockDelay   lockDelays
 	invalidated invalidations
@@ -73,13 +76,16 @@ func (tx *writeTxn) touch(table string) { tx.touched[table] = true }
 
 // Commit stamps the touched tables with the transaction's index and commits.
 func (tx *writeTxn) Commit() error {
-	catalog := false
+	catalog, acls := false, false
 	for table := range tx.touched {
 		if err := tx.Insert(tableIndex, &IndexEntry{Key: table, Value: tx.idx}); err != nil {
 			tx.Abort()
 			return fmt.Errorf("state: update index of %s: %w", table, err)
 		}
-		if table != tableKVs {
+		switch {
+		case isACLTable(table):
+			acls = true
+		case table != tableKVs:
 			catalog = true
 		}
 	}
@@ -88,6 +94,9 @@ func (tx *writeTxn) Commit() error {
 	tx.store.invalidated.node.Add(tx.invalidated.node)
 	if catalog {
 		tx.store.catalogIndex.Store(tx.idx)
+	}
+	if acls {
+		tx.store.aclGeneration.Add(1)
 	}
 	return nil
 }

@@ -12,15 +12,21 @@ const (
 	TableChecks
 	TableKVs
 	TableSessions
+	TableACLTokens
+	TableACLPolicies
+	TableACLRoles
 )
 
 // tableNames are the memdb names of the Tables.
 var tableNames = [...]string{
-	TableNodes:    tableNodes,
-	TableServices: tableServices,
-	TableChecks:   tableChecks,
-	TableKVs:      tableKVs,
-	TableSessions: tableSessions,
+	TableNodes:       tableNodes,
+	TableServices:    tableServices,
+	TableChecks:      tableChecks,
+	TableKVs:         tableKVs,
+	TableSessions:    tableSessions,
+	TableACLTokens:   tableACLTokens,
+	TableACLPolicies: tableACLPolicies,
+	TableACLRoles:    tableACLRoles,
 }
 
 func (t Table) String() string {

@@ -74,6 +74,8 @@ var sentinels = []Sentinel{
 	{state.ErrInvalidSession, "invalid-session", KindInvalid},
 	{state.ErrInvalidTxn, "invalid-txn", KindInvalid},
 	{state.ErrLockRefused, "lock-refused", KindConflict},
+	{state.ErrInvalidACL, "invalid-acl", KindInvalid},
+	{state.ErrACLBootstrapDone, "acl-bootstrap-done", KindConflict},
 	{raftstore.ErrUnknownPeer, "unknown-peer", KindInvalid},
 	{raftstore.ErrUndecodable, "undecodable", KindUndecodable},
 	{raftstore.ErrBadArchive, "bad-archive", KindInvalid},
