@@ -2,6 +2,7 @@ package acl
 
 import (
 	"fmt"
+	"strings"
 
 	iradix "github.com/hashicorp/go-immutable-radix"
 )
@@ -114,6 +115,29 @@ func (a *Authorizer) Access(res Resource, name string) Access {
 // Allowed reports whether the authorizer grants want (or more) on name.
 func (a *Authorizer) Allowed(res Resource, name string, want Access) bool {
 	return a.Access(res, name) >= want
+}
+
+// KeyWritePrefix reports whether every key under prefix may be written:
+// the rule that governs the prefix grants write and no rule under it
+// grants less (Consul's check for a recursive delete).
+func (a *Authorizer) KeyWritePrefix(prefix string) bool {
+	if a.Access(ResourceKey, prefix) < AccessWrite {
+		return false
+	}
+	n := &a.named[ResourceKey]
+	for name, acc := range n.exact {
+		if acc < AccessWrite && strings.HasPrefix(name, prefix) {
+			return false
+		}
+	}
+	ok := true
+	if n.prefix != nil {
+		n.prefix.Root().WalkPrefix([]byte(prefix), func(_ []byte, v any) bool {
+			ok = v.(Access) >= AccessWrite
+			return !ok
+		})
+	}
+	return ok
 }
 
 // PermissionDeniedError is Consul's refusal, worded as Consul words it

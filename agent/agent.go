@@ -40,6 +40,7 @@ type Agent struct {
 	registered atomic.Bool
 	events     eventBuffer
 	tokens     tokenStore
+	acls       aclResolver
 
 	// sessionsDestroyed counts the sessions destroyed through this agent.
 	sessionsDestroyed atomic.Uint64
@@ -88,6 +89,7 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 	}
 	a.stopCtx, a.stopCancel = context.WithCancel(context.Background())
 	a.ConfigureHealth(HealthConfig{CheckUpdateInterval: DefaultCheckUpdateInterval})
+	a.setConfiguredTokens()
 	a.local.OnTransition(countTransition)
 	a.local.SetNodeInfo(a.selfRegistration())
 	a.role, err = openRole(a.stopCtx, cfg, id)
@@ -106,6 +108,10 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 	}
 	a.wg.Add(1)
 	go a.registerSelf()
+	if cfg.ACL.Enabled && cfg.Server {
+		a.wg.Add(1)
+		go a.initACLs()
+	}
 	return a, nil
 }
 

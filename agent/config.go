@@ -64,6 +64,8 @@ type Config struct {
 	// CleanupDeadServers lets the leader remove failed servers from the
 	// Raft configuration when the quorum allows (autopilot).
 	CleanupDeadServers bool
+	// ACL is the acl { } block (acl_config.go); without it, ACLs are off.
+	ACL ACLConfig
 }
 
 // Defaults, as Consul's.
@@ -103,6 +105,7 @@ func DefaultConfig() Config {
 func (c *Config) Validate() error {
 	checks := []func() error{
 		c.validateIdentity, c.validateAddresses, c.validateHTTP, c.validateCluster, c.validateNodeID,
+		c.ACL.validate,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

@@ -6,9 +6,10 @@ import (
 	"sync"
 )
 
-// The agent's ACL tokens, by Consul's names (agent/token/:type). They are
-// kept, not yet used: nothing is enforced until ACLs exist, and then these
-// are the tokens the agent acts with.
+// The agent's ACL tokens, by Consul's names (agent/token/:type): the
+// acl block sets them, agent/token replaces them. The default token is
+// what a request without a token acts with; the others are kept for the
+// agent's own requests and DNS (a later step).
 const (
 	TokenDefault                       = "default"
 	TokenAgent                         = "agent"
@@ -65,4 +66,18 @@ func (a *Agent) Token(name string) string {
 	a.tokens.mu.Lock()
 	defer a.tokens.mu.Unlock()
 	return a.tokens.tokens[tokenAliases[name]]
+}
+
+// setConfiguredTokens sets the tokens of the acl block; agent/token
+// replaces them later.
+func (a *Agent) setConfiguredTokens() {
+	for kind, token := range map[string]string{
+		TokenAgent:   a.cfg.ACL.AgentToken,
+		TokenDefault: a.cfg.ACL.DefaultToken,
+		TokenDNS:     a.cfg.ACL.DNSToken,
+	} {
+		if token != "" {
+			a.SetToken(kind, token)
+		}
+	}
 }

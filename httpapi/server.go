@@ -112,6 +112,8 @@ func (s *server) routes() {
 	s.handle("POST /v1/operator/keyring", s.operatorKeyring(gossip.KeyInstall))
 	s.handle("PUT /v1/operator/keyring", s.operatorKeyring(gossip.KeyUse))
 	s.handle("DELETE /v1/operator/keyring", s.operatorKeyring(gossip.KeyRemove))
+
+	s.aclRoutes()
 }
 
 // handlerFunc serves one route. It either writes the whole response and
@@ -120,11 +122,19 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (s *server) handle(pattern string, h handlerFunc) {
 	endpoint := endpointOfPattern(pattern)
+	check := routeGuards[pattern]
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rec, ok := w.(*recorder); ok {
 			rec.endpoint = endpoint
 		}
-		if err := h(w, r); err != nil {
+		err := error(nil)
+		if check != nil && identityOf(r) != nil {
+			err = check(s, r)
+		}
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
 			writeError(w, r, err)
 		}
 	}))
@@ -149,8 +159,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	rec.Header().Set("X-Content-Type-Options", "nosniff")
-	token := requestToken(r)
-	if err := s.decide(r, token); err != nil {
+	r, err := s.decide(r, requestToken(r))
+	if err != nil {
 		writeError(rec, r, err)
 		return
 	}
@@ -200,10 +210,14 @@ func cleanPath(p string) string {
 }
 
 // decide is the security seam: every request comes here with its token.
-// ACLs plug in here later; until then every request is allowed. A refusal
-// must return errorf(http.StatusForbidden, "Permission denied").
-func (s *server) decide(r *http.Request, token string) error {
-	return nil
+// With ACLs off it does nothing. With ACLs on it resolves the token (an
+// unknown one is refused here) and attaches it to the request; the route's
+// guard (acl_guards.go), its handler and its list filters check it.
+func (s *server) decide(r *http.Request, token string) (*http.Request, error) {
+	if !s.agent.ACLEnabled() {
+		return r, nil
+	}
+	return s.resolveRequest(r, token)
 }
 
 // requestToken reads the token as Consul does: ?token first, then the

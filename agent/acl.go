@@ -1,0 +1,209 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/coredns-coord/coredns-coord/acl"
+	"github.com/coredns-coord/coredns-coord/raftstore"
+	"github.com/coredns-coord/coredns-coord/state"
+	"github.com/coredns-coord/coredns-coord/structs"
+)
+
+// ErrACLNotFound is a token that does not exist or has expired (Consul's
+// "ACL not found", a 403).
+var ErrACLNotFound = errors.New("ACL not found")
+
+// ErrACLDisabled is an ACL endpoint on an agent without an acl block.
+var ErrACLDisabled = errors.New("ACL support disabled")
+
+// Identity is a resolved token: who it is and what it may do.
+type Identity struct {
+	AccessorID string
+	// Token is the token's row (nil only for ACLs off).
+	Token      *structs.ACLToken
+	Authorizer *acl.Authorizer
+	// Anonymous: the request carried no token of its own.
+	Anonymous bool
+}
+
+// ACLEnabled reports whether the agent enforces ACLs.
+func (a *Agent) ACLEnabled() bool { return a.cfg.ACL.Enabled }
+
+// aclResolver caches compiled authorizers by SecretID until the ACL
+// tables change, so that resolving a known token is a map lookup.
+type aclResolver struct {
+	mu         sync.RWMutex
+	generation uint64
+	bySecret   map[string]*Identity
+}
+
+// ResolveToken turns a request's token into an Identity. An empty token is
+// the agent's default token, else the anonymous token.
+func (a *Agent) ResolveToken(secret string) (*Identity, error) {
+	anonymous := false
+	if secret == "" {
+		secret = a.Token(TokenDefault)
+		if secret == "" {
+			secret, anonymous = structs.ACLAnonymousSecret, true
+		}
+	}
+	st := a.State()
+	gen := st.ACLGeneration()
+	r := &a.acls
+	r.mu.RLock()
+	id, ok := r.bySecret[secret]
+	fresh := r.generation == gen
+	r.mu.RUnlock()
+	if ok && fresh && (id.Token.ExpirationTime == nil || !id.Token.Expired(time.Now())) {
+		if anonymous && !id.Anonymous {
+			// The anonymous secret sent as a token: same rules.
+			return &Identity{AccessorID: id.AccessorID, Token: id.Token, Authorizer: id.Authorizer, Anonymous: true}, nil
+		}
+		return id, nil
+	}
+	id, err := a.resolveFromState(st, secret)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if r.generation != gen || r.bySecret == nil {
+		r.generation, r.bySecret = gen, map[string]*Identity{}
+	}
+	r.bySecret[secret] = id
+	r.mu.Unlock()
+	if anonymous {
+		c := *id
+		c.Anonymous = true
+		return &c, nil
+	}
+	return id, nil
+}
+
+// resolveFromState compiles a token's policies (directly and through its
+// roles) over the default policy.
+func (a *Agent) resolveFromState(st *state.Store, secret string) (*Identity, error) {
+	_, tok, err := st.ACLTokenBySecret(nil, secret)
+	if err != nil {
+		return nil, err
+	}
+	if tok == nil || tok.Expired(time.Now()) {
+		return nil, ErrACLNotFound
+	}
+	policies := st.ACLTokenPolicies(tok)
+	parsed := make([]*acl.Policy, 0, len(policies))
+	for _, p := range policies {
+		if p.ID == structs.ACLManagementPolicyID {
+			return &Identity{AccessorID: tok.AccessorID, Token: tok, Authorizer: acl.ManageAll()}, nil
+		}
+		rules, err := acl.Parse(p.Rules)
+		if err != nil {
+			// Rules are checked when written; one that no longer parses
+			// (a newer binary's) grants nothing.
+			agentLog.Warningf("policy %s: %v", p.Name, err)
+			continue
+		}
+		parsed = append(parsed, rules)
+	}
+	authz := acl.Compile(a.cfg.ACL.DefaultPolicy == ACLPolicyAllow, parsed...)
+	return &Identity{AccessorID: tok.AccessorID, Token: tok, Authorizer: authz}, nil
+}
+
+// ACLWrite applies one ACL write through Raft.
+func (a *Agent) ACLWrite(req *structs.ACLRequest) error {
+	if !a.ACLEnabled() {
+		return ErrACLDisabled
+	}
+	_, err := apply(a, raftstore.ACL, req)
+	return err
+}
+
+// NewACLID is a fresh AccessorID, SecretID, policy or role ID.
+func NewACLID() string { return uuid.NewString() }
+
+// ACLBootstrap creates the first management token. After the first (or
+// once initial_management is set) it is refused with the reset index;
+// writing that index into <data_dir>/acl-bootstrap-reset allows one more,
+// as in Consul.
+func (a *Agent) ACLBootstrap() (*structs.ACLToken, error) {
+	if !a.ACLEnabled() {
+		return nil, ErrACLDisabled
+	}
+	reset := a.readBootstrapReset()
+	tok := &structs.ACLToken{
+		AccessorID:  NewACLID(),
+		SecretID:    NewACLID(),
+		Description: "Bootstrap Token (Global Management)",
+		CreateTime:  time.Now().UTC(),
+	}
+	if err := a.ACLWrite(&structs.ACLRequest{Op: structs.ACLBootstrap, Token: tok, ResetIndex: reset}); err != nil {
+		return nil, err
+	}
+	if reset != 0 {
+		if err := os.Remove(filepath.Join(a.cfg.DataDir, aclBootstrapResetFile)); err != nil {
+			agentLog.Warningf("remove %s: %v", aclBootstrapResetFile, err)
+		}
+	}
+	_, stored, err := a.State().ACLTokenGet(nil, tok.AccessorID)
+	if err != nil || stored == nil {
+		return nil, fmt.Errorf("agent: bootstrap token not found after the write: %v", err)
+	}
+	return stored, nil
+}
+
+func (a *Agent) readBootstrapReset() uint64 {
+	if a.cfg.DataDir == "" {
+		return 0
+	}
+	raw, err := os.ReadFile(filepath.Join(a.cfg.DataDir, aclBootstrapResetFile))
+	if err != nil {
+		return 0
+	}
+	idx, err := strconv.ParseUint(strings.TrimSpace(string(raw)), 10, 64)
+	if err != nil {
+		agentLog.Warningf("%s: %v", aclBootstrapResetFile, err)
+		return 0
+	}
+	return idx
+}
+
+// initACLs makes sure, once a leader is known, that the builtin policy,
+// the anonymous token and the initial management token exist. Every server
+// sends it (the write changes nothing that exists), so that it happens
+// whichever server leads; it retries until it lands or the agent stops.
+func (a *Agent) initACLs() {
+	defer a.wg.Done()
+	req := &structs.ACLRequest{Op: structs.ACLInit}
+	if secret := a.cfg.ACL.InitialManagement; secret != "" {
+		req.Token = &structs.ACLToken{
+			AccessorID:  NewACLID(),
+			SecretID:    secret,
+			Description: "Initial Management Token",
+			CreateTime:  time.Now().UTC(),
+		}
+	}
+	backoff := 50 * time.Millisecond
+	for {
+		err := a.waitForLeader(a.stopCtx)
+		if err == nil {
+			err = a.ACLWrite(req)
+		}
+		if err == nil {
+			return
+		}
+		select {
+		case <-a.stopCh:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}

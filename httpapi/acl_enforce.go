@@ -1,0 +1,121 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/coredns-coord/coredns-coord/acl"
+	"github.com/coredns-coord/coredns-coord/agent"
+)
+
+// ACL enforcement. With ACLs off none of this runs: decide returns at
+// once, no identity is attached, and authorize and the list filters see
+// no identity and let everything through.
+
+type identityKey struct{}
+
+// requestIdentity is a request's resolved token, and whether the request
+// carried one (only then do filtered lists say so).
+type requestIdentity struct {
+	*agent.Identity
+	carried bool
+}
+
+// identityOf is the request's resolved token, nil with ACLs off.
+func identityOf(r *http.Request) *agent.Identity {
+	if ri, ok := r.Context().Value(identityKey{}).(*requestIdentity); ok {
+		return ri.Identity
+	}
+	return nil
+}
+
+// resolveRequest attaches the request's resolved token; an unknown or
+// expired one is Consul's 403 "ACL not found". On error it returns r as
+// it came.
+func (s *server) resolveRequest(r *http.Request, token string) (*http.Request, error) {
+	id, err := s.agent.ResolveToken(token)
+	if errors.Is(err, agent.ErrACLNotFound) {
+		return r, errorf(http.StatusForbidden, msgACLNotFound)
+	}
+	if err != nil {
+		return r, err
+	}
+	ri := &requestIdentity{Identity: id, carried: token != ""}
+	return r.WithContext(context.WithValue(r.Context(), identityKey{}, ri)), nil
+}
+
+// authorize refuses with Consul's 403 unless the request's token grants
+// want on name of res.
+func authorize(r *http.Request, res acl.Resource, name string, want acl.Access) error {
+	id := identityOf(r)
+	if id == nil || id.Authorizer.Allowed(res, name, want) {
+		return nil
+	}
+	return permissionDenied(id, res, name, want)
+}
+
+func permissionDenied(id *agent.Identity, res acl.Resource, name string, want acl.Access) error {
+	e := &acl.PermissionDeniedError{AccessorID: id.AccessorID, Resource: res, Access: want, Name: name}
+	return errorf(http.StatusForbidden, "%s", e.Error())
+}
+
+// filteredHeader is Consul's header on a list that ACLs shortened.
+const filteredHeader = "X-Consul-Results-Filtered-By-ACLs"
+
+// aclFiltered wraps a list query: it keeps the items the token may read
+// and, when it dropped some and the request carried a token, says so (a
+// request without a token learns nothing of what is hidden, as Consul).
+func aclFiltered[T any](w http.ResponseWriter, r *http.Request, fn queryFunc[[]T], readable func(*acl.Authorizer, T) bool) queryFunc[[]T] {
+	ri, ok := r.Context().Value(identityKey{}).(*requestIdentity)
+	if !ok {
+		return fn
+	}
+	return func(ws memdb.WatchSet) (uint64, []T, error) {
+		idx, items, err := fn(ws)
+		if err != nil {
+			return idx, items, err
+		}
+		kept := filterReadable(ri.Authorizer, items, readable)
+		markFiltered(w, ri, len(kept) < len(items))
+		return idx, kept, nil
+	}
+}
+
+func filterReadable[T any](authz *acl.Authorizer, items []T, readable func(*acl.Authorizer, T) bool) []T {
+	kept := items[:0:0]
+	for _, it := range items {
+		if readable(authz, it) {
+			kept = append(kept, it)
+		}
+	}
+	return kept
+}
+
+func markFiltered(w http.ResponseWriter, ri *requestIdentity, filtered bool) {
+	if filtered && ri.carried {
+		w.Header().Set(filteredHeader, "true")
+	} else {
+		w.Header().Del(filteredHeader)
+	}
+}
+
+// filterRequest filters a list outside a blocking query (a map, say):
+// keep reports whether one item stays.
+func filterRequest(w http.ResponseWriter, r *http.Request, keep func(*acl.Authorizer) func(string) bool, names []string) map[string]bool {
+	ri, ok := r.Context().Value(identityKey{}).(*requestIdentity)
+	if !ok {
+		return nil
+	}
+	k := keep(ri.Authorizer)
+	dropped := map[string]bool{}
+	for _, n := range names {
+		if !k(n) {
+			dropped[n] = true
+		}
+	}
+	markFiltered(w, ri, len(dropped) > 0)
+	return dropped
+}
