@@ -95,6 +95,12 @@ func (o *options) property(c *caddy.Controller) error {
 	if !ok {
 		return c.Errf("unknown property %q", name)
 	}
+	if opt.block != nil {
+		if len(args) != 0 {
+			return c.Errf("%s takes a block, not arguments", name)
+		}
+		return opt.block(o, c)
+	}
 	if opt.nargs != anyArgs && len(args) != opt.nargs {
 		return c.Errf("%s takes %d argument(s), got %d", name, opt.nargs, len(args))
 	}
@@ -110,6 +116,8 @@ func (o *options) property(c *caddy.Controller) error {
 type option struct {
 	nargs int
 	parse func(o *options, args []string) error
+	// block, when set, parses a { } block that follows the name instead.
+	block func(o *options, c *caddy.Controller) error
 }
 
 const anyArgs = -1
@@ -117,8 +125,8 @@ const anyArgs = -1
 // blockOptions is every option of the block by name. Each concern keeps its
 // own table: setup_agent.go (who the agent is, where it keeps its state),
 // setup_cluster.go (how it finds and talks to the others), setup_http.go
-// (the HTTP API) and setup_dns.go (the answers).
-var blockOptions = joinOptions(agentOptions, clusterOptions, httpOptions, dnsOptions)
+// (the HTTP API), setup_dns.go (the answers) and setup_acl.go (acl { }).
+var blockOptions = joinOptions(agentOptions, clusterOptions, httpOptions, dnsOptions, aclOptions)
 
 func joinOptions(tables ...map[string]option) map[string]option {
 	all := map[string]option{}

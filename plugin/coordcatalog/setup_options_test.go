@@ -22,18 +22,81 @@ func TestOptionsMatchREADME(t *testing.T) {
 	if syntax == nil {
 		t.Fatal("README.md has no Syntax block")
 	}
-	var documented []string
+	// Lines indented deeper are the options of a nested block (acl).
+	var documented, documentedACL []string
 	for _, line := range strings.Split(string(syntax[1]), "\n") {
-		documented = append(documented, strings.Fields(line)[0])
+		name := strings.Fields(line)[0]
+		switch {
+		case name == "}":
+		case strings.HasPrefix(line, "        "):
+			documentedACL = append(documentedACL, name)
+		default:
+			documented = append(documented, name)
+		}
 	}
-	var parsed []string
-	for name := range blockOptions {
-		parsed = append(parsed, name)
+	for _, tc := range []struct {
+		documented []string
+		table      map[string]option
+	}{{documented, blockOptions}, {documentedACL, aclBlockOptions}} {
+		var parsed []string
+		for name := range tc.table {
+			parsed = append(parsed, name)
+		}
+		slices.Sort(tc.documented)
+		slices.Sort(parsed)
+		if !slices.Equal(tc.documented, parsed) {
+			t.Errorf("README documents %v\nthe block parses %v", tc.documented, parsed)
+		}
 	}
-	slices.Sort(documented)
-	slices.Sort(parsed)
-	if !slices.Equal(documented, parsed) {
-		t.Errorf("README documents %v\nthe block parses %v", documented, parsed)
+}
+
+func TestParseACLBlock(t *testing.T) {
+	c := caddy.NewTestController("dns", `coordcatalog {
+		dev
+		acl {
+			default_policy deny
+			down_policy deny
+			initial_management 6a1a9c2e-1d2b-4c3d-8e4f-5a6b7c8d9e0f
+			agent_token a-secret
+			default_token d-secret
+			dns_token n-secret
+			token_ttl 1m
+		}
+		node n1
+	}`)
+	c.ServerBlockKeys = []string{"consul.:8600"}
+	_, o, err := parse(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := o.agent.ACL
+	if !a.Enabled || a.DefaultPolicy != "deny" || a.DownPolicy != "deny" || a.InitialManagement != "6a1a9c2e-1d2b-4c3d-8e4f-5a6b7c8d9e0f" ||
+		a.AgentToken != "a-secret" || a.DefaultToken != "d-secret" || a.DNSToken != "n-secret" || a.TokenTTL != time.Minute || o.agent.NodeName != "n1" {
+		t.Errorf("acl config %+v (node %q)", a, o.agent.NodeName)
+	}
+
+	c = caddy.NewTestController("dns", "coordcatalog {\n dev\n acl {\n }\n}")
+	if _, o, err = parse(c); err != nil || !o.agent.ACL.Enabled || o.agent.ACL.DefaultPolicy != "allow" {
+		t.Errorf("empty acl block: %+v, %v", o, err)
+	}
+	c = caddy.NewTestController("dns", "coordcatalog {\n dev\n}")
+	if _, o, err = parse(c); err != nil || o.agent.ACL.Enabled {
+		t.Errorf("no acl block must leave ACLs off: %+v, %v", o, err)
+	}
+	for corefile, want := range map[string]string{
+		"coordcatalog {\n dev\n acl {\n default_policy maybe\n }\n}":   "default_policy \"maybe\"",
+		"coordcatalog {\n dev\n acl {\n down_policy never\n }\n}":      "down_policy \"never\"",
+		"coordcatalog {\n dev\n acl {\n initial_management xyz\n }\n}": "initial_management",
+		"coordcatalog {\n dev\n acl {\n token_ttl 0s\n }\n}":           "token_ttl",
+		"coordcatalog {\n dev\n acl {\n bogus 1\n }\n}":                "unknown property \"bogus\"",
+		"coordcatalog {\n dev\n acl {\n default_policy\n }\n}":         "takes 1 argument",
+		"coordcatalog {\n dev\n acl x {\n }\n}":                        "takes a block",
+		"coordcatalog {\n dev\n acl {\n }\n acl {\n }\n}":              "only once",
+	} {
+		_, _, err := parse(caddy.NewTestController("dns", corefile))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want one containing %q", corefile, err, want)
+		}
 	}
 }
 

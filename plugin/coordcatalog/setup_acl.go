@@ -1,0 +1,81 @@
+package coordcatalog
+
+import (
+	"github.com/coredns/caddy"
+	"github.com/google/uuid"
+
+	"github.com/coredns-coord/coredns-coord/agent"
+)
+
+// aclBlockOptions is the acl { } block: its presence turns ACLs on (with
+// Consul's defaults), each line sets one thing.
+var aclBlockOptions = map[string]option{
+	"default_policy": valueOption(func(o *options, v string) error {
+		o.agent.ACL.DefaultPolicy = v
+		return nil
+	}),
+	"down_policy": valueOption(func(o *options, v string) error {
+		o.agent.ACL.DownPolicy = v
+		return nil
+	}),
+	"initial_management": valueOption(func(o *options, v string) error {
+		if _, err := uuid.Parse(v); err != nil {
+			return err
+		}
+		o.agent.ACL.InitialManagement = v
+		return nil
+	}),
+	"agent_token": valueOption(func(o *options, v string) error {
+		o.agent.ACL.AgentToken = v
+		return nil
+	}),
+	"default_token": valueOption(func(o *options, v string) error {
+		o.agent.ACL.DefaultToken = v
+		return nil
+	}),
+	"dns_token": valueOption(func(o *options, v string) error {
+		o.agent.ACL.DNSToken = v
+		return nil
+	}),
+	"token_ttl": valueOption(func(o *options, v string) (err error) {
+		o.agent.ACL.TokenTTL, err = parsePositiveDuration(v)
+		return err
+	}),
+}
+
+// aclOptions is the acl line of the coordcatalog block.
+var aclOptions = map[string]option{
+	"acl": {nargs: 0, block: parseACLBlock},
+}
+
+func parseACLBlock(o *options, c *caddy.Controller) error {
+	if o.agent.ACL.Enabled {
+		return c.Err("acl may appear only once")
+	}
+	o.agent.ACL = agent.DefaultACLConfig()
+	// Inside the coordcatalog block, caddy's NextBlock does not open a
+	// nested one: read its braces here.
+	if !c.NextArg() || c.Val() != "{" {
+		return c.Err("acl needs a block: acl { ... }")
+	}
+	for {
+		if !c.Next() {
+			return c.Err("acl block is not closed")
+		}
+		name := c.Val()
+		if name == "}" {
+			return nil
+		}
+		opt, ok := aclBlockOptions[name]
+		if !ok {
+			return c.Errf("acl: unknown property %q", name)
+		}
+		args := c.RemainingArgs()
+		if len(args) != opt.nargs {
+			return c.Errf("acl %s takes %d argument(s), got %d", name, opt.nargs, len(args))
+		}
+		if err := opt.parse(o, args); err != nil {
+			return c.Errf("acl %s: %v", name, err)
+		}
+	}
+}
