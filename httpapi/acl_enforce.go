@@ -102,20 +102,38 @@ func markFiltered(w http.ResponseWriter, ri *requestIdentity, filtered bool) {
 	}
 }
 
-// filterRequest filters a list outside a blocking query (a map, say):
-// keep reports whether one item stays.
-func filterRequest(w http.ResponseWriter, r *http.Request, keep func(*acl.Authorizer) func(string) bool, names []string) map[string]bool {
+// aclFilteredValue is aclFiltered for a result that is not a list: filter
+// shortens it in place (or drops it, answering nil) and reports whether
+// it hid anything.
+func aclFilteredValue[T any](w http.ResponseWriter, r *http.Request, fn queryFunc[T], filter func(*acl.Authorizer, T) (T, bool)) queryFunc[T] {
 	ri, ok := r.Context().Value(identityKey{}).(*requestIdentity)
 	if !ok {
-		return nil
+		return fn
 	}
-	k := keep(ri.Authorizer)
-	dropped := map[string]bool{}
-	for _, n := range names {
-		if !k(n) {
-			dropped[n] = true
+	return func(ws memdb.WatchSet) (uint64, T, error) {
+		idx, v, err := fn(ws)
+		if err != nil {
+			return idx, v, err
 		}
+		v, filtered := filter(ri.Authorizer, v)
+		markFiltered(w, ri, filtered)
+		return idx, v, nil
 	}
-	markFiltered(w, ri, len(dropped) > 0)
-	return dropped
+}
+
+// authorizerOf is the request's authorizer, nil with ACLs off: for the
+// lists built outside a query function.
+func authorizerOf(r *http.Request) *acl.Authorizer {
+	if id := identityOf(r); id != nil {
+		return id.Authorizer
+	}
+	return nil
+}
+
+// markRequestFiltered says that a list built outside a query function was
+// shortened.
+func markRequestFiltered(w http.ResponseWriter, r *http.Request) {
+	if ri, ok := r.Context().Value(identityKey{}).(*requestIdentity); ok {
+		markFiltered(w, ri, true)
+	}
 }

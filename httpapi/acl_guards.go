@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/coredns-coord/coredns-coord/acl"
+	"github.com/coredns-coord/coredns-coord/structs"
 )
 
 // A guard is the permission check of one route that the path (and the
@@ -141,4 +142,86 @@ func localCheckGuard(s *server, r *http.Request) error {
 // readableKey keeps the KV entries and key names a token may read.
 func readableKey(authz *acl.Authorizer, key string) bool {
 	return authz.Allowed(acl.ResourceKey, key, acl.AccessRead)
+}
+
+func readableEntry(authz *acl.Authorizer, e *structs.DirEntry) bool {
+	return readableKey(authz, e.Key)
+}
+
+// The readers of catalog and health lists, as Consul's filters: a node
+// needs node:read, a service instance service:read on its name and
+// node:read on its node, a check service:read on its service or, for a
+// node check, node:read.
+
+func readableNode(authz *acl.Authorizer, n *structs.Node) bool {
+	return authz.Allowed(acl.ResourceNode, n.Node, acl.AccessRead)
+}
+
+func readableInstance(authz *acl.Authorizer, cs *structs.CatalogService) bool {
+	return authz.Allowed(acl.ResourceService, cs.ServiceName, acl.AccessRead) &&
+		authz.Allowed(acl.ResourceNode, cs.Node, acl.AccessRead)
+}
+
+func readableEntryOfService(authz *acl.Authorizer, e *structs.ServiceEntry) bool {
+	return authz.Allowed(acl.ResourceService, e.Service.Service, acl.AccessRead) &&
+		authz.Allowed(acl.ResourceNode, e.Node.Node, acl.AccessRead)
+}
+
+func readableService(authz *acl.Authorizer, svc *structs.NodeService) bool {
+	return authz.Allowed(acl.ResourceService, svc.Service, acl.AccessRead)
+}
+
+func readableCheck(authz *acl.Authorizer, hc *structs.HealthCheck) bool {
+	if hc.ServiceName != "" {
+		return authz.Allowed(acl.ResourceService, hc.ServiceName, acl.AccessRead)
+	}
+	return authz.Allowed(acl.ResourceNode, hc.Node, acl.AccessRead)
+}
+
+func readableServiceNames(authz *acl.Authorizer, services map[string][]string) (map[string][]string, bool) {
+	filtered := false
+	for name := range services {
+		if !authz.Allowed(acl.ResourceService, name, acl.AccessRead) {
+			delete(services, name)
+			filtered = true
+		}
+	}
+	return services, filtered
+}
+
+func readableChecks(authz *acl.Authorizer, checks structs.HealthChecks) (structs.HealthChecks, bool) {
+	kept := filterReadable(authz, checks, readableCheck)
+	return kept, len(kept) < len(checks)
+}
+
+// readableNodeServices hides a node the token may not read (null, as an
+// unknown node) and the services it may not read.
+func readableNodeServices(authz *acl.Authorizer, ns *structs.NodeServices) (*structs.NodeServices, bool) {
+	if ns == nil {
+		return nil, false
+	}
+	if !readableNode(authz, ns.Node) {
+		return nil, true
+	}
+	filtered := false
+	for id, svc := range ns.Services {
+		if !readableService(authz, svc) {
+			delete(ns.Services, id)
+			filtered = true
+		}
+	}
+	return ns, filtered
+}
+
+func readableNodeServiceList(authz *acl.Authorizer, list *structs.NodeServiceList) (*structs.NodeServiceList, bool) {
+	if list == nil || list.Node == nil {
+		return list, false
+	}
+	if !readableNode(authz, list.Node) {
+		return &structs.NodeServiceList{}, true
+	}
+	kept := filterReadable(authz, list.Services, readableService)
+	filtered := len(kept) < len(list.Services)
+	list.Services = kept
+	return list, filtered
 }

@@ -17,6 +17,9 @@ func (s *server) agentCheckRegister(w http.ResponseWriter, r *http.Request) erro
 	if def.Name == "" {
 		return badRequest("Missing check name")
 	}
+	if err := s.authorizeAgentCheck(r, &def); err != nil {
+		return err
+	}
 	if err := s.agent.AddCheck(&def, local.SourceAPI); err != nil {
 		return err
 	}

@@ -109,7 +109,12 @@ func (s *server) agentServices(w http.ResponseWriter, r *http.Request) error {
 	}
 	dc := s.agent.Config().Datacenter
 	out := map[string]*agentService{}
+	authz := authorizerOf(r)
 	for id, svc := range s.agent.LocalServices() {
+		if authz != nil && !readableService(authz, svc) {
+			markRequestFiltered(w, r)
+			continue
+		}
 		out[id] = toAgentService(svc, dc)
 	}
 	if out, err = applyFilter(filter, out); err != nil {
@@ -158,6 +163,14 @@ func (s *server) agentChecks(w http.ResponseWriter, r *http.Request) error {
 	}
 	// LocalChecks returns fresh copies: ours to adjust.
 	out := s.agent.LocalChecks()
+	if authz := authorizerOf(r); authz != nil {
+		for id, hc := range out {
+			if !readableCheck(authz, hc) {
+				delete(out, id)
+				markRequestFiltered(w, r)
+			}
+		}
+	}
 	for _, hc := range out {
 		if hc.ServiceTags == nil {
 			hc.ServiceTags = []string{}
@@ -173,6 +186,9 @@ func (s *server) agentChecks(w http.ResponseWriter, r *http.Request) error {
 func (s *server) agentServiceRegister(w http.ResponseWriter, r *http.Request) error {
 	def, err := decodeAgentService(r.Body)
 	if err != nil {
+		return err
+	}
+	if err := s.authorizeAgentService(r, def); err != nil {
 		return err
 	}
 	replace, err := boolParam(r.URL.Query(), "replace-existing-checks")

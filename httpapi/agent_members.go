@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"github.com/coredns-coord/coredns-coord/acl"
 	"net/http"
 
 	"github.com/coredns-coord/coredns-coord/agent"
@@ -68,7 +69,12 @@ func (s *server) agentMembers(w http.ResponseWriter, r *http.Request) error {
 	}
 	members := s.agent.Members()
 	out := make([]agentMember, 0, len(members))
+	authz := authorizerOf(r)
 	for _, m := range members {
+		if authz != nil && !authz.Allowed(acl.ResourceNode, m.Name, acl.AccessRead) {
+			markRequestFiltered(w, r)
+			continue
+		}
 		out = append(out, toAgentMember(m))
 	}
 	if out, err = applyFilter(filter, out); err != nil {

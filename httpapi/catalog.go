@@ -21,6 +21,9 @@ func (s *server) catalogRegister(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := authorizeRegistration(r, req); err != nil {
+		return err
+	}
 	if err := s.agent.Register(req); err != nil {
 		return err
 	}
@@ -33,6 +36,9 @@ func (s *server) catalogDeregister(w http.ResponseWriter, r *http.Request) error
 	}
 	req, err := decodeDeregistration(r.Body, s.agent.Config().Datacenter)
 	if err != nil {
+		return err
+	}
+	if err := s.authorizeDeregistration(r, req); err != nil {
 		return err
 	}
 	if err := s.agent.Deregister(req); err != nil {
@@ -56,7 +62,7 @@ func (s *server) catalogNodes(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st := s.agent.State()
-	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, []*structs.Node, error) {
+	return serveQuery(s, w, r, opts, aclFiltered(w, r, func(ws memdb.WatchSet) (uint64, []*structs.Node, error) {
 		idx, nodes, err := st.Nodes(ws)
 		if err != nil {
 			return 0, nil, err
@@ -69,7 +75,7 @@ func (s *server) catalogNodes(w http.ResponseWriter, r *http.Request) error {
 		}
 		out, err = applyFilter(filter, out)
 		return idx, out, err
-	})
+	}, readableNode))
 }
 
 // catalogServices answers with each service's name and the union of its
@@ -82,15 +88,15 @@ func (s *server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 	}
 	st := s.agent.State()
 	if filter == nil && opts.NodeMeta == nil {
-		return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, map[string][]string, error) {
+		return serveQuery(s, w, r, opts, aclFilteredValue(w, r, func(ws memdb.WatchSet) (uint64, map[string][]string, error) {
 			idx, instances, err := st.AllServiceNodes(ws)
 			if err != nil {
 				return 0, nil, err
 			}
 			return idx, structs.TagsByService(instances, func(sn *structs.ServiceNode) (string, []string) { return sn.ServiceName, sn.ServiceTags }), nil
-		})
+		}, readableServiceNames))
 	}
-	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, map[string][]string, error) {
+	return serveQuery(s, w, r, opts, aclFilteredValue(w, r, func(ws memdb.WatchSet) (uint64, map[string][]string, error) {
 		idx, instances, err := st.AllCatalogServices(ws)
 		if err != nil {
 			return 0, nil, err
@@ -105,7 +111,7 @@ func (s *server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 			return 0, nil, err
 		}
 		return idx, structs.TagsByService(kept, func(cs *structs.CatalogService) (string, []string) { return cs.ServiceName, cs.ServiceTags }), nil
-	})
+	}, readableServiceNames))
 }
 
 func (s *server) catalogService(w http.ResponseWriter, r *http.Request) error {
@@ -118,7 +124,7 @@ func (s *server) catalogService(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("Missing service name")
 	}
 	st := s.agent.State()
-	read := func(ws memdb.WatchSet) (uint64, []*structs.CatalogService, error) {
+	read := aclFiltered(w, r, func(ws memdb.WatchSet) (uint64, []*structs.CatalogService, error) {
 		idx, instances, err := st.ServiceNodes(ws, name, opts.Tags)
 		if err != nil {
 			return 0, nil, err
@@ -136,7 +142,7 @@ func (s *server) catalogService(w http.ResponseWriter, r *http.Request) error {
 		}
 		out, err = applyFilter(filter, out)
 		return idx, out, err
-	}
+	}, readableInstance)
 	if _, cached := r.URL.Query()["cached"]; cached {
 		key := cacheKey("catalog/service", name, opts.Tags, opts.NodeMeta, opts.Filter, requestToken(r))
 		return serveCached(s, w, r, opts, key, read)
@@ -157,7 +163,7 @@ func (s *server) catalogNode(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("Missing node name")
 	}
 	st := s.agent.State()
-	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, *structs.NodeServices, error) {
+	return serveQuery(s, w, r, opts, aclFilteredValue(w, r, func(ws memdb.WatchSet) (uint64, *structs.NodeServices, error) {
 		idx, ns, err := st.NodeServices(ws, node)
 		if err != nil || ns == nil {
 			return idx, nil, err
@@ -168,7 +174,7 @@ func (s *server) catalogNode(w http.ResponseWriter, r *http.Request) error {
 			return 0, nil, err
 		}
 		return idx, &structs.NodeServices{Node: ns.Node, Services: services}, nil
-	})
+	}, readableNodeServices))
 }
 
 // catalogNodeServiceList answers catalog/node-services/:node: the node with
@@ -184,7 +190,7 @@ func (s *server) catalogNodeServiceList(w http.ResponseWriter, r *http.Request) 
 		return badRequest("Missing node name")
 	}
 	st := s.agent.State()
-	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, *structs.NodeServiceList, error) {
+	return serveQuery(s, w, r, opts, aclFilteredValue(w, r, func(ws memdb.WatchSet) (uint64, *structs.NodeServiceList, error) {
 		idx, list, err := st.NodeServiceList(ws, node)
 		if err != nil || list == nil {
 			return idx, &structs.NodeServiceList{}, err
@@ -194,7 +200,7 @@ func (s *server) catalogNodeServiceList(w http.ResponseWriter, r *http.Request) 
 			return 0, nil, err
 		}
 		return idx, list, nil
-	})
+	}, readableNodeServiceList))
 }
 
 // fillTags gives each service a Tags list: Consul answers [] rather than

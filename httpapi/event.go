@@ -88,7 +88,7 @@ func (s *server) eventList(w http.ResponseWriter, r *http.Request) error {
 		}
 		return eventIndex(out[len(out)-1].ID), out, nil
 	}
-	idx, events, err := blockUntil(r.Context(), s, opts, fn, func(idx uint64) bool { return idx != opts.MinIndex })
+	idx, events, err := blockUntil(r.Context(), s, opts, aclFiltered(w, r, fn, readableEvent), func(idx uint64) bool { return idx != opts.MinIndex })
 	if err != nil {
 		return err
 	}

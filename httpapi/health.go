@@ -36,7 +36,7 @@ func (s *server) checksQuery(w http.ResponseWriter, r *http.Request, opts *query
 		return err
 	}
 	st := s.agent.State()
-	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, structs.HealthChecks, error) {
+	return serveQuery(s, w, r, opts, aclFilteredValue(w, r, func(ws memdb.WatchSet) (uint64, structs.HealthChecks, error) {
 		idx, checks, err := read(ws)
 		if err != nil {
 			return 0, nil, err
@@ -48,7 +48,7 @@ func (s *server) checksQuery(w http.ResponseWriter, r *http.Request, opts *query
 		}
 		out, err := applyFilter(filter, nonNilCheckTags(checks))
 		return idx, out, err
-	})
+	}, readableChecks))
 }
 
 func checksOnMatchingNodes(st *state.Store, ws memdb.WatchSet, checks structs.HealthChecks, meta map[string]string) (structs.HealthChecks, error) {
@@ -136,14 +136,14 @@ func (s *server) healthService(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st := s.agent.State()
-	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, []*structs.ServiceEntry, error) {
+	return serveQuery(s, w, r, opts, aclFiltered(w, r, func(ws memdb.WatchSet) (uint64, []*structs.ServiceEntry, error) {
 		idx, instances, err := st.CheckServiceNodes(ws, service, opts.Tags)
 		if err != nil {
 			return 0, nil, err
 		}
 		out, err := serviceEntries(instances, opts.NodeMeta, passing, filter)
 		return idx, out, err
-	})
+	}, readableEntryOfService))
 }
 
 func serviceEntries(instances []*structs.CheckServiceNode, meta map[string]string, passing bool, filter *bexpr.Filter) ([]*structs.ServiceEntry, error) {

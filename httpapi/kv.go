@@ -44,9 +44,9 @@ func (s *server) kvGet(w http.ResponseWriter, r *http.Request) error {
 		if _, ok := q["separator"]; ok {
 			sep = q.Get("separator")
 		}
-		idx, keys, err := blockingQuery(r.Context(), s, opts, func(ws memdb.WatchSet) (uint64, []string, error) {
+		idx, keys, err := blockingQuery(r.Context(), s, opts, aclFiltered(w, r, func(ws memdb.WatchSet) (uint64, []string, error) {
 			return st.KVKeys(ws, key, sep)
-		})
+		}, readableKey))
 		if err != nil {
 			return err
 		}
@@ -59,9 +59,9 @@ func (s *server) kvGet(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	if _, ok := q["recurse"]; ok {
-		idx, entries, err := blockingQuery(r.Context(), s, opts, func(ws memdb.WatchSet) (uint64, []*structs.DirEntry, error) {
+		idx, entries, err := blockingQuery(r.Context(), s, opts, aclFiltered(w, r, func(ws memdb.WatchSet) (uint64, []*structs.DirEntry, error) {
 			return st.KVList(ws, key)
-		})
+		}, readableEntry))
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"github.com/coredns-coord/coredns-coord/acl"
 	"math"
 	"net/http"
 	"time"
@@ -177,6 +178,13 @@ func (s *server) sessionCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	node := sess.Node
+	if node == "" {
+		node = s.agent.Config().NodeName // the agent's default
+	}
+	if err := authorize(r, acl.ResourceSession, node, acl.AccessWrite); err != nil {
+		return err
+	}
 	id, err := s.agent.SessionCreate(sess)
 	if err != nil {
 		return err
@@ -230,13 +238,13 @@ func (s *server) sessionInfo(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("Missing session")
 	}
 	st := s.agent.State()
-	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, []*sessionJSON, error) {
+	return serveQuery(s, w, r, opts, aclFiltered(w, r, func(ws memdb.WatchSet) (uint64, []*sessionJSON, error) {
 		idx, sess, err := st.SessionGet(ws, id)
 		if err != nil || sess == nil {
 			return idx, sessionsJSON(), err
 		}
 		return idx, sessionsJSON(sess), nil
-	})
+	}, readableSession))
 }
 
 func (s *server) sessionNode(w http.ResponseWriter, r *http.Request) error {
@@ -249,10 +257,10 @@ func (s *server) sessionNode(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("Missing node name")
 	}
 	st := s.agent.State()
-	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, []*sessionJSON, error) {
+	return serveQuery(s, w, r, opts, aclFiltered(w, r, func(ws memdb.WatchSet) (uint64, []*sessionJSON, error) {
 		idx, sessions, err := st.NodeSessions(ws, node)
 		return idx, sessionsJSON(sessions...), err
-	})
+	}, readableSession))
 }
 
 func (s *server) sessionList(w http.ResponseWriter, r *http.Request) error {
@@ -261,8 +269,8 @@ func (s *server) sessionList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st := s.agent.State()
-	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, []*sessionJSON, error) {
+	return serveQuery(s, w, r, opts, aclFiltered(w, r, func(ws memdb.WatchSet) (uint64, []*sessionJSON, error) {
 		idx, sessions, err := st.SessionList(ws)
 		return idx, sessionsJSON(sessions...), err
-	})
+	}, readableSession))
 }

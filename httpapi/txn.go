@@ -158,6 +158,9 @@ func (s *server) txn(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if errs := authorizeTxn(r, ops); len(errs) > 0 {
+		return writeJSON(w, r, http.StatusConflict, &structs.TxnResponse{Errors: errs})
+	}
 	readOnly := state.IsReadOnlyTxn(ops)
 	if readOnly && opts.Consistent {
 		if err := s.consistentRead(r.Context()); err != nil {
@@ -174,5 +177,5 @@ func (s *server) txn(w http.ResponseWriter, r *http.Request) error {
 	if len(resp.Errors) > 0 {
 		return writeJSON(w, r, http.StatusConflict, &structs.TxnResponse{Errors: resp.Errors})
 	}
-	return writeJSON(w, r, http.StatusOK, &structs.TxnResponse{Results: resp.Results})
+	return writeJSON(w, r, http.StatusOK, &structs.TxnResponse{Results: filterTxnResults(r, resp.Results)})
 }
