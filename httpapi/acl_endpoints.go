@@ -277,10 +277,6 @@ func (s *server) aclTokenDelete(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, r, http.StatusOK, true)
 }
 
-// tokenListEntry is Consul's ACLTokenListEntry: a token without its
-// secret unless the reader may write ACLs.
-type tokenListEntry = structs.ACLToken
-
 func (s *server) aclTokenList(w http.ResponseWriter, r *http.Request) error {
 	if err := s.aclAccess(r, acl.AccessRead); err != nil {
 		return err
@@ -292,12 +288,12 @@ func (s *server) aclTokenList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	policy, role := q.Get("policy"), q.Get("role")
 	st := s.agent.State()
-	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, []*tokenListEntry, error) {
+	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, []*structs.ACLToken, error) {
 		idx, toks, err := st.ACLTokenList(ws)
 		if err != nil {
 			return 0, nil, err
 		}
-		out := make([]*tokenListEntry, 0, len(toks))
+		out := make([]*structs.ACLToken, 0, len(toks))
 		for _, t := range toks {
 			if (policy != "" && !hasLink(t.Policies, policy)) || (role != "" && !hasLink(t.Roles, role)) {
 				continue
@@ -351,21 +347,28 @@ func (s *server) aclPolicyWrite(w http.ResponseWriter, r *http.Request, id strin
 	return writeJSON(w, r, http.StatusOK, stored)
 }
 
+// What a missing object answers: Consul's 403 for a policy by ID (the
+// official client expects it), 404 for a policy by name and for roles
+// (the client turns those into nil).
+var (
+	errPolicyNotFound = errorf(http.StatusForbidden, msgACLNotFound)
+	errNameNotFound   = errorf(http.StatusNotFound, "ACL not found")
+)
+
 func (s *server) aclPolicyRead(w http.ResponseWriter, r *http.Request) error {
-	return aclRead(s, w, r, func(st *state.Store, ws memdb.WatchSet) (uint64, *structs.ACLPolicy, error) {
+	return aclRead(s, w, r, errPolicyNotFound, func(st *state.Store, ws memdb.WatchSet) (uint64, *structs.ACLPolicy, error) {
 		return st.ACLPolicyGet(ws, r.PathValue("id"))
 	})
 }
 
 func (s *server) aclPolicyReadByName(w http.ResponseWriter, r *http.Request) error {
-	return aclRead(s, w, r, func(st *state.Store, ws memdb.WatchSet) (uint64, *structs.ACLPolicy, error) {
+	return aclRead(s, w, r, errNameNotFound, func(st *state.Store, ws memdb.WatchSet) (uint64, *structs.ACLPolicy, error) {
 		return st.ACLPolicyByName(ws, r.PathValue("name"))
 	})
 }
 
-// aclRead serves one policy or role (acl:read); a missing one is Consul's
-// 403 "ACL not found".
-func aclRead[T any](s *server, w http.ResponseWriter, r *http.Request, get func(*state.Store, memdb.WatchSet) (uint64, *T, error)) error {
+// aclRead serves one policy or role (acl:read); a missing one is notFound.
+func aclRead[T any](s *server, w http.ResponseWriter, r *http.Request, notFound error, get func(*state.Store, memdb.WatchSet) (uint64, *T, error)) error {
 	if err := s.aclAccess(r, acl.AccessRead); err != nil {
 		return err
 	}
@@ -378,10 +381,10 @@ func aclRead[T any](s *server, w http.ResponseWriter, r *http.Request, get func(
 	if err != nil {
 		return err
 	}
-	if obj == nil {
-		return errorf(http.StatusForbidden, msgACLNotFound)
-	}
 	s.setMeta(w, opts, idx)
+	if obj == nil {
+		return notFound
+	}
 	return writeJSON(w, r, http.StatusOK, obj)
 }
 
@@ -481,13 +484,13 @@ func (s *server) aclRoleWrite(w http.ResponseWriter, r *http.Request, id string,
 }
 
 func (s *server) aclRoleRead(w http.ResponseWriter, r *http.Request) error {
-	return aclRead(s, w, r, func(st *state.Store, ws memdb.WatchSet) (uint64, *structs.ACLRole, error) {
+	return aclRead(s, w, r, errNameNotFound, func(st *state.Store, ws memdb.WatchSet) (uint64, *structs.ACLRole, error) {
 		return st.ACLRoleGet(ws, r.PathValue("id"))
 	})
 }
 
 func (s *server) aclRoleReadByName(w http.ResponseWriter, r *http.Request) error {
-	return aclRead(s, w, r, func(st *state.Store, ws memdb.WatchSet) (uint64, *structs.ACLRole, error) {
+	return aclRead(s, w, r, errNameNotFound, func(st *state.Store, ws memdb.WatchSet) (uint64, *structs.ACLRole, error) {
 		return st.ACLRoleByName(ws, r.PathValue("name"))
 	})
 }
