@@ -31,8 +31,6 @@ type Identity struct {
 	// Token is the token's row (nil only for ACLs off).
 	Token      *structs.ACLToken
 	Authorizer *acl.Authorizer
-	// Anonymous: the request carried no token of its own.
-	Anonymous bool
 }
 
 // ACLEnabled reports whether the agent enforces ACLs.
@@ -49,11 +47,10 @@ type aclResolver struct {
 // ResolveToken turns a request's token into an Identity. An empty token is
 // the agent's default token, else the anonymous token.
 func (a *Agent) ResolveToken(secret string) (*Identity, error) {
-	anonymous := false
 	if secret == "" {
 		secret = a.Token(TokenDefault)
 		if secret == "" {
-			secret, anonymous = structs.ACLAnonymousSecret, true
+			secret = structs.ACLAnonymousSecret
 		}
 	}
 	st := a.State()
@@ -64,10 +61,6 @@ func (a *Agent) ResolveToken(secret string) (*Identity, error) {
 	fresh := r.generation == gen
 	r.mu.RUnlock()
 	if ok && fresh && (id.Token.ExpirationTime == nil || !id.Token.Expired(time.Now())) {
-		if anonymous && !id.Anonymous {
-			// The anonymous secret sent as a token: same rules.
-			return &Identity{AccessorID: id.AccessorID, Token: id.Token, Authorizer: id.Authorizer, Anonymous: true}, nil
-		}
 		return id, nil
 	}
 	id, err := a.resolveFromState(st, secret)
@@ -80,11 +73,6 @@ func (a *Agent) ResolveToken(secret string) (*Identity, error) {
 	}
 	r.bySecret[secret] = id
 	r.mu.Unlock()
-	if anonymous {
-		c := *id
-		c.Anonymous = true
-		return &c, nil
-	}
 	return id, nil
 }
 

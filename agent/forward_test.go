@@ -25,6 +25,13 @@ import (
 // one is ready.
 func startCluster(t *testing.T, servers, clients int) (srv, cli []*Agent) {
 	t.Helper()
+	return startClusterWith(t, servers, clients, nil)
+}
+
+// startClusterWith is startCluster with configure applied to every agent's
+// configuration (nil: none).
+func startClusterWith(t *testing.T, servers, clients int, configure func(*Config)) (srv, cli []*Agent) {
+	t.Helper()
 	var cfgs []Config
 	var join []string
 	for i := range servers + clients {
@@ -44,6 +51,9 @@ func startCluster(t *testing.T, servers, clients int) (srv, cli []*Agent) {
 	}
 	for i, cfg := range cfgs {
 		cfg.RetryJoin = join
+		if configure != nil {
+			configure(&cfg)
+		}
 		a, err := Start(cfg, nil)
 		if err != nil {
 			t.Fatalf("start %s: %v", cfg.NodeName, err)
