@@ -194,6 +194,10 @@ func TestPermissionDeniedWording(t *testing.T) {
 	if got, want := e.Error(), `Permission denied: token with AccessorID 'abc' lacks permission 'operator:read'`; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
+	e = &PermissionDeniedError{AccessorID: AnonymousTokenID, Resource: ResourceACL, Access: AccessRead}
+	if got, want := e.Error(), `Permission denied: anonymous token lacks permission 'acl:read'. The anonymous token is used implicitly when a request does not specify a token.`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }
 
 func BenchmarkAuthorizerAccess(b *testing.B) {

@@ -150,9 +150,22 @@ type PermissionDeniedError struct {
 }
 
 func (e *PermissionDeniedError) Error() string {
-	perm := fmt.Sprintf("%s:%s", e.Resource, e.Access)
-	if !e.Resource.named() {
-		return fmt.Sprintf("Permission denied: token with AccessorID '%s' lacks permission '%s'", e.AccessorID, perm)
+	var b strings.Builder
+	anonymous := e.AccessorID == AnonymousTokenID
+	if anonymous {
+		b.WriteString("Permission denied: anonymous token")
+	} else {
+		fmt.Fprintf(&b, "Permission denied: token with AccessorID '%s'", e.AccessorID)
 	}
-	return fmt.Sprintf("Permission denied: token with AccessorID '%s' lacks permission '%s' on %q", e.AccessorID, perm, e.Name)
+	fmt.Fprintf(&b, " lacks permission '%s:%s'", e.Resource, e.Access)
+	if e.Name != "" {
+		fmt.Fprintf(&b, " on %q", e.Name)
+	}
+	if anonymous {
+		b.WriteString(". The anonymous token is used implicitly when a request does not specify a token.")
+	}
+	return b.String()
 }
+
+// AnonymousTokenID is the anonymous token's AccessorID, as Consul's.
+const AnonymousTokenID = "00000000-0000-0000-0000-000000000002"

@@ -38,6 +38,9 @@ func identityOf(r *http.Request) *agent.Identity {
 func (s *server) resolveRequest(r *http.Request, token string) (*http.Request, error) {
 	id, err := s.agent.ResolveToken(token)
 	if errors.Is(err, agent.ErrACLNotFound) {
+		if s.agent.State().ACLBootstrapIndex() == 0 {
+			return r, errorf(http.StatusForbidden, "ACL system must be bootstrapped before making any requests that require authorization: %s", msgACLNotFound)
+		}
 		return r, errorf(http.StatusForbidden, msgACLNotFound)
 	}
 	if err != nil {

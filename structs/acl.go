@@ -1,6 +1,10 @@
 package structs
 
-import "time"
+import (
+	"time"
+
+	"github.com/coredns-coord/coredns-coord/acl"
+)
 
 // ACL objects, with Consul's JSON field names (the official client decodes
 // them as they are).
@@ -9,7 +13,7 @@ import "time"
 const (
 	ACLManagementPolicyID   = "00000000-0000-0000-0000-000000000001"
 	ACLManagementPolicyName = "global-management"
-	ACLAnonymousTokenID     = "00000000-0000-0000-0000-000000000002"
+	ACLAnonymousTokenID     = acl.AnonymousTokenID
 	ACLAnonymousSecret      = "anonymous"
 	// ACLSecretHidden replaces a SecretID for readers without acl:write.
 	ACLSecretHidden = "<hidden>"

@@ -46,7 +46,15 @@ type config struct {
 		Server  int `json:"server"`
 	} `json:"ports"`
 	ACL struct {
-		Enabled bool `json:"enabled"`
+		Enabled       bool   `json:"enabled"`
+		DefaultPolicy string `json:"default_policy"`
+		DownPolicy    string `json:"down_policy"`
+		TokenTTL      string `json:"token_ttl"`
+		Tokens        struct {
+			InitialManagement string `json:"master"`
+			Agent             string `json:"agent"`
+			Default           string `json:"default"`
+		} `json:"tokens"`
 	} `json:"acl"`
 }
 
@@ -113,11 +121,6 @@ func agent(args []string) error {
 }
 
 func render(c *config, defDirs []string) ([]byte, error) {
-	if c.ACL.Enabled {
-		// Tokens are accepted and stored but not enforced until ACLs
-		// exist; the tests that enable ACLs only pass tokens along.
-		fmt.Fprintln(os.Stderr, "consul stand-in: acl.enabled is not enforced yet")
-	}
 	switch {
 	case c.Addresses.HTTP != "":
 		return nil, fmt.Errorf("addresses.http %q is not supported", c.Addresses.HTTP)
@@ -163,6 +166,9 @@ func render(c *config, defDirs []string) ([]byte, error) {
 	for _, k := range keys {
 		line("node_meta %q %q", k, c.NodeMeta[k])
 	}
+	if c.ACL.Enabled {
+		renderACL(line, c)
+	}
 	b.WriteString("    }\n    coordhealth {\n")
 	for _, d := range defDirs {
 		line("config_dir %s", d)
@@ -172,4 +178,22 @@ func render(c *config, defDirs []string) ([]byte, error) {
 	}
 	b.WriteString("    }\n    errors\n}\n")
 	return b.Bytes(), nil
+}
+
+// renderACL writes the acl { } block of testutil's acl settings.
+func renderACL(line func(string, ...any), c *config) {
+	line("acl {")
+	for _, kv := range [][2]string{
+		{"default_policy", c.ACL.DefaultPolicy},
+		{"down_policy", c.ACL.DownPolicy},
+		{"token_ttl", c.ACL.TokenTTL},
+		{"initial_management", c.ACL.Tokens.InitialManagement},
+		{"agent_token", c.ACL.Tokens.Agent},
+		{"default_token", c.ACL.Tokens.Default},
+	} {
+		if kv[1] != "" {
+			line("    %s %s", kv[0], kv[1])
+		}
+	}
+	line("}")
 }

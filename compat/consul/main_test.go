@@ -36,6 +36,13 @@ func TestRender(t *testing.T) {
 		t.Errorf("client rendered as a server:\n%s", out)
 	}
 
+	acl := c
+	acl.ACL.Enabled, acl.ACL.DefaultPolicy, acl.ACL.Tokens.InitialManagement = true, "deny", "root"
+	out, _ = render(&acl, nil)
+	if !strings.Contains(string(out), "acl {\n            default_policy deny\n            initial_management root\n        }") {
+		t.Errorf("acl block not rendered:\n%s", out)
+	}
+
 	unix := c
 	unix.Addresses.HTTP = "unix:///tmp/consul.sock"
 	if _, err := render(&unix, nil); err == nil {

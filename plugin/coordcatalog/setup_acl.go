@@ -2,7 +2,6 @@ package coordcatalog
 
 import (
 	"github.com/coredns/caddy"
-	"github.com/google/uuid"
 
 	"github.com/coredns-coord/coredns-coord/agent"
 )
@@ -18,10 +17,8 @@ var aclBlockOptions = map[string]option{
 		o.agent.ACL.DownPolicy = v
 		return nil
 	}),
+	// Any secret, as Consul's; a UUID is what acl/bootstrap would make.
 	"initial_management": valueOption(func(o *options, v string) error {
-		if _, err := uuid.Parse(v); err != nil {
-			return err
-		}
 		o.agent.ACL.InitialManagement = v
 		return nil
 	}),

@@ -84,14 +84,14 @@ func TestParseACLBlock(t *testing.T) {
 		t.Errorf("no acl block must leave ACLs off: %+v, %v", o, err)
 	}
 	for corefile, want := range map[string]string{
-		"coordcatalog {\n dev\n acl {\n default_policy maybe\n }\n}":   "default_policy \"maybe\"",
-		"coordcatalog {\n dev\n acl {\n down_policy never\n }\n}":      "down_policy \"never\"",
-		"coordcatalog {\n dev\n acl {\n initial_management xyz\n }\n}": "initial_management",
-		"coordcatalog {\n dev\n acl {\n token_ttl 0s\n }\n}":           "token_ttl",
-		"coordcatalog {\n dev\n acl {\n bogus 1\n }\n}":                "unknown property \"bogus\"",
-		"coordcatalog {\n dev\n acl {\n default_policy\n }\n}":         "takes 1 argument",
-		"coordcatalog {\n dev\n acl x {\n }\n}":                        "takes a block",
-		"coordcatalog {\n dev\n acl {\n }\n acl {\n }\n}":              "only once",
+		"coordcatalog {\n dev\n acl {\n default_policy maybe\n }\n}": "default_policy \"maybe\"",
+		"coordcatalog {\n dev\n acl {\n down_policy never\n }\n}":    "down_policy \"never\"",
+		"coordcatalog {\n dev\n acl {\n initial_management\n }\n}":   "initial_management takes 1 argument",
+		"coordcatalog {\n dev\n acl {\n token_ttl 0s\n }\n}":         "token_ttl",
+		"coordcatalog {\n dev\n acl {\n bogus 1\n }\n}":              "unknown property \"bogus\"",
+		"coordcatalog {\n dev\n acl {\n default_policy\n }\n}":       "takes 1 argument",
+		"coordcatalog {\n dev\n acl x {\n }\n}":                      "takes a block",
+		"coordcatalog {\n dev\n acl {\n }\n acl {\n }\n}":            "only once",
 	} {
 		_, _, err := parse(caddy.NewTestController("dns", corefile))
 		if err == nil || !strings.Contains(err.Error(), want) {
