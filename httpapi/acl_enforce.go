@@ -32,6 +32,14 @@ func identityOf(r *http.Request) *agent.Identity {
 	return nil
 }
 
+// tokenless are the paths Consul serves without looking at the token:
+// bootstrap (a client may still send an old one) and the status reads.
+var tokenless = map[string]bool{
+	"/v1/acl/bootstrap": true,
+	"/v1/status/leader": true,
+	"/v1/status/peers":  true,
+}
+
 // resolveRequest attaches the request's resolved token; an unknown or
 // expired one is Consul's 403 "ACL not found". On error it returns r as
 // it came.

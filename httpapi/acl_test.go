@@ -115,7 +115,7 @@ func TestACLBootstrapAndCRUD(t *testing.T) {
 		t.Fatalf("policy update: %+v, %v", upd, err)
 	}
 	policies, _, err := mgmt.PolicyList(nil)
-	if err != nil || len(policies) != 2 {
+	if err != nil || len(policies) != 3 { // the two builtin ones and kv-read
 		t.Fatalf("policy list: %d, %v", len(policies), err)
 	}
 	if _, err := mgmt.PolicyDelete("00000000-0000-0000-0000-000000000001", nil); !isStatus(err, http.StatusBadRequest) {

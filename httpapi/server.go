@@ -214,7 +214,7 @@ func cleanPath(p string) string {
 // unknown one is refused here) and attaches it to the request; the route's
 // guard (acl_guards.go), its handler and its list filters check it.
 func (s *server) decide(r *http.Request, token string) (*http.Request, error) {
-	if !s.agent.ACLEnabled() {
+	if !s.agent.ACLEnabled() || tokenless[r.URL.Path] {
 		return r, nil
 	}
 	return s.resolveRequest(r, token)

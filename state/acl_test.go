@@ -81,7 +81,7 @@ func TestACLWritesAndSnapshot(t *testing.T) {
 	_, toks, _ := r.ACLTokenList(nil)
 	_, pols, _ := r.ACLPolicyList(nil)
 	_, roles, _ := r.ACLRoleList(nil)
-	if len(toks) != 4 || len(pols) != 2 || len(roles) != 1 || r.ACLBootstrapIndex() != 8 {
+	if len(toks) != 4 || len(pols) != 3 || len(roles) != 1 || r.ACLBootstrapIndex() != 8 {
 		t.Errorf("restored %d tokens, %d policies, %d roles, bootstrap %d", len(toks), len(pols), len(roles), r.ACLBootstrapIndex())
 	}
 }

@@ -37,7 +37,7 @@ func (s *Store) ACLApply(idx uint64, req *structs.ACLRequest) error {
 	case structs.ACLBootstrap:
 		err = tx.aclBootstrap(req.Token, req.ResetIndex)
 	case structs.ACLInit:
-		err = tx.aclInit(req.Policy, req.Token)
+		err = tx.aclInit(req.Token)
 	default:
 		err = fmt.Errorf("%w: unknown operation %q", ErrInvalidACL, req.Op)
 	}
@@ -202,8 +202,8 @@ func (tx *writeTxn) aclPolicySet(p *structs.ACLPolicy, create bool) error {
 		return invalidACL("cannot find policy %q", p.ID)
 	case raw != nil:
 		old := raw.(*structs.ACLPolicy)
-		if old.ID == structs.ACLManagementPolicyID && (c.Rules != old.Rules || c.Name != old.Name) {
-			return invalidACL("changing the rules or the name of the builtin global-management policy is not permitted")
+		if isBuiltinPolicy(old.ID) && (c.Rules != old.Rules || c.Name != old.Name) {
+			return invalidACL("changing the rules or the name of the builtin policy %s is not permitted", old.Name)
 		}
 		c.CreateIndex = old.CreateIndex
 	default:
@@ -214,8 +214,8 @@ func (tx *writeTxn) aclPolicySet(p *structs.ACLPolicy, create bool) error {
 }
 
 func (tx *writeTxn) aclPolicyDelete(id string) error {
-	if id == structs.ACLManagementPolicyID {
-		return invalidACL("deletion of the builtin global-management policy is not permitted")
+	if isBuiltinPolicy(id) {
+		return invalidACL("deletion of a builtin policy is not permitted")
 	}
 	return tx.aclDelete(tableACLPolicies, id)
 }
@@ -259,7 +259,7 @@ func (tx *writeTxn) aclBootstrap(tok *structs.ACLToken, reset uint64) error {
 	if done := bootstrapIndex(tx.Txn); done != 0 && reset != done {
 		return fmt.Errorf("%w (reset index: %d)", ErrACLBootstrapDone, done)
 	}
-	if err := tx.ensureManagementPolicy(); err != nil {
+	if err := tx.ensureBuiltinPolicies(); err != nil {
 		return err
 	}
 	tok = cloneToken(tok)
@@ -277,13 +277,12 @@ func (tx *writeTxn) markBootstrapped() error {
 	return nil
 }
 
-// aclInit adds what is missing of the builtin objects: the
-// global-management policy (policy, when given, is its definition), the
-// anonymous token, and the initial management token (initial, when
+// aclInit adds what is missing of the builtin objects: the builtin
+// policies, the anonymous token, and the initial management token (initial, when
 // configured), which also ends bootstrapping. It changes nothing that
 // exists.
-func (tx *writeTxn) aclInit(policy *structs.ACLPolicy, initial *structs.ACLToken) error {
-	if err := tx.ensureManagementPolicy(); err != nil {
+func (tx *writeTxn) aclInit(initial *structs.ACLToken) error {
+	if err := tx.ensureBuiltinPolicies(); err != nil {
 		return err
 	}
 	if anon, _ := tx.First(tableACLTokens, indexID, structs.ACLAnonymousTokenID); anon == nil {
@@ -321,17 +320,64 @@ func initTime(t *structs.ACLToken) (zero time.Time) {
 	return zero
 }
 
-func (tx *writeTxn) ensureManagementPolicy() error {
-	if raw, _ := tx.First(tableACLPolicies, indexID, structs.ACLManagementPolicyID); raw != nil {
-		return nil
-	}
-	return tx.aclPolicySet(&structs.ACLPolicy{
+// ensureBuiltinPolicies adds Consul's builtin policies that are missing:
+// global-management and builtin/global-read-only (whose name the API's
+// name rule would refuse, so it is inserted as it is).
+func (tx *writeTxn) ensureBuiltinPolicies() error {
+	for _, p := range []*structs.ACLPolicy{{
 		ID:          structs.ACLManagementPolicyID,
 		Name:        structs.ACLManagementPolicyName,
 		Description: "Builtin Policy that grants unlimited access",
 		Rules:       ManagementRules,
-	}, true)
+	}, {
+		ID:          structs.ACLReadOnlyPolicyID,
+		Name:        structs.ACLReadOnlyPolicyName,
+		Description: "Builtin Policy that grants unlimited read-only access to all components",
+		Rules:       ReadOnlyRules,
+	}} {
+		if raw, _ := tx.First(tableACLPolicies, indexID, p.ID); raw != nil {
+			continue
+		}
+		p.CreateIndex, p.ModifyIndex = tx.idx, tx.idx
+		if err := tx.aclInsert(tableACLPolicies, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
+
+func isBuiltinPolicy(id string) bool {
+	return id == structs.ACLManagementPolicyID || id == structs.ACLReadOnlyPolicyID
+}
+
+// ReadOnlyRules are builtin/global-read-only's rules, as Consul's.
+const ReadOnlyRules = `acl = "read"
+agent_prefix "" {
+  policy = "read"
+}
+event_prefix "" {
+  policy = "read"
+}
+key_prefix "" {
+  policy = "read"
+}
+keyring = "read"
+node_prefix "" {
+  policy = "read"
+}
+operator = "read"
+mesh = "read"
+peering = "read"
+query_prefix "" {
+  policy = "read"
+}
+service_prefix "" {
+  policy = "read"
+  intentions = "read"
+}
+session_prefix "" {
+  policy = "read"
+}`
 
 // ManagementRules are the global-management policy's rules, as Consul
 // shows them. The policy's ID, not these rules, makes a token a

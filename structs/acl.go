@@ -13,6 +13,8 @@ import (
 const (
 	ACLManagementPolicyID   = "00000000-0000-0000-0000-000000000001"
 	ACLManagementPolicyName = "global-management"
+	ACLReadOnlyPolicyID     = "00000000-0000-0000-0000-000000000002"
+	ACLReadOnlyPolicyName   = "builtin/global-read-only"
 	ACLAnonymousTokenID     = acl.AnonymousTokenID
 	ACLAnonymousSecret      = "anonymous"
 	// ACLSecretHidden replaces a SecretID for readers without acl:write.
