@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -245,5 +246,34 @@ func TestACLOffLeavesEverythingOpen(t *testing.T) {
 	resp, _ := s.do(t, "GET", "/v1/kv/?recurse", nil, "X-Consul-Token", "whatever")
 	if resp.StatusCode != 200 || resp.Header.Get("X-Consul-Results-Filtered-By-ACLs") != "" {
 		t.Fatalf("recurse with ACLs off: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+// A snapshot carries the ACL state: restoring it brings back a token
+// deleted since, and the token works again.
+func TestACLSnapshotRestore(t *testing.T) {
+	t.Parallel()
+	s := startACLServer(t, "deny", uuid.NewString())
+	tok := tokenWithRules(t, s.client, `key_prefix "" { policy = "read" }`)
+	snap, _, err := s.client.Snapshot().Save(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	var buf strings.Builder
+	if _, err := io.Copy(&buf, snap); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.client.ACL().TokenDelete(tok.AccessorID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.clientWith(t, tok.SecretID).KV().Keys("", "", nil); !isStatus(err, http.StatusForbidden) {
+		t.Fatalf("deleted token: %v", err)
+	}
+	if err := s.client.Snapshot().Restore(nil, strings.NewReader(buf.String())); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.clientWith(t, tok.SecretID).KV().Get("x", nil); err != nil {
+		t.Fatalf("restored token: %v", err)
 	}
 }
