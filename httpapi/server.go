@@ -127,8 +127,8 @@ func (s *server) handle(pattern string, h handlerFunc) {
 		if rec, ok := w.(*recorder); ok {
 			rec.endpoint = endpoint
 		}
-		err := error(nil)
-		if check != nil && identityOf(r) != nil {
+		var err error
+		if check != nil && s.agent.ACLEnabled() {
 			err = check(s, r)
 		}
 		if err == nil {
