@@ -11,7 +11,7 @@ COMPAT_MIN=${COMPAT_MIN:-0}
 # The test files in scope: KV, Txn, Session, Lock, Semaphore, Catalog,
 # Health, Agent, Status, Event and the watch plans. Connect, mesh and
 # multi-port tests are left out (features we do not have).
-FILES="kv txn session lock semaphore catalog health agent status event"
+FILES="kv txn session lock semaphore catalog health agent status event operator_autopilot operator_raft operator_keyring operator_usage operator_feature_gate snapshot"
 SKIP='Connect|Proxy|Gateway|Sidecar|Ingress|Mesh|Expose|MultiPort'
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -81,11 +81,14 @@ var directives = []string{
 func init() {
 	dnsserver.Directives = directives
 	agenthost.SetHTTPAPI(httpapi.New)
+	cli.SetVersion(version, coremain.CoreVersion)
+	cli.Register("validate", runValidate)
 }
 
 func main() {
-	// Operator subcommands (kv, lock, watch) first; anything else, such as
-	// CoreDNS's -conf, -plugins or -version, starts the server.
+	// Operator subcommands (kv, lock, watch, help, version, validate)
+	// first; anything else, such as CoreDNS's -conf or -plugins, starts
+	// the server.
 	if handled, code := cli.Run(os.Args[1:], os.Stdout, os.Stderr); handled {
 		os.Exit(code)
 	}
