@@ -32,6 +32,8 @@ type HandlerFunc func(*Agent) http.Handler
 type Agent struct {
 	cfg    Config
 	nodeID string
+	// debugEndpoints serves /v1/debug/pprof (enable_debug; reloadable).
+	debugEndpoints atomic.Bool
 
 	// Servers: raft, the server port and its RPC service.
 	raft        *raftstore.Node

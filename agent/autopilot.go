@@ -10,14 +10,10 @@ import (
 )
 
 // Autopilot health, as Consul's operator/autopilot/health: a server is
-// healthy when gossip sees it alive, it heard from the leader within
-// maxLastContact, it is in the leader's term and at most maxTrailingLogs
-// entries behind.
-const (
-	maxLastContact  = 2 * time.Second
-	maxTrailingLogs = 250
-	statsTimeout    = time.Second
-)
+// healthy when gossip sees it alive, it heard from the leader within the
+// autopilot configuration's LastContactThreshold, it is in the leader's
+// term and at most MaxTrailingLogs entries behind.
+const statsTimeout = time.Second
 
 const (
 	opAutopilotHealth = "autopilot-health"
@@ -116,11 +112,12 @@ func (a *Agent) autopilotHealth() ([]rpc.RaftServer, error) {
 	}
 	wg.Wait()
 	now := time.Now()
+	ap := a.autopilotConfig()
 	for i := range servers {
 		s := &servers[i]
 		s.Healthy = s.SerfStatus == gossip.StatusAlive.String() &&
-			!s.NoAnswer && s.LastContact <= maxLastContact &&
-			s.LastTerm == leader.LastTerm && s.LastIndex+maxTrailingLogs >= leader.LastIndex
+			!s.NoAnswer && s.LastContact <= time.Duration(ap.LastContactThreshold) &&
+			s.LastTerm == leader.LastTerm && s.LastIndex+ap.MaxTrailingLogs >= leader.LastIndex
 		s.StableSince = a.stable.observe(s.ID, s.Healthy, now)
 	}
 	return servers, nil

@@ -84,6 +84,7 @@ func (a *Agent) leaderLoop(stop chan struct{}) {
 	defer a.leaderReady.Store(false)
 	defer a.sessions.stopAll()
 	agentLog.Infof("%s leads the cluster", a.cfg.NodeName)
+	a.initAutopilotConfig()
 
 	// Each duty runs when its own input changes: membership on gossip
 	// events (and every reconcileInterval, or sooner after a failed write),
@@ -328,7 +329,8 @@ func (a *Agent) removeServer(id string) {
 // are removed, as long as fewer than half of the voters are removed, so
 // that a partition can never shrink the quorum away.
 func (a *Agent) cleanupDeadServers(failedSince map[string]time.Time) {
-	if !a.cfg.CleanupDeadServers {
+	ap := a.autopilotConfig()
+	if !ap.CleanupDeadServers {
 		return
 	}
 	servers, _, err := a.raft.Configuration()
@@ -361,7 +363,7 @@ func (a *Agent) cleanupDeadServers(failedSince map[string]time.Time) {
 			dead = append(dead, s.ID)
 		}
 	}
-	if len(dead) == 0 || len(dead)*2 >= voters {
+	if len(dead) == 0 || len(dead)*2 >= voters || voters-len(dead) < int(ap.MinQuorum) {
 		return
 	}
 	for _, id := range dead {

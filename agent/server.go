@@ -179,7 +179,7 @@ func (a *Agent) operator(req *rpc.OperatorRequest) (*rpc.OperatorResponse, error
 			}
 			return &rpc.OperatorResponse{}, a.raft.RemoveServer(req.ID, req.Address)
 		}
-		return nil, fmt.Errorf("agent: unknown operator command %q", req.Op)
+		return a.operatorOnLeader(req)
 	}
 	var resp *rpc.OperatorResponse
 	err := a.forward(req.Hops, "operator", func(ctx context.Context, addr string) error {

@@ -36,6 +36,8 @@ var (
 	// Restore carries the state stream itself, not JSON: the restore
 	// decodes (and verifies) it.
 	Restore = define(RestoreCommand, decodeRestore, noResult(applyRestore))
+	// Autopilot answers false for a check-and-set that did not match.
+	Autopilot = defineJSON(AutopilotCommand, (*state.Store).AutopilotApply)
 )
 
 // Encode frames req as a log entry with request ID id.
@@ -78,7 +80,7 @@ type commandSpec struct {
 }
 
 // commandSpecs is indexed by CommandType; define fills it.
-var commandSpecs [RestoreCommand + 1]commandSpec
+var commandSpecs [AutopilotCommand + 1]commandSpec
 
 // specOf is t's entry, nil for a type this binary does not know.
 func specOf(t CommandType) *commandSpec {

@@ -102,6 +102,7 @@ func schema() *memdb.DBSchema {
 				indexSession: {Name: indexSession, Indexer: &memdb.StringFieldIndex{Field: "Session"}},
 			},
 		},
+		tableAutopilot: autopilotSchema(),
 		tableIndex: {
 			Name: tableIndex,
 			Indexes: map[string]*memdb.IndexSchema{

@@ -23,7 +23,7 @@ const (
 
 // snapshotTables are every table, in the order a snapshot writes them:
 // rows before the index table, sessions before the links to their checks.
-var snapshotTables = []string{tableNodes, tableServices, tableChecks, tableKVs, tableSessions, tableSessionChecks, tableIndex}
+var snapshotTables = []string{tableNodes, tableServices, tableChecks, tableKVs, tableSessions, tableSessionChecks, tableAutopilot, tableIndex}
 
 func isCatalogTable(t string) bool {
 	for _, c := range catalogTables {
@@ -53,6 +53,7 @@ type snapshotRecord struct {
 
 	Session      *structs.Session `json:",omitempty"`
 	SessionCheck *sessionCheck    `json:",omitempty"`
+	Autopilot    *autopilotRow    `json:",omitempty"`
 
 	Request *requestRecord `json:",omitempty"`
 }
@@ -153,6 +154,8 @@ func (sn *Snapshot) Persist(w io.Writer) error {
 				rec.Session = v
 			case *sessionCheck:
 				rec.SessionCheck = v
+			case *autopilotRow:
+				rec.Autopilot = v
 			}
 			if err := enc.Encode(&rec); err != nil {
 				return fmt.Errorf("state: snapshot %s: %w", table, err)
@@ -265,6 +268,8 @@ func (rec *snapshotRecord) row() (string, any) {
 		return tableSessions, rec.Session
 	case rec.SessionCheck != nil:
 		return tableSessionChecks, rec.SessionCheck
+	case rec.Autopilot != nil:
+		return tableAutopilot, rec.Autopilot
 	}
 	return "", nil
 }
