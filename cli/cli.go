@@ -50,8 +50,10 @@ type streams struct {
 type command func(ctx context.Context, s *streams, args []string) int
 
 var commands = map[string]command{
+	"debug":       runDebug,
 	"event":       runEvent,
 	"force-leave": runForceLeave,
+	"info":        runInfo,
 	"join":        runJoin,
 	"keygen":      runKeygen,
 	"keyring":     runKeyring,
@@ -60,6 +62,7 @@ var commands = map[string]command{
 	"lock":        runLock,
 	"maint":       runMaint,
 	"members":     runMembers,
+	"monitor":     runMonitor,
 	"operator":    runOperator,
 	"reload":      runReload,
 	"services":    runServices,

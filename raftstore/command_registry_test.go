@@ -10,12 +10,12 @@ import (
 
 // Every command type this binary writes is in the registry.
 func TestEveryCommandIsRegistered(t *testing.T) {
-	for ct := RegisterCommand; ct <= RestoreCommand; ct++ {
+	for ct := RegisterCommand; ct <= AutopilotCommand; ct++ {
 		if specOf(ct) == nil {
 			t.Errorf("%s has no registry entry", ct)
 		}
 	}
-	if specOf(RestoreCommand+1) != nil || specOf(CommandType(200)) != nil {
+	if specOf(AutopilotCommand+1) != nil || specOf(CommandType(200)) != nil {
 		t.Error("an unknown type has a registry entry")
 	}
 }
