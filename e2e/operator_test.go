@@ -145,3 +145,56 @@ func TestDebugOptionsReload(t *testing.T) {
 		t.Error("a token reached the log")
 	}
 }
+
+// The operator API on a cluster of three servers and a client, through
+// the official client: leadership moves to the server named, from any
+// agent; the autopilot configuration written through a client reaches
+// every server; autopilot/state lists the three with the leader; the
+// debug bundle of a client holds the Raft configuration.
+func TestClusterOperatorAPI(t *testing.T) {
+	multiProcess(t)
+	c := newCluster(t, 3, 1, "")
+	leader := c.leader()
+	target := c.followers(leader)[0]
+	client := c.clients[0].client(t)
+
+	res, err := client.Operator().RaftLeaderTransfer(nodeID(t, target), nil)
+	if err != nil || !res.Success {
+		t.Fatalf("transfer to %s: %+v, %v", target.Name, res, err)
+	}
+	if now := c.leader(); now != target {
+		t.Fatalf("leader after the transfer: %s, want %s", now.Name, target.Name)
+	}
+
+	conf, err := client.Operator().AutopilotGetConfiguration(nil)
+	if err != nil || conf.ModifyIndex == 0 {
+		t.Fatalf("autopilot configuration from the client: %+v, %v", conf, err)
+	}
+	conf.MaxTrailingLogs = 500
+	if ok, err := client.Operator().AutopilotCASConfiguration(conf, nil); err != nil || !ok {
+		t.Fatalf("CAS from the client: %v, %v", ok, err)
+	}
+	for _, s := range c.servers {
+		waitFor(t, s.Name+" has the new autopilot configuration", func() bool {
+			got, err := s.client(t).Operator().AutopilotGetConfiguration(&api.QueryOptions{AllowStale: true})
+			return err == nil && got.MaxTrailingLogs == 500
+		})
+	}
+
+	var st *api.AutopilotState
+	waitFor(t, "a healthy autopilot state with three voters", func() bool {
+		st, err = client.Operator().AutopilotState(nil)
+		return err == nil && st.Healthy && len(st.Voters) == 3 && st.FailureTolerance == 1
+	})
+	if srv := st.Servers[st.Leader]; srv.Name != target.Name || srv.Status != api.AutopilotServerLeader {
+		t.Fatalf("autopilot state leader %+v, want %s", srv, target.Name)
+	}
+
+	dir := filepath.Join(t.TempDir(), "bundle")
+	out, errOut, code := runBinary(t, "debug", "-http-addr", "127.0.0.1:"+strconv.Itoa(c.clients[0].HTTP),
+		"-duration", "1s", "-interval", "1s", "-archive=false", "-output", dir)
+	raw, _ := os.ReadFile(filepath.Join(dir, "raft.json"))
+	if code != 0 || !strings.Contains(string(raw), target.Name) {
+		t.Fatalf("debug on the client: exit %d, %s %s; raft.json %s", code, out, errOut, raw)
+	}
+}
