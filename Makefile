@@ -1,7 +1,8 @@
 GO      ?= go
 BIN     := bin/coredns-coord
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 # Packages that run goroutines of their own get the race detector in `test`.
 PKGS    := ./...

@@ -86,13 +86,13 @@ func TestUnknownCommandSuggestsNearest(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	SetVersion("1.2.3-test", "1.14.7")
-	t.Cleanup(func() { SetVersion("", "") })
+	SetVersion("1.2.3-test", "abc123", "1.14.7")
+	t.Cleanup(func() { SetVersion("", "", "") })
 	var ta *testAgent
 	for _, args := range [][]string{{"version"}, {"-version"}, {"--version"}} {
 		r := ta.cli(t, args...)
 		expectCode(t, r, exitOK)
-		for _, want := range []string{"coredns-coord 1.2.3-test\n", "Revision ", "CoreDNS 1.14.7\n", "Consul API 1.16.1\n", "Go go1."} {
+		for _, want := range []string{"coredns-coord 1.2.3-test\n", "Revision abc123\n", "CoreDNS 1.14.7\n", "Consul API 1.16.1\n", "Go go1."} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("%v: %q lacks %q", args, r.stdout, want)
 			}

@@ -9,12 +9,15 @@ import (
 	"github.com/coredns-coord/coredns-coord/agent"
 )
 
-// versions are what main knows and this package does not: our version
-// (set with -ldflags "-X main.version=...") and CoreDNS's.
-var versions struct{ ours, coreDNS string }
+// versions are what main knows and this package does not: our version and
+// commit (set with -ldflags) and CoreDNS's version.
+var versions struct{ ours, commit, coreDNS string }
 
-// SetVersion records the versions `version` prints; main calls it at init.
-func SetVersion(ours, coreDNS string) { versions.ours, versions.coreDNS = ours, coreDNS }
+// SetVersion records what `version` prints; main calls it at init. An
+// empty commit falls back to the one the Go toolchain stamped.
+func SetVersion(ours, commit, coreDNS string) {
+	versions.ours, versions.commit, versions.coreDNS = ours, commit, coreDNS
+}
 
 const versionUsage = `
 Usage: coredns-coord version
@@ -44,9 +47,12 @@ func runVersion(_ context.Context, s *streams, args []string) int {
 	return exitOK
 }
 
-// revision is the commit the binary was built from, as the Go toolchain
-// recorded it ("unknown" when it was not built from a git checkout).
+// revision is the commit the binary was built from: the one main was given,
+// else the one the Go toolchain recorded ("unknown" when neither knows).
 func revision() string {
+	if versions.commit != "" {
+		return versions.commit
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown"

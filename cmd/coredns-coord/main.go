@@ -45,8 +45,13 @@ import (
 	"github.com/coredns-coord/coredns-coord/plugin/pkg/agenthost"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
+// version and commit are set at build time with -ldflags "-X
+// main.version=... -X main.commit=..." (make build does); without a commit,
+// version reports the one the Go toolchain stamped, if any.
+var (
+	version = "0.1.0-dev"
+	commit  = ""
+)
 
 // directives is the plugin order: a request passes through them top to
 // bottom. coordcatalog sits where CoreDNS's own backends sit, after hosts
@@ -81,7 +86,7 @@ var directives = []string{
 func init() {
 	dnsserver.Directives = directives
 	agenthost.SetHTTPAPI(httpapi.New)
-	cli.SetVersion(version, coremain.CoreVersion)
+	cli.SetVersion(version, commit, coremain.CoreVersion)
 	cli.Register("validate", runValidate)
 }
 
