@@ -9,13 +9,19 @@ import (
 )
 
 // Operator commands beyond the configuration and peer removal (server.go).
-const opTransferLeader = "transfer-leader"
+const (
+	opTransferLeader  = "transfer-leader"
+	opAutopilotConfig = "autopilot-config"
+)
 
 // operatorOnLeader runs the operator commands of this file on the leader.
 func (a *Agent) operatorOnLeader(req *rpc.OperatorRequest) (*rpc.OperatorResponse, error) {
 	switch req.Op {
 	case opTransferLeader:
 		return &rpc.OperatorResponse{}, a.raft.TransferLeadership(req.ID)
+	case opAutopilotConfig:
+		c, err := a.localAutopilotConfiguration()
+		return &rpc.OperatorResponse{Autopilot: &c}, err
 	}
 	return nil, errors.New("agent: unknown operator command " + req.Op)
 }
@@ -29,8 +35,23 @@ func (a *Agent) TransferLeader(id string) error {
 
 // AutopilotConfiguration is the cluster's autopilot configuration: the one
 // in the Raft log, or, before the first leader wrote one, the Corefile's
-// (with index 0).
+// (with index 0). A server reads its own copy; a client asks the leader,
+// since its replica is not sure to hold it (see state's snapshotTables).
 func (a *Agent) AutopilotConfiguration() (structs.AutopilotConfig, error) {
+	if a.raft != nil {
+		return a.localAutopilotConfiguration()
+	}
+	resp, err := a.operator(&rpc.OperatorRequest{Op: opAutopilotConfig})
+	if err != nil {
+		return structs.AutopilotConfig{}, err
+	}
+	if resp.Autopilot == nil {
+		return structs.AutopilotConfig{}, errors.New("agent: the leader sent no autopilot configuration")
+	}
+	return *resp.Autopilot, nil
+}
+
+func (a *Agent) localAutopilotConfiguration() (structs.AutopilotConfig, error) {
 	c, err := a.State().AutopilotConfig()
 	if err != nil {
 		return structs.AutopilotConfig{}, err
@@ -60,11 +81,20 @@ func (a *Agent) initAutopilotConfig() {
 	}
 }
 
-// autopilotConfig is the configuration autopilot acts on now.
+// autopilotConfig is the configuration the leader's autopilot acts on
+// now: a zero threshold or trailing-log count (left out of a PUT) means the
+// default.
 func (a *Agent) autopilotConfig() structs.AutopilotConfig {
-	c, err := a.AutopilotConfiguration()
+	def := structs.DefaultAutopilotConfig(a.cfg.CleanupDeadServers)
+	c, err := a.localAutopilotConfiguration()
 	if err != nil {
-		return structs.DefaultAutopilotConfig(a.cfg.CleanupDeadServers)
+		return def
+	}
+	if c.LastContactThreshold == 0 {
+		c.LastContactThreshold = def.LastContactThreshold
+	}
+	if c.MaxTrailingLogs == 0 {
+		c.MaxTrailingLogs = def.MaxTrailingLogs
 	}
 	return c
 }

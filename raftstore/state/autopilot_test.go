@@ -51,17 +51,40 @@ func TestAutopilotConfig(t *testing.T) {
 		t.Fatalf("stored: %+v", got)
 	}
 
+	// A Raft snapshot carries it.
 	snap := s.Snapshot()
+	snap.IncludeRequests()
 	var buf bytes.Buffer
 	if err := snap.Persist(&buf); err != nil {
 		t.Fatal(err)
 	}
 	snap.Release()
 	r := NewStore()
-	if err := r.Restore(&buf); err != nil {
+	if _, err := r.RestoreIndexed(bytes.NewReader(buf.Bytes())); err != nil {
 		t.Fatal(err)
 	}
 	if restored, _ := r.AutopilotConfig(); restored == nil || *restored != *got {
 		t.Fatalf("restored: %+v, want %+v", restored, got)
+	}
+
+	// An archive or a client stream does not (an older binary reads them),
+	// and restoring one keeps the configuration the store has.
+	snap = s.Snapshot()
+	buf.Reset()
+	if err := snap.Persist(&buf); err != nil {
+		t.Fatal(err)
+	}
+	snap.Release()
+	if bytes.Contains(buf.Bytes(), []byte("Autopilot")) {
+		t.Fatalf("an archive carries the autopilot configuration:\n%s", buf.Bytes())
+	}
+	if !autopilotApply(t, r, 9, structs.AutopilotRequest{Config: structs.DefaultAutopilotConfig(false)}) {
+		t.Fatal("set on the restored store lost")
+	}
+	if err := r.RestoreAt(10, bytes.NewReader(buf.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if kept, _ := r.AutopilotConfig(); kept == nil || kept.ModifyIndex != 9 || kept.CleanupDeadServers {
+		t.Fatalf("after an archive restore: %+v", kept)
 	}
 }

@@ -23,6 +23,9 @@ const (
 
 // snapshotTables are every table, in the order a snapshot writes them:
 // rows before the index table, sessions before the links to their checks.
+// The autopilot table is in Raft snapshots only (version 2), so that an
+// older binary still reads archives and client streams; restoring an
+// archive or a stream leaves it as it is.
 var snapshotTables = []string{tableNodes, tableServices, tableChecks, tableKVs, tableSessions, tableSessionChecks, tableAutopilot, tableIndex}
 
 func isCatalogTable(t string) bool {
@@ -133,6 +136,9 @@ func (sn *Snapshot) Persist(w io.Writer) error {
 		return fmt.Errorf("state: snapshot header: %w", err)
 	}
 	for _, table := range snapshotTables {
+		if table == tableAutopilot && sn.requests == nil {
+			continue // Raft snapshots only: see snapshotTables
+		}
 		it, err := sn.tx.Get(table, indexID)
 		if err != nil {
 			return fmt.Errorf("state: snapshot %s: %w", table, err)
@@ -204,6 +210,9 @@ func (s *Store) restore(r io.Reader, at uint64, withRequests bool) (uint64, erro
 	tx := s.db.Txn(true)
 	defer tx.Abort()
 	for _, table := range snapshotTables {
+		if table == tableAutopilot && !withRequests {
+			continue // Raft snapshots only: see snapshotTables
+		}
 		if _, err := tx.DeleteAll(table, indexID); err != nil {
 			return 0, fmt.Errorf("state: restore clear %s: %w", table, err)
 		}
