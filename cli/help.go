@@ -187,9 +187,9 @@ func writeTopUsage(w io.Writer) {
        %[1]s <command> [options] [args]
 
 Without a command, %[1]s starts the DNS server and the agent its Corefile
-configures. A command talks to a running agent's HTTP API (-http-addr,
+configures. Most commands talk to a running agent's HTTP API (-http-addr,
 default $CONSUL_HTTP_ADDR or 127.0.0.1:8500), like the consul command of the
-same name.
+same name; help, version, keygen and validate need no agent.
 
 Commands:
 `, progName)

@@ -40,10 +40,11 @@ func runMonitor(ctx context.Context, s *streams, args []string) int {
 	stop := make(chan struct{})
 	defer close(stop)
 	q := hf.queryOptions(ctx)
-	lines, err := client.Agent().Monitor(*level, stop, q)
+	monitor := client.Agent().Monitor
 	if *asJSON {
-		lines, err = client.Agent().MonitorJSON(*level, stop, q)
+		monitor = client.Agent().MonitorJSON
 	}
+	lines, err := monitor(*level, stop, q)
 	if err != nil {
 		return failure(s, "Error starting monitor on the agent at %s: %v", hf.displayAddr(), err)
 	}
