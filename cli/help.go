@@ -112,11 +112,11 @@ func isHelpFlag(arg string) bool {
 // runHelp is `coredns-coord help [COMMAND...]`: the list of commands, or a
 // command's usage (what COMMAND -h prints), on stdout.
 func runHelp(ctx context.Context, s *streams, args []string) int {
-	if len(args) == 0 {
+	if len(args) == 0 || args[0] == "help" || isHelpFlag(args[0]) {
 		writeTopUsage(s.stdout)
 		return exitOK
 	}
-	if _, ok := commands[args[0]]; !ok || args[0] == "help" {
+	if _, ok := commands[args[0]]; !ok {
 		return unknownCommand(s, args[0])
 	}
 	help := &streams{stdin: s.stdin, stdout: s.stdout, stderr: s.stdout}

@@ -10,7 +10,7 @@ import (
 // flags; help with no topic says the same on stdout.
 func TestTopHelpListsEveryCommand(t *testing.T) {
 	var ta *testAgent
-	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}} {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}, {"help", "-h"}, {"help", "help"}} {
 		r := ta.cli(t, args...)
 		expectCode(t, r, exitOK)
 		for name := range commands {
