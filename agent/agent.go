@@ -32,7 +32,8 @@ type HandlerFunc func(*Agent) http.Handler
 type Agent struct {
 	cfg    Config
 	nodeID string
-	// debugEndpoints serves /v1/debug/pprof (enable_debug; reloadable).
+	// debugEndpoints: the HTTP API serves /debug/pprof (enable_debug; a
+	// Corefile reload changes it).
 	debugEndpoints atomic.Bool
 
 	// Servers: raft, the server port and its RPC service.

@@ -108,9 +108,9 @@ func (a *Agent) RaftStats() (stats raftstore.Stats, ok bool) {
 	return a.raft.Stats(), true
 }
 
-// SetDebugEndpoints turns the HTTP API's /v1/debug/pprof endpoints on or
+// SetDebugEndpoints turns the HTTP API's /debug/pprof endpoints on or
 // off (coordcatalog's enable_debug, applied at every startup).
 func (a *Agent) SetDebugEndpoints(on bool) { a.debugEndpoints.Store(on) }
 
-// DebugEndpoints reports whether /v1/debug/pprof is served.
+// DebugEndpoints reports whether /debug/pprof is served.
 func (a *Agent) DebugEndpoints() bool { return a.debugEndpoints.Load() }

@@ -88,26 +88,26 @@ func runDebug(ctx context.Context, s *streams, args []string) int {
 
 	fmt.Fprintf(s.stdout, "Capturing for %s (metrics every %s) into %s\n", *duration, *interval, dir)
 	started := time.Now()
-	b.writeJSON("agent.json", self)
-	b.capture(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		b.captureLogs(ctx, *duration)
 	}()
+	b.writeJSON("agent.json", self)
+	b.capture(ctx)
 	b.captureMetrics(ctx, *duration, *interval)
 	wg.Wait()
 
 	b.writeJSON("index.json", map[string]any{
-		"Command":   "coredns-coord debug",
-		"Agent":     hf.displayAddr(),
-		"Started":   started.UTC(),
-		"Duration":  time.Since(started).Round(time.Millisecond).String(),
-		"Interval":  interval.String(),
-		"Revision":  revision(),
-		"Errors":    b.errors,
-		"Redaction": "tokens, token/key/secret fields and gossip-key-shaped strings are <hidden>",
+		"Command":     "coredns-coord debug",
+		"Agent":       hf.displayAddr(),
+		"Started":     started.UTC(),
+		"Duration":    time.Since(started).Round(time.Millisecond).String(),
+		"Interval":    interval.String(),
+		"CLIRevision": revision(),
+		"Errors":      b.errors,
+		"Redaction":   "tokens, token/key/secret fields and gossip-key-shaped strings are <hidden>",
 	})
 	if *archive {
 		path, err := archiveDir(dir)
