@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/coredns-coord/coredns-coord/internal/testutil"
 )
 
 // runBinary runs the built binary with args and returns its output and
@@ -197,4 +199,33 @@ func TestClusterOperatorAPI(t *testing.T) {
 	if code != 0 || !strings.Contains(string(raw), target.Name) {
 		t.Fatalf("debug on the client: exit %d, %s %s; raft.json %s", code, out, errOut, raw)
 	}
+}
+
+// monitor, as a separate process against the binary: it streams a line the
+// agent logs after it connected, and an interrupt ends it with 0.
+func TestMonitorCommand(t *testing.T) {
+	multiProcess(t)
+	n := newNode(t)
+	start(t, n)
+	out := &testutil.SyncBuffer{}
+	cmd := exec.Command(binary, "monitor", "-http-addr", "127.0.0.1:"+strconv.Itoa(n.HTTP), "-log-level", "debug")
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+	})
+	waitFor(t, "a request line from monitor", func() bool {
+		http.Get("http://127.0.0.1:" + strconv.Itoa(n.HTTP) + "/v1/status/peers")
+		return strings.Contains(out.String(), "Request finished: method=GET url=/v1/status/peers status=200")
+	})
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := <-done; err != nil {
+		t.Fatalf("monitor after SIGINT: %v\n%s", err, out.String())
+	}
+	done <- nil // for the cleanup
 }
