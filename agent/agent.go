@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"net"
 	"net/http"
@@ -10,14 +9,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"google.golang.org/grpc"
-
+	"github.com/coredns-coord/coredns-coord/agent/cluster"
 	"github.com/coredns-coord/coredns-coord/agent/local"
 	"github.com/coredns-coord/coredns-coord/checks"
 	"github.com/coredns-coord/coredns-coord/gossip"
 	"github.com/coredns-coord/coredns-coord/raftstore"
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
-	"github.com/coredns-coord/coredns-coord/rpc"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
@@ -26,9 +22,10 @@ import (
 // the composition root (cmd/coredns-coord) passes httpapi.New.
 type HandlerFunc func(*Agent) http.Handler
 
-// Agent is one running coredns-coord agent: a server (Raft on the server
-// port) or a client (a replica streamed from the servers), in the LAN
-// gossip pool either way.
+// Agent is one running coredns-coord agent. Its role (a server or a
+// client, see cluster.Role) holds the state and the way to the leader; the
+// agent holds what every agent has: the LAN gossip pool, the HTTP
+// listener, its own catalog entry, and the services and checks it runs.
 type Agent struct {
 	cfg    Config
 	nodeID string
@@ -36,46 +33,24 @@ type Agent struct {
 	// Corefile reload changes it).
 	debugEndpoints atomic.Bool
 
-	// Servers: raft, the server port and its RPC service.
-	raft        *raftstore.Node
-	mux         *rpc.Mux
-	rpcServer   *grpc.Server
-	leaderReady atomic.Bool
-	// caughtUp closes once the state holds what was committed before
-	// start (see CaughtUp), on a server or a client alike.
-	caughtUp     chan struct{}
-	caughtUpOnce sync.Once
-	// bootstrapped: the cluster was formed (or found) by bootstrap_expect.
-	bootstrapped atomic.Bool
-	stable       stableSince
-
-	// Clients: the replicated state and its freshness.
-	replica      *raftstore.Replica
-	replicaState replicaStatus
-
-	pool *rpc.Pool
-	// sendApply replaces pool.Apply when set: tests inject faults there.
-	sendApply      atomic.Pointer[applyFunc]
-	gossip         *gossip.Pool
-	membersChanged chan struct{}
-	left           atomic.Bool
-	serverMu       sync.Mutex
-	serverCache    []string
+	role   cluster.Role
+	gossip *gossip.Pool
+	left   atomic.Bool
 
 	httpServer *http.Server
 	httpAddr   net.Addr
 
 	registered atomic.Bool
-	sessions   sessionTimers
 	events     eventBuffer
 	tokens     tokenStore
 
-	invalidatedAPI, invalidatedTTL atomic.Uint64
+	// sessionsDestroyed counts the sessions destroyed through this agent.
+	sessionsDestroyed atomic.Uint64
 
-	// local holds the services and checks this agent runs; healthMu
+	// local holds the services and checks this agent runs; localMu
 	// serialises changes to them and their runners.
 	local    *local.State
-	healthMu sync.Mutex
+	localMu  sync.Mutex
 	health   atomic.Pointer[HealthConfig]
 	runners  map[string]checks.Check
 	reaperMu sync.Mutex
@@ -92,9 +67,9 @@ type Agent struct {
 	stopOnce   sync.Once
 }
 
-// Start opens Raft (servers) or the replica (clients), joins the gossip
-// pool, serves the HTTP API (if cfg.HTTPAddr is set and api is not nil)
-// and registers the agent's own node once a leader is known.
+// Start opens its role (a server's Raft, a client's replica), joins the
+// gossip pool, serves the HTTP API (if cfg.HTTPAddr is set and api is not
+// nil) and registers the agent's own node once a leader is known.
 func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -107,28 +82,23 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{
-		cfg:            cfg,
-		nodeID:         id,
-		local:          local.New(cfg.NodeName),
-		runners:        map[string]checks.Check{},
-		reapers:        map[string]*time.Timer{},
-		stopCh:         make(chan struct{}),
-		pool:           rpc.NewPool(net.ParseIP(cfg.BindAddr)),
-		membersChanged: make(chan struct{}, 1),
-		caughtUp:       make(chan struct{}),
+		cfg:     cfg,
+		nodeID:  id,
+		local:   local.New(cfg.NodeName),
+		runners: map[string]checks.Check{},
+		reapers: map[string]*time.Timer{},
+		stopCh:  make(chan struct{}),
 	}
 	a.stopCtx, a.stopCancel = context.WithCancel(context.Background())
 	a.ConfigureHealth(HealthConfig{CheckUpdateInterval: DefaultCheckUpdateInterval})
 	a.local.OnTransition(countTransition)
 	a.local.SetNodeInfo(a.selfRegistration())
-	a.sessions.expire = a.expireSession
-	if cfg.Server {
-		err = a.startServer()
-	} else {
-		a.replica = raftstore.NewReplica()
-	}
+	a.role, err = openRole(a.stopCtx, cfg, id)
 	if err == nil {
 		err = a.startGossip()
+	}
+	if err == nil {
+		a.role.Start(a.gossip)
 	}
 	if err == nil && cfg.HTTPAddr != "" && api != nil {
 		err = a.serveHTTP(api(a))
@@ -136,10 +106,6 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 	if err != nil {
 		a.Stop()
 		return nil, err
-	}
-	if a.replica != nil {
-		a.wg.Add(1)
-		go a.replicationLoop()
 	}
 	a.wg.Add(1)
 	go a.registerSelf()
@@ -164,7 +130,7 @@ const (
 // failed). The node's meta is the configured node_meta with the keys a
 // Consul agent adds.
 func (a *Agent) selfRegistration() *structs.RegisterRequest {
-	req := nodeRegistration(a.cfg.Datacenter, a.cfg.NodeName, a.nodeID, a.cfg.Advertise(), a.cfg.Server, a.cfg.ServerPort)
+	req := cluster.NodeRegistration(a.cfg.Datacenter, a.cfg.NodeName, a.nodeID, a.cfg.Advertise(), a.cfg.Server, a.cfg.ServerPort)
 	meta := make(map[string]string, len(a.cfg.NodeMeta)+2)
 	maps.Copy(meta, a.cfg.NodeMeta)
 	meta[MetaSegmentKey] = ""
@@ -215,14 +181,12 @@ func (a *Agent) Stop() error {
 		}
 		a.stopChecks()
 		a.wg.Wait()
-		a.sessions.stopAll()
+		if a.role != nil {
+			err = a.role.Shutdown()
+		}
 		if a.gossip != nil {
 			a.gossip.Shutdown()
 		}
-		if a.raft != nil {
-			err = a.stopServer()
-		}
-		a.pool.Close()
 	})
 	return err
 }
@@ -236,77 +200,10 @@ func (a *Agent) NodeID() string { return a.nodeID }
 // HTTPAddr is the address the HTTP API listens on, or nil.
 func (a *Agent) HTTPAddr() net.Addr { return a.httpAddr }
 
-// State is the local state store (a server's, or a client's replica):
-// reads never leave the process.
-func (a *Agent) State() *state.Store {
-	if a.raft != nil {
-		return a.raft.State()
-	}
-	return a.replica.State()
-}
-
-// feed tracks the index the local state is at.
-func (a *Agent) feed() *raftstore.Feed {
-	if a.raft != nil {
-		return a.raft.Feed()
-	}
-	return a.replica.Feed()
-}
-
-// IsServer reports whether this agent runs Raft.
-func (a *Agent) IsServer() bool { return a.raft != nil }
-
 // Ready reports whether a leader is known, the agent's own node is in the
 // catalog and the local state has caught up (see CaughtUp).
 func (a *Agent) Ready() bool {
 	return a.registered.Load() && a.Leader() != "" && a.CaughtUp()
-}
-
-// Leader is the Raft leader's server address, or "".
-func (a *Agent) Leader() string {
-	if a.raft != nil {
-		return a.raft.Leader()
-	}
-	return a.replicaLeader()
-}
-
-// waitForLeader blocks until a leader is known or ctx ends.
-func (a *Agent) waitForLeader(ctx context.Context) error {
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	for a.Leader() == "" {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("agent: no leader: %w", ctx.Err())
-		case <-t.C:
-		}
-	}
-	return nil
-}
-
-// LastContact is how long ago this agent's copy was known current: a
-// server's time since it heard from the leader, a client's time since its
-// last update plus its server's.
-func (a *Agent) LastContact() time.Duration {
-	if a.raft != nil {
-		return a.raft.LastContact()
-	}
-	return a.replicaLastContact()
-}
-
-// Peers lists the Raft voters' addresses.
-func (a *Agent) Peers() ([]string, error) {
-	servers, _, err := a.RaftConfiguration()
-	if err != nil {
-		return nil, err
-	}
-	out := []string{}
-	for _, s := range servers {
-		if s.Voter {
-			out = append(out, s.Address)
-		}
-	}
-	return out, nil
 }
 
 // Register writes a catalog registration through Raft.
@@ -322,14 +219,4 @@ func (a *Agent) Register(req *structs.RegisterRequest) error {
 func (a *Agent) Deregister(req *structs.DeregisterRequest) error {
 	_, err := apply(a, raftstore.Deregister, req)
 	return err
-}
-
-// KV applies a KV write through Raft; false means a check-and-set failed.
-// A refused acquire or release is false with an error wrapping
-// state.ErrLockRefused that says why.
-func (a *Agent) KV(req *structs.KVRequest) (bool, error) {
-	if err := a.lockRefusedEarly(req); err != nil {
-		return false, err
-	}
-	return apply(a, raftstore.KV, req)
 }

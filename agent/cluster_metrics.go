@@ -4,50 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-var (
-	forwardedTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "coredns", Subsystem: "coord_rpc", Name: "forwarded_total",
-		Help: "Requests forwarded towards the leader, by operation (apply, read-index, renew-session, operator).",
-	}, []string{"op"})
-	forwardErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "coredns", Subsystem: "coord_rpc", Name: "forward_errors_total",
-		Help: "Forwarded requests that found no leader within the hold time, by operation.",
-	}, []string{"op"})
-	forwardDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: "coredns", Subsystem: "coord_rpc", Name: "forward_duration_seconds",
-		Help:    "Time to forward a request and get the leader's answer, by operation.",
-		Buckets: prometheus.ExponentialBuckets(0.0002, 2, 16),
-	}, []string{"op"})
-	writeResends = prometheus.NewCounter(prometheus.CounterOpts{
-		Namespace: "coredns", Subsystem: "coord_rpc", Name: "write_resends_total",
-		Help: "Writes sent again with the same request ID after an attempt that failed or whose outcome was unknown.",
-	})
-	writesOutcomeUnknown = prometheus.NewCounter(prometheus.CounterOpts{
-		Namespace: "coredns", Subsystem: "coord_rpc", Name: "writes_outcome_unknown_total",
-		Help: "Writes answered 'outcome unknown': an attempt may have been applied, and none confirmed it within the hold time.",
-	})
-	snapshotsStreamed = prometheus.NewCounter(prometheus.CounterOpts{
-		Namespace: "coredns", Subsystem: "coord_rpc", Name: "snapshots_streamed_total",
-		Help: "Full state snapshots this server streamed to subscribing clients.",
-	})
-	replicaResubscribes = prometheus.NewCounter(prometheus.CounterOpts{
-		Namespace: "coredns", Subsystem: "coord_replica", Name: "resubscribes_total",
-		Help: "Times this client's replication stream broke and was reopened.",
-	})
-	replicaSnapshots = prometheus.NewCounter(prometheus.CounterOpts{
-		Namespace: "coredns", Subsystem: "coord_replica", Name: "snapshots_total",
-		Help: "Full snapshots this client restored its replica from.",
-	})
-	autopilotRemoved = prometheus.NewCounter(prometheus.CounterOpts{
-		Namespace: "coredns", Subsystem: "coord_autopilot", Name: "dead_servers_removed_total",
-		Help: "Failed servers the leader removed from the Raft configuration.",
-	})
-)
-
-func init() {
-	prometheus.MustRegister(forwardedTotal, forwardErrors, forwardDuration, writeResends, writesOutcomeUnknown, snapshotsStreamed,
-		replicaResubscribes, replicaSnapshots, autopilotRemoved, newClusterCollector())
-}
+func init() { prometheus.MustRegister(newClusterCollector()) }
 
 // clusterCollector reports each running agent's Raft figures (servers) or
 // replica freshness (clients) at scrape time.
@@ -83,26 +40,23 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{node}, labels...)...)
 		}
-		if a.raft != nil {
-			st := a.raft.Stats()
+		st := a.role.Stats()
+		if r := st.Raft; r != nil {
 			for _, s := range []string{"Leader", "Follower", "Candidate", "Shutdown"} {
 				v := 0.0
-				if s == st.State {
+				if s == r.State {
 					v = 1
 				}
 				gauge(c.state, v, s)
 			}
-			gauge(c.term, float64(st.Term))
-			gauge(c.commit, float64(st.CommitIndex))
-			gauge(c.applied, float64(st.AppliedIndex))
-			gauge(c.lastContact, st.LastContact.Seconds())
-			continue
+			gauge(c.term, float64(r.Term))
+			gauge(c.commit, float64(r.CommitIndex))
+			gauge(c.applied, float64(r.AppliedIndex))
+			gauge(c.lastContact, r.LastContact.Seconds())
 		}
-		gauge(c.replicaContact, a.replicaLastContact().Seconds())
-		lag := 0.0
-		if srv, own := a.replicaState.serverIndex.Load(), a.replica.Index(); srv > own {
-			lag = float64(srv - own)
+		if r := st.Replica; r != nil {
+			gauge(c.replicaContact, r.LastContact.Seconds())
+			gauge(c.replicaLag, float64(r.IndexLag))
 		}
-		gauge(c.replicaLag, lag)
 	}
 }

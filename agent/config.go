@@ -1,6 +1,3 @@
-// Package agent owns the lifetime of one coredns-coord agent: its Raft
-// server and state store, its HTTP listener, and its own catalog entry. The
-// DNS plugin and the HTTP API read through it; it knows neither.
 package agent
 
 import (

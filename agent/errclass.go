@@ -3,110 +3,48 @@ package agent
 import (
 	"errors"
 
-	"github.com/coredns-coord/coredns-coord/raftstore"
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/agent/cluster"
 )
 
-// ErrorKind is what a failed request means to whoever asked. It is decided
-// once, here, for every sentinel error: the HTTP API derives its status
-// codes from it, and a forwarded error keeps its sentinel across the wire.
-type ErrorKind int
+// ErrorKind is what a failed request means to whoever asked (see
+// cluster.ErrorKind): the HTTP API derives its status codes from it.
+type ErrorKind = cluster.ErrorKind
 
-// The kinds, in order of precedence: an error that wraps sentinels of two
-// kinds (no leader because this server cannot write its log) is of the one
-// listed first. Whether a write was applied comes before whose fault a
-// refusal was, as the HTTP API has always answered.
+// The kinds, in order of precedence (see package cluster).
 const (
-	// KindNotFound: what the request names does not exist on this agent.
-	KindNotFound ErrorKind = iota + 1
-	// KindLogWrite: a server cannot write its Raft log (a full disk).
-	KindLogWrite
-	// KindOutcomeUnknown: the write may or may not have been applied.
-	KindOutcomeUnknown
-	// KindCatchingUp: this agent's copy of the state is still behind.
-	KindCatchingUp
-	// KindNoLeader: no leader was reached; nothing was applied.
-	KindNoLeader
-	// KindInvalid: the request is wrong (validation, a bad archive, an
-	// unknown peer); sending it again cannot help.
-	KindInvalid
-	// KindNotApplied: the write provably was not applied.
-	KindNotApplied
-	// KindConflict: the write lost to the state (a refused lock).
-	KindConflict
-	// KindUndecodable: a command this binary cannot decode.
-	KindUndecodable
-	// KindInternal: anything else.
-	KindInternal
+	KindNotFound       = cluster.KindNotFound
+	KindLogWrite       = cluster.KindLogWrite
+	KindOutcomeUnknown = cluster.KindOutcomeUnknown
+	KindCatchingUp     = cluster.KindCatchingUp
+	KindNoLeader       = cluster.KindNoLeader
+	KindInvalid        = cluster.KindInvalid
+	KindNotApplied     = cluster.KindNotApplied
+	KindConflict       = cluster.KindConflict
+	KindUndecodable    = cluster.KindUndecodable
+	KindInternal       = cluster.KindInternal
 )
 
-// sentinel is one error with a meaning beyond its text: its name on the
-// wire and its kind.
-type sentinel struct {
+// localSentinels are the errors of this agent's own requests (its
+// services and checks, its catch-up), which never cross the wire; the
+// errors a server answers with are cluster's. A new one is added here only.
+var localSentinels = []struct {
 	err  error
-	wire string
 	kind ErrorKind
-}
-
-// sentinels are all of them. A new sentinel error is added here only.
-// Order matters for the wire, which keeps one sentinel per error: the
-// outcome of a write comes first, so that the agent that forwarded it
-// still knows whether it may re-send (a no-leader caused by a log write
-// failure travels as no-leader).
-var sentinels = []sentinel{
-	{raftstore.ErrNotLeader, "not-leader", KindNoLeader},
-	{ErrNoLeader, "no-leader", KindNoLeader},
-	{raftstore.ErrNotApplied, "not-applied", KindNotApplied},
-	{raftstore.ErrOutcomeUnknown, "outcome-unknown", KindOutcomeUnknown},
-	{state.ErrMissingNode, "missing-node", KindInvalid},
-	{state.ErrMissingAddress, "missing-address", KindInvalid},
-	{state.ErrMissingService, "missing-service", KindInvalid},
-	{state.ErrMissingCheckID, "missing-check", KindInvalid},
-	{state.ErrUnknownNode, "unknown-node", KindInvalid},
-	{state.ErrUnknownService, "unknown-service", KindInvalid},
-	{state.ErrBadCheckStatus, "bad-status", KindInvalid},
-	{state.ErrMissingKey, "missing-key", KindInvalid},
-	{state.ErrInvalidSession, "invalid-session", KindInvalid},
-	{state.ErrInvalidTxn, "invalid-txn", KindInvalid},
-	{state.ErrLockRefused, "lock-refused", KindConflict},
-	{raftstore.ErrUnknownPeer, "unknown-peer", KindInvalid},
-	{raftstore.ErrUndecodable, "undecodable", KindUndecodable},
-	{raftstore.ErrBadArchive, "bad-archive", KindInvalid},
-	{raftstore.ErrLogWrite, "log-write", KindLogWrite},
-	{ErrCatchingUp, "catching-up", KindCatchingUp},
-	{ErrUnknownService, "unknown-agent-service", KindNotFound},
-	{ErrUnknownCheck, "unknown-agent-check", KindNotFound},
-	{ErrInvalidDefinition, "invalid-definition", KindInvalid},
+}{
+	{ErrCatchingUp, KindCatchingUp},
+	{ErrUnknownService, KindNotFound},
+	{ErrUnknownCheck, KindNotFound},
+	{ErrInvalidDefinition, KindInvalid},
 }
 
 // ErrorKindOf is err's kind: of the sentinels it wraps, the most specific;
 // KindInternal when it wraps none.
 func ErrorKindOf(err error) ErrorKind {
-	kind := KindInternal
-	for _, s := range sentinels {
+	kind := cluster.KindOf(err)
+	for _, s := range localSentinels {
 		if s.kind < kind && errors.Is(err, s.err) {
 			kind = s.kind
 		}
 	}
 	return kind
 }
-
-// wireName is the name of the first sentinel err wraps, "" for none.
-func wireName(err error) string {
-	for _, s := range sentinels {
-		if errors.Is(err, s.err) {
-			return s.wire
-		}
-	}
-	return ""
-}
-
-// sentinelByWire is the inverse of wireName (nil for "" and for a name a
-// newer agent sent that this one does not know).
-var sentinelByWire = func() map[string]error {
-	m := make(map[string]error, len(sentinels))
-	for _, s := range sentinels {
-		m[s.wire] = s.err
-	}
-	return m
-}()

@@ -1,61 +1,31 @@
 package agent
 
 import (
-	"errors"
 	"fmt"
 	"testing"
 
 	"github.com/coredns-coord/coredns-coord/raftstore"
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
-	"github.com/coredns-coord/coredns-coord/rpc"
+	"github.com/coredns-coord/coredns-coord/state"
 )
 
-// Every sentinel crosses the wire as itself: a forwarded error has the
-// kind it had where it happened.
-func TestSentinelsSurviveTheWire(t *testing.T) {
-	names := map[string]bool{}
-	for _, s := range sentinels {
-		if s.wire == "" || names[s.wire] {
-			t.Fatalf("sentinel %q: wire name %q is empty or taken", s.err, s.wire)
+// The agent's own errors have their kinds beside the ones that cross the
+// wire, and the most specific kind wins whichever side it comes from.
+func TestErrorKindOf(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want ErrorKind
+	}{
+		{unknownService("web"), KindNotFound},
+		{unknownCheck("c"), KindNotFound},
+		{invalid("bad port"), KindInvalid},
+		{fmt.Errorf("read: %w", ErrCatchingUp), KindCatchingUp},
+		{fmt.Errorf("%w: %w", ErrNoLeader, raftstore.ErrLogWrite), KindLogWrite},
+		{fmt.Errorf("%w: %w", state.ErrMissingKey, ErrUnknownService), KindNotFound},
+		{fmt.Errorf("%w: %w", ErrCatchingUp, ErrNoLeader), KindCatchingUp},
+		{fmt.Errorf("disk on fire"), KindInternal},
+	} {
+		if got := ErrorKindOf(tc.err); got != tc.want {
+			t.Errorf("ErrorKindOf(%q) = %d, want %d", tc.err, got, tc.want)
 		}
-		names[s.wire] = true
-		err := fmt.Errorf("on the leader: %w", s.err)
-		back := fromWire(toWire(err))
-		if !errors.Is(back, s.err) || back.Error() != err.Error() {
-			t.Errorf("%q came back as %q (is: %v)", err, back, errors.Is(back, s.err))
-		}
-		if got := ErrorKindOf(back); got != ErrorKindOf(err) {
-			t.Errorf("%q: kind %d here, %d after the wire", err, ErrorKindOf(err), got)
-		}
-	}
-}
-
-// An error wrapping two sentinels: the wire keeps the write's outcome (so
-// the forwarding agent still re-sends), the kind is the cause.
-func TestTwoSentinels(t *testing.T) {
-	err := fmt.Errorf("%w: %w", ErrNoLeader, fmt.Errorf("%w: disk full", raftstore.ErrLogWrite))
-	if w := toWire(err); w.Kind != "no-leader" {
-		t.Errorf("wire kind %q, want no-leader", w.Kind)
-	}
-	if k := ErrorKindOf(err); k != KindLogWrite {
-		t.Errorf("kind %d, want KindLogWrite", k)
-	}
-	if k := ErrorKindOf(fmt.Errorf("%w: %w", raftstore.ErrNotLeader, state.ErrMissingKey)); k != KindNoLeader {
-		t.Errorf("kind %d, want KindNoLeader", k)
-	}
-}
-
-func TestUnclassified(t *testing.T) {
-	err := errors.New("disk on fire")
-	if w := toWire(err); w.Kind != "" {
-		t.Errorf("wire kind %q for a plain error", w.Kind)
-	}
-	if k := ErrorKindOf(err); k != KindInternal {
-		t.Errorf("kind %d, want KindInternal", k)
-	}
-	// A kind from a newer agent that this one does not know: its text only.
-	back := fromWire(&rpc.Error{Kind: "from-the-future", Message: "x"})
-	if back.Error() != "x" || ErrorKindOf(back) != KindInternal {
-		t.Errorf("unknown wire kind came back as %q, kind %d", back, ErrorKindOf(back))
 	}
 }

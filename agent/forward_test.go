@@ -12,6 +12,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/coredns-coord/coredns-coord/agent/cluster"
+	"github.com/coredns-coord/coredns-coord/agent/server"
 	"github.com/coredns-coord/coredns-coord/internal/testutil"
 	"github.com/coredns-coord/coredns-coord/raftstore"
 	"github.com/coredns-coord/coredns-coord/rpc"
@@ -68,7 +70,7 @@ func startCluster(t *testing.T, servers, clients int) (srv, cli []*Agent) {
 func leaderOf(t *testing.T, servers []*Agent) (leader *Agent, followers []*Agent) {
 	t.Helper()
 	for _, s := range servers {
-		if s.raft.IsLeader() {
+		if s.role.(*server.Server).IsLeader() {
 			leader = s
 		} else {
 			followers = append(followers, s)
@@ -92,18 +94,18 @@ type faultyApply struct {
 }
 
 func (f *faultyApply) install() {
-	send := applyFunc(func(ctx context.Context, addr string, req *rpc.ApplyRequest) (*rpc.ApplyResponse, error) {
+	send := cluster.ApplyFunc(func(ctx context.Context, addr string, req *rpc.ApplyRequest) (*rpc.ApplyResponse, error) {
 		call := f.calls.Add(1)
 		if f.to != nil {
 			addr = f.to(call, addr)
 		}
-		resp, err := f.a.pool.Apply(ctx, addr, req)
+		resp, err := forwarder(f.a).Pool().Apply(ctx, addr, req)
 		if err == nil && f.lose(call) {
 			return nil, fmt.Errorf("rpc: Apply on %s: %w", addr, status.Error(codes.Unavailable, "error reading from server: connection reset by peer"))
 		}
 		return resp, err
 	})
-	f.a.sendApply.Store(&send)
+	forwarder(f.a).InjectApply(send)
 }
 
 func kvEntry(t *testing.T, a *Agent, key string) *structs.DirEntry {
@@ -210,14 +212,14 @@ func TestMiddleHopTimingOutIsUnknownAndResentOnce(t *testing.T) {
 	// The middle hop on its own: its answer says the outcome is unknown.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_, _, err = middle.applyEncoded(ctx, mustEncode(t, "k2"), 0)
+	_, _, err = forwarder(middle).Apply(ctx, mustEncode(t, "k2"), 0)
 	if !errors.Is(err, raftstore.ErrOutcomeUnknown) {
 		t.Errorf("a hop whose every forward lost its answer says %v, want outcome unknown", err)
 	}
 }
 
 // The hop limit stops forwarding, never the leader: a request that went
-// through maxHops servers (a client, a follower, a deposed leader) is
+// through cluster.MaxHops servers (a client, a follower, a deposed leader) is
 // applied by the leader it reaches; a server that does not lead answers at
 // once that it did not send it, so that the hop before tries again.
 func TestHopLimitStopsForwardingNotTheLeader(t *testing.T) {
@@ -226,13 +228,13 @@ func TestHopLimitStopsForwardingNotTheLeader(t *testing.T) {
 	}
 	servers, _ := startCluster(t, 3, 0)
 	leader, followers := leaderOf(t, servers)
-	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), cluster.WriteTimeout)
 	defer cancel()
-	if res, _, err := leader.applyEncoded(ctx, mustEncode(t, "far"), maxHops); err != nil || res != true {
-		t.Fatalf("BUG: the leader refuses a request forwarded %d times: %v, %v", maxHops, res, err)
+	if res, _, err := forwarder(leader).Apply(ctx, mustEncode(t, "far"), cluster.MaxHops); err != nil || res != true {
+		t.Fatalf("BUG: the leader refuses a request forwarded %d times: %v, %v", cluster.MaxHops, res, err)
 	}
 	start := time.Now()
-	_, _, err := followers[0].applyEncoded(ctx, mustEncode(t, "further"), maxHops)
+	_, _, err := forwarder(followers[0]).Apply(ctx, mustEncode(t, "further"), cluster.MaxHops)
 	if !errors.Is(err, ErrNoLeader) || time.Since(start) > time.Second {
 		t.Fatalf("a follower at the hop limit: %v after %s, want ErrNoLeader at once", err, time.Since(start))
 	}

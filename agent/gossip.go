@@ -9,17 +9,18 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/coredns-coord/coredns-coord/agent/cluster"
 	"github.com/coredns-coord/coredns-coord/gossip"
 )
 
-// Gossip tags, as Consul's serf tags.
+// Gossip tags, as Consul's serf tags (see package cluster).
 const (
-	tagRole      = "role"
-	tagID        = "id"
-	tagPort      = "port"
-	tagExpect    = "expect"
-	roleServer   = "consul"
-	roleClient   = "node"
+	tagRole      = cluster.TagRole
+	tagID        = cluster.TagID
+	tagPort      = cluster.TagPort
+	tagExpect    = cluster.TagExpect
+	roleServer   = cluster.RoleServer
+	roleClient   = cluster.RoleClient
 	leaveTimeout = 5 * time.Second
 )
 
@@ -64,10 +65,6 @@ func (a *Agent) startGossip() error {
 		a.wg.Add(1)
 		go a.retryJoin()
 	}
-	if !a.cfg.Server {
-		a.wg.Add(1)
-		go a.warnWithoutServers()
-	}
 	return nil
 }
 
@@ -81,36 +78,20 @@ func (a *Agent) gossipTags() map[string]string {
 	return tags
 }
 
-// gossipLoop turns membership changes into leader reconciliation (and,
-// before the cluster exists, bootstrap attempts) and user events into the
-// agent's event list.
+// gossipLoop tells the role of membership changes (a server's leader
+// reconciles the catalog, a client refreshes its server list) and turns
+// user events into the agent's event list.
 func (a *Agent) gossipLoop() {
 	defer a.wg.Done()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	for {
 		select {
 		case <-a.stopCh:
 			return
 		case ev := <-a.gossip.Events():
-			if ev.Member.Tags[tagRole] == roleServer {
-				a.serversChanged()
-			}
-			a.notifyMembers()
-			a.maybeBootstrap()
+			a.role.MemberChanged(ev.Member)
 		case ue := <-a.gossip.UserEvents():
 			a.receiveEvent(ue)
-		case <-tick.C:
-			a.maybeBootstrap()
 		}
-	}
-}
-
-// notifyMembers wakes the leader's reconciliation without blocking.
-func (a *Agent) notifyMembers() {
-	select {
-	case a.membersChanged <- struct{}{}:
-	default:
 	}
 }
 
@@ -180,61 +161,4 @@ func (a *Agent) Leave() error {
 		return err
 	}
 	return nil
-}
-
-// serverMember is a gossip member that runs Raft.
-type serverMember struct {
-	Name, ID, Addr string
-	Expect         int
-	Status         gossip.Status
-}
-
-// servers are the LAN pool's server members.
-func (a *Agent) servers() []serverMember {
-	var out []serverMember
-	for _, m := range a.gossip.Members() {
-		if m.Tags[tagRole] != roleServer {
-			continue
-		}
-		port, err := strconv.Atoi(m.Tags[tagPort])
-		if err != nil {
-			continue
-		}
-		expect, _ := strconv.Atoi(m.Tags[tagExpect])
-		out = append(out, serverMember{
-			Name: m.Name, ID: m.Tags[tagID], Expect: expect, Status: m.Status,
-			Addr: net.JoinHostPort(m.Addr.String(), strconv.Itoa(port)),
-		})
-	}
-	return out
-}
-
-// serverNames maps Raft IDs to node names.
-func (a *Agent) serverNames() map[string]string {
-	out := map[string]string{}
-	for _, s := range a.servers() {
-		out[s.ID] = s.Name
-	}
-	return out
-}
-
-// serverAddrs are the server ports of the alive servers.
-func (a *Agent) serverAddrs() []string {
-	a.serverMu.Lock()
-	defer a.serverMu.Unlock()
-	if a.serverCache == nil {
-		for _, s := range a.servers() {
-			if s.Status == gossip.StatusAlive {
-				a.serverCache = append(a.serverCache, s.Addr)
-			}
-		}
-	}
-	return a.serverCache
-}
-
-// serversChanged drops the cached server list.
-func (a *Agent) serversChanged() {
-	a.serverMu.Lock()
-	a.serverCache = nil
-	a.serverMu.Unlock()
 }

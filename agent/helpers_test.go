@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"bytes"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/coredns-coord/coredns-coord/agent/cluster"
 	"github.com/coredns-coord/coredns-coord/internal/testutil"
 )
 
@@ -22,4 +25,40 @@ func startTestServer(t *testing.T, node string) *Agent {
 	a.StartSync()
 	waitUntil(t, 20*time.Second, node+" to be ready", a.Ready)
 	return a
+}
+
+// forwarder is the role's way to the leader, where tests inject faults.
+func forwarder(a *Agent) *cluster.Forwarder {
+	return a.role.(interface{ Forwarder() *cluster.Forwarder }).Forwarder()
+}
+
+func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after %s", what, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// syncWriter is a log destination tests can read while agents write.
+type syncWriter struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *syncWriter) take() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := w.buf.String()
+	w.buf.Reset()
+	return s
 }

@@ -73,8 +73,8 @@ func (a *Agent) DisableServiceMaintenance(serviceID string) error {
 func (a *Agent) addMaintenanceCheck(hc *structs.HealthCheck) {
 	hc.Status, hc.Type = structs.HealthCritical, maintCheckType
 	defer a.syncNow()
-	a.healthMu.Lock()
-	defer a.healthMu.Unlock()
+	a.localMu.Lock()
+	defer a.localMu.Unlock()
 	if cur := a.local.Check(hc.CheckID); cur != nil && cur.Check.Notes == hc.Notes {
 		return
 	}
@@ -85,8 +85,8 @@ func (a *Agent) addMaintenanceCheck(hc *structs.HealthCheck) {
 
 func (a *Agent) removeMaintenanceCheck(id string) {
 	defer a.syncNow()
-	a.healthMu.Lock()
-	defer a.healthMu.Unlock()
+	a.localMu.Lock()
+	defer a.localMu.Unlock()
 	if a.local.RemoveCheck(id) {
 		a.unpersistCheck(id)
 		agentLog.Infof("maintenance disabled: %s", id)

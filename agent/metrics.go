@@ -3,7 +3,7 @@ package agent
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/state"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
@@ -55,7 +55,7 @@ func (c *catalogCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(len(sessions)), node)
 		check, nodeLeft := a.State().SessionInvalidations()
 		for cause, n := range map[string]uint64{
-			state.CauseAPI: a.invalidatedAPI.Load(), state.CauseTTL: a.invalidatedTTL.Load(),
+			state.CauseAPI: a.sessionsDestroyed.Load(), state.CauseTTL: a.role.Stats().SessionsExpired,
 			state.CauseCheck: check, state.CauseNode: nodeLeft,
 		} {
 			ch <- prometheus.MustNewConstMetric(c.invalidations, prometheus.CounterValue, float64(n), node, cause)

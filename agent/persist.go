@@ -165,8 +165,8 @@ func (a *Agent) loadPersisted() {
 }
 
 func (a *Agent) restoreCheck(p persistedCheck) error {
-	a.healthMu.Lock()
-	defer a.healthMu.Unlock()
+	a.localMu.Lock()
+	defer a.localMu.Unlock()
 	if p.Check.ServiceID != "" && a.local.Service(p.Check.ServiceID) == nil {
 		return fmt.Errorf("check %q: service %q is gone", p.Check.CheckID, p.Check.ServiceID)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/hashicorp/go-memdb"
 
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/state"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 

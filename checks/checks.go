@@ -22,7 +22,7 @@ import (
 
 	"github.com/coredns-coord/coredns-coord/internal/logging"
 
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/state"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 

@@ -5,7 +5,7 @@ import (
 
 	"github.com/coredns-coord/coredns-coord/agent"
 	"github.com/coredns-coord/coredns-coord/agent/local"
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/state"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/coredns-coord/coredns-coord/raftstore"
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/state"
 )
 
 func TestStatusOf(t *testing.T) {

@@ -3,7 +3,7 @@ package httpapi
 import (
 	"net/http"
 
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/state"
 )
 
 // statusLeader answers with the leader's Raft address as a JSON string, ""

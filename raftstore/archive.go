@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/state"
 )
 
 // A snapshot archive (snapshot save / restore) is a gzip'd tar, as

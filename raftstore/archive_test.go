@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/state"
 )
 
 // FuzzReadArchive feeds arbitrary bytes to the snapshot restore path (PUT

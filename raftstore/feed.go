@@ -5,7 +5,7 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/state"
 )
 
 // Entry is one applied command as the feed keeps it.

@@ -14,7 +14,7 @@ import (
 	"github.com/hashicorp/raft-wal/metadb"
 
 	"github.com/coredns-coord/coredns-coord/internal/logging"
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/state"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/state"
 )
 
 // Replica is a client agent's read-only copy of the state: the commands a

@@ -10,7 +10,7 @@ import (
 
 	"github.com/coredns/coredns/plugin"
 
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/state"
 )
 
 // Agent is what the plugin reads from the agent its block configures.

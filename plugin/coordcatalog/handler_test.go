@@ -9,7 +9,7 @@ import (
 	"github.com/coredns/coredns/plugin/test"
 	"github.com/miekg/dns"
 
-	"github.com/coredns-coord/coredns-coord/raftstore/state"
+	"github.com/coredns-coord/coredns-coord/state"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 

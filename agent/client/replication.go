@@ -1,4 +1,4 @@
-package agent
+package client
 
 import (
 	"bytes"
@@ -31,24 +31,26 @@ type replicaStatus struct {
 	leader            atomic.Pointer[string]
 }
 
-func (a *Agent) replicationLoop() {
-	defer a.wg.Done()
+// replicationLoop keeps one subscription open, to a server picked at
+// random, resubscribing from the replica's index when it breaks.
+func (c *Client) replicationLoop() {
+	defer c.wg.Done()
 	backoff := replicaRetryMin
 	for {
 		select {
-		case <-a.stopCh:
+		case <-c.ctx.Done():
 			return
 		default:
 		}
-		addr := a.forwardTarget()
+		addr := c.target()
 		if addr != "" {
-			err := a.subscribe(addr)
+			err := c.subscribe(addr)
 			if err == nil {
 				backoff = replicaRetryMin
 				continue
 			}
 			select {
-			case <-a.stopCh:
+			case <-c.ctx.Done():
 				return
 			default:
 			}
@@ -56,7 +58,7 @@ func (a *Agent) replicationLoop() {
 			replicaResubscribes.Inc()
 		}
 		select {
-		case <-a.stopCh:
+		case <-c.ctx.Done():
 			return
 		case <-time.After(backoff):
 		}
@@ -65,7 +67,7 @@ func (a *Agent) replicationLoop() {
 }
 
 // subscribe follows one server until the stream breaks or goes silent.
-func (a *Agent) subscribe(addr string) error {
+func (c *Client) subscribe(addr string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	heard := make(chan struct{}, 1)
@@ -76,7 +78,7 @@ func (a *Agent) subscribe(addr string) error {
 			select {
 			case <-ctx.Done():
 				return
-			case <-a.stopCh:
+			case <-c.ctx.Done():
 				cancel()
 				return
 			case <-heard:
@@ -90,12 +92,12 @@ func (a *Agent) subscribe(addr string) error {
 	// A snapshot arrives in chunks on this stream only; a broken stream
 	// drops what it had.
 	var snapshot bytes.Buffer
-	err := a.pool.Subscribe(ctx, addr, &rpc.SubscribeRequest{Index: a.replica.Index()}, func(u *rpc.Update) error {
+	err := c.fwd.Pool().Subscribe(ctx, addr, &rpc.SubscribeRequest{Index: c.replica.Index()}, func(u *rpc.Update) error {
 		select {
 		case heard <- struct{}{}:
 		default:
 		}
-		return a.applyUpdate(u, &snapshot)
+		return c.applyUpdate(u, &snapshot)
 	})
 	if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("no update for %s", replicaSilence)
@@ -105,12 +107,12 @@ func (a *Agent) subscribe(addr string) error {
 
 // applyUpdate runs on the replication goroutine only; readers of the
 // status use its atomics, never waiting for a batch to apply.
-func (a *Agent) applyUpdate(u *rpc.Update, snapshot *bytes.Buffer) error {
-	rs := &a.replicaState
+func (c *Client) applyUpdate(u *rpc.Update, snapshot *bytes.Buffer) error {
+	rs := &c.status
 	if len(u.Snapshot) > 0 || u.SnapshotEnd {
 		snapshot.Write(u.Snapshot)
 		if u.SnapshotEnd {
-			err := a.replica.Restore(snapshot, u.Index)
+			err := c.replica.Restore(snapshot, u.Index)
 			snapshot.Reset()
 			if err != nil {
 				return err
@@ -119,7 +121,7 @@ func (a *Agent) applyUpdate(u *rpc.Update, snapshot *bytes.Buffer) error {
 		}
 	}
 	for _, e := range u.Entries {
-		if err := a.replica.Apply(e.Index, e.Data); err != nil {
+		if err := c.replica.Apply(e.Index, e.Data); err != nil {
 			return err
 		}
 	}
@@ -128,16 +130,16 @@ func (a *Agent) applyUpdate(u *rpc.Update, snapshot *bytes.Buffer) error {
 	rs.serverLastContact.Store(int64(u.LastContact))
 	rs.serverIndex.Store(u.Index)
 	rs.lastUpdate.Store(time.Now().UnixNano())
-	if a.replica.Index() >= u.Index && snapshot.Len() == 0 {
-		a.markCaughtUp()
+	if c.replica.Index() >= u.Index && snapshot.Len() == 0 {
+		c.caughtUp.Mark()
 	}
 	return nil
 }
 
-// replicaLastContact is how stale the client's copy may be: the time since
-// the last update plus the server's own time since it heard its leader.
-func (a *Agent) replicaLastContact() time.Duration {
-	rs := &a.replicaState
+// LastContact is how stale the replica may be: the time since the last
+// update plus the server's own time since it heard its leader.
+func (c *Client) LastContact() time.Duration {
+	rs := &c.status
 	last := rs.lastUpdate.Load()
 	if last == 0 {
 		return 0
@@ -145,10 +147,10 @@ func (a *Agent) replicaLastContact() time.Duration {
 	return time.Since(time.Unix(0, last)) + time.Duration(rs.serverLastContact.Load())
 }
 
-// replicaLeader is the leader the subscribed server knows, or "" when the
-// stream went quiet.
-func (a *Agent) replicaLeader() string {
-	rs := &a.replicaState
+// Leader is the leader the subscribed server knows, or "" when the stream
+// went quiet.
+func (c *Client) Leader() string {
+	rs := &c.status
 	last := rs.lastUpdate.Load()
 	if last == 0 || time.Since(time.Unix(0, last)) > replicaStaleAfter || !rs.knownLeader.Load() {
 		return ""

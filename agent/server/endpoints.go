@@ -1,4 +1,4 @@
-package agent
+package server
 
 import (
 	"bytes"
@@ -7,60 +7,60 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/coredns-coord/coredns-coord/agent/cluster"
 	"github.com/coredns-coord/coredns-coord/raftstore"
 	"github.com/coredns-coord/coredns-coord/rpc"
 )
 
-// rpcBackend answers the server port's RPCs for a server agent.
-type rpcBackend struct{ a *Agent }
+// rpcBackend answers the server port's RPCs.
+type rpcBackend struct{ s *Server }
 
 var _ rpc.Backend = rpcBackend{}
 
 // Apply forwards or applies a command for another agent. ctx carries that
 // agent's deadline, so this hop stops re-sending when it does.
 func (b rpcBackend) Apply(ctx context.Context, req *rpc.ApplyRequest) *rpc.ApplyResponse {
-	res, idx, err := b.a.applyEncoded(ctx, req.Command, req.Hops)
+	res, idx, err := b.s.fwd.Apply(ctx, req.Command, req.Hops)
 	if err != nil {
-		return &rpc.ApplyResponse{Error: toWire(err)}
+		return &rpc.ApplyResponse{Error: cluster.ToWire(err)}
 	}
 	if res == nil {
 		return &rpc.ApplyResponse{Index: idx}
 	}
 	raw, err := json.Marshal(res)
 	if err != nil {
-		return &rpc.ApplyResponse{Error: toWire(fmt.Errorf("agent: encode result: %w", err))}
+		return &rpc.ApplyResponse{Error: cluster.ToWire(fmt.Errorf("agent: encode result: %w", err))}
 	}
 	return &rpc.ApplyResponse{Result: raw, Index: idx}
 }
 
 func (b rpcBackend) ReadIndex(_ context.Context, req *rpc.ReadIndexRequest) *rpc.ReadIndexResponse {
-	idx, err := b.a.readIndex(req.Hops)
-	return &rpc.ReadIndexResponse{Index: idx, Error: toWire(err)}
+	idx, err := b.s.readIndex(req.Hops)
+	return &rpc.ReadIndexResponse{Index: idx, Error: cluster.ToWire(err)}
 }
 
 func (b rpcBackend) RenewSession(_ context.Context, req *rpc.RenewSessionRequest) *rpc.RenewSessionResponse {
-	s, err := b.a.renewSession(req.ID, req.Hops)
-	return &rpc.RenewSessionResponse{Session: s, Error: toWire(err)}
+	session, err := b.s.renewSession(req.ID, req.Hops)
+	return &rpc.RenewSessionResponse{Session: session, Error: cluster.ToWire(err)}
 }
 
 func (b rpcBackend) Operator(_ context.Context, req *rpc.OperatorRequest) *rpc.OperatorResponse {
 	switch req.Op {
-	case opLocalConfiguration:
-		servers, idx, err := b.a.raftServers()
-		return &rpc.OperatorResponse{Servers: servers, Index: idx, Error: toWire(err)}
-	case opLocalStats:
-		return &rpc.OperatorResponse{Servers: []rpc.RaftServer{b.a.localStats()}}
+	case cluster.OpLocalConfiguration:
+		servers, idx, err := b.s.raftServers()
+		return &rpc.OperatorResponse{Servers: servers, Index: idx, Error: cluster.ToWire(err)}
+	case cluster.OpLocalStats:
+		return &rpc.OperatorResponse{Servers: []rpc.RaftServer{b.s.localStats()}}
 	}
-	resp, err := b.a.operator(req)
+	resp, err := b.s.Operator(req)
 	if err != nil {
-		return &rpc.OperatorResponse{Error: toWire(err)}
+		return &rpc.OperatorResponse{Error: cluster.ToWire(err)}
 	}
 	return resp
 }
 
 // Streaming: at most subscribeBatch commands (and about subscribeBytes)
-// per update, a heartbeat
-// update at least every subscribeHeartbeat so that a subscriber can tell a
+// per update, a heartbeat update at least every subscribeHeartbeat so that a subscriber can tell a
 // quiet server from a dead one, snapshots in chunks of snapshotChunk.
 const (
 	subscribeBatch     = 512
@@ -70,8 +70,8 @@ const (
 )
 
 func (b rpcBackend) Subscribe(ctx context.Context, req *rpc.SubscribeRequest, send func(*rpc.Update) error) error {
-	a := b.a
-	feed := a.raft.Feed()
+	s := b.s
+	feed := s.raft.Feed()
 	from := req.Index
 	heartbeat := time.NewTicker(subscribeHeartbeat)
 	defer heartbeat.Stop()
@@ -86,7 +86,7 @@ func (b rpcBackend) Subscribe(ctx context.Context, req *rpc.SubscribeRequest, se
 			continue
 		}
 		if len(entries) > 0 {
-			u := a.updateHeader(last)
+			u := s.updateHeader(last)
 			size := 0
 			for _, e := range entries {
 				if size > 0 && size+len(e.Data) > subscribeBytes {
@@ -104,11 +104,11 @@ func (b rpcBackend) Subscribe(ctx context.Context, req *rpc.SubscribeRequest, se
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-a.stopCh:
+		case <-s.ctx.Done():
 			return nil
 		case <-changed:
 		case <-heartbeat.C:
-			if err := send(a.updateHeader(last)); err != nil {
+			if err := send(s.updateHeader(last)); err != nil {
 				return err
 			}
 		}
@@ -127,7 +127,7 @@ func (b rpcBackend) sendSnapshot(feed *raftstore.Feed, send func(*rpc.Update) er
 	snapshotsStreamed.Inc()
 	for data := buf.Bytes(); ; {
 		n := min(len(data), snapshotChunk)
-		u := b.a.updateHeader(idx)
+		u := b.s.updateHeader(idx)
 		u.Snapshot, data = data[:n], data[n:]
 		u.SnapshotEnd = len(data) == 0
 		if err := send(u); err != nil {
@@ -139,7 +139,7 @@ func (b rpcBackend) sendSnapshot(feed *raftstore.Feed, send func(*rpc.Update) er
 	}
 }
 
-func (a *Agent) updateHeader(index uint64) *rpc.Update {
-	leader := a.raft.Leader()
-	return &rpc.Update{Index: index, Leader: leader, KnownLeader: leader != "", LastContact: a.raft.LastContact()}
+func (s *Server) updateHeader(index uint64) *rpc.Update {
+	leader := s.raft.Leader()
+	return &rpc.Update{Index: index, Leader: leader, KnownLeader: leader != "", LastContact: s.raft.LastContact()}
 }

@@ -1,8 +1,10 @@
-// Package state is the catalog and KV state store: go-memdb tables with an
-// index table that records, per table, the Raft index of its last change.
-// Every query adds its iterators' watch channels to a memdb.WatchSet, which
-// is what blocking queries wait on. Readers outside ask for a table's
-// change index by its typed name (TableNodes, ...), never by a string.
+// Package state is the catalog and KV state store, owned by either role: a
+// server's Raft FSM and a client's replica apply the same commands to it.
+// It is go-memdb tables with an index table that records, per table, the
+// Raft index of its last change. Every query adds its iterators' watch
+// channels to a memdb.WatchSet, which is what blocking queries wait on.
+// Readers outside ask for a table's change index by its typed name
+// (TableNodes, ...), never by a string.
 package state
 
 import (

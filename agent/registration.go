@@ -1,3 +1,8 @@
+// Registration: the services and checks this agent runs, added and
+// removed through the API or definition files, their runners, and the
+// reapers of services critical for too long. (Check runners are package
+// checks; the catalog sync is agent/local.)
+
 package agent
 
 import (
@@ -77,8 +82,8 @@ func (a *Agent) install(svc *structs.NodeService, list []serviceCheck, src local
 	if src == local.SourceAPI {
 		defer a.syncNow()
 	}
-	a.healthMu.Lock()
-	defer a.healthMu.Unlock()
+	a.localMu.Lock()
+	defer a.localMu.Unlock()
 	runners, err := a.newRunners(list, src)
 	if err != nil {
 		return err
@@ -229,8 +234,8 @@ func (a *Agent) addCheckLocked(sc serviceCheck, r checks.Check, src local.Source
 // RemoveService deregisters a service and its checks from this agent.
 func (a *Agent) RemoveService(id string) error {
 	defer a.syncNow()
-	a.healthMu.Lock()
-	defer a.healthMu.Unlock()
+	a.localMu.Lock()
+	defer a.localMu.Unlock()
 	return a.removeServiceLocked(id)
 }
 
@@ -276,8 +281,8 @@ func (a *Agent) AddCheck(def *structs.CheckDefinition, src local.Source) error {
 // RemoveCheck deregisters a check from this agent.
 func (a *Agent) RemoveCheck(id string) error {
 	defer a.syncNow()
-	a.healthMu.Lock()
-	defer a.healthMu.Unlock()
+	a.localMu.Lock()
+	defer a.localMu.Unlock()
 	return a.removeCheckLocked(id)
 }
 
@@ -303,9 +308,9 @@ func (a *Agent) stopCheckLocked(id string) {
 // UpdateTTL records a TTL check's status as reported by its service
 // (agent/check/pass|warn|fail|update).
 func (a *Agent) UpdateTTL(id, status, output string) error {
-	a.healthMu.Lock()
+	a.localMu.Lock()
 	r := a.runners[id]
-	a.healthMu.Unlock()
+	a.localMu.Unlock()
 	if r == nil {
 		if a.local.Check(id) == nil {
 			return unknownCheck(id)
@@ -325,8 +330,8 @@ func (a *Agent) UpdateTTL(id, status, output string) error {
 // checkResult is every runner's Notify: it records the result locally,
 // which wakes the sync when the status changed.
 //
-// It must not take healthMu: Stop, called under healthMu, waits for an
-// in-flight run, whose Notify would then wait for healthMu.
+// It must not take localMu: Stop, called under localMu, waits for an
+// in-flight run, whose Notify would then wait for localMu.
 func (a *Agent) checkResult(id, status, output string) {
 	if a.local.UpdateCheck(id, status, output) {
 		a.armReaper(id)
@@ -359,8 +364,8 @@ func (a *Agent) disarmReaperLocked(id string) {
 
 func (a *Agent) reap(checkID string) {
 	defer a.syncNow()
-	a.healthMu.Lock()
-	defer a.healthMu.Unlock()
+	a.localMu.Lock()
+	defer a.localMu.Unlock()
 	c := a.local.Check(checkID)
 	if c == nil || c.CriticalSince.IsZero() || c.Definition == nil ||
 		time.Since(c.CriticalSince) < time.Duration(c.Definition.DeregisterCriticalServiceAfter) {
@@ -406,8 +411,8 @@ func (a *Agent) checkOptions(src local.Source) checks.Options {
 }
 
 func (a *Agent) stopChecks() {
-	a.healthMu.Lock()
-	defer a.healthMu.Unlock()
+	a.localMu.Lock()
+	defer a.localMu.Unlock()
 	for id, r := range a.runners {
 		r.Stop()
 		delete(a.runners, id)
