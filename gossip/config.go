@@ -4,11 +4,17 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
 	"time"
+
+	"github.com/hashicorp/serf/serf"
 )
 
-// DefaultLANPort is Consul's serf LAN port.
-const DefaultLANPort = 8301
+// Consul's serf ports.
+const (
+	DefaultLANPort = 8301
+	DefaultWANPort = 8302
+)
 
 // UserEventSizeLimit is Consul's limit on a user event's name + payload.
 const UserEventSizeLimit = 512
@@ -16,14 +22,19 @@ const UserEventSizeLimit = 512
 // Config configures a Pool. Zero values take the defaults documented on
 // each field.
 type Config struct {
-	// NodeName is this member's name; it must be unique in the pool.
+	// NodeName is this member's name; it must be unique in the pool. In a
+	// WAN pool it is WANMemberName(node, Datacenter).
 	NodeName string
-	// Datacenter is carried in the "dc" tag; members of another datacenter
-	// are refused. Default "dc1".
+	// Datacenter is carried in the "dc" tag. A LAN pool refuses members of
+	// another datacenter. Default "dc1".
 	Datacenter string
-	// PoolName labels metrics and log lines ("lan" by default; "wan" for a
-	// servers' WAN pool).
+	// PoolName labels metrics and log lines ("lan" by default; "wan" when
+	// WAN is set).
 	PoolName string
+	// WAN makes this a servers' WAN pool (as Consul's): members of every
+	// datacenter are accepted, but each one's name must be <node>.<dc> for
+	// the dc of its tags. Use DefaultWANTuning and DefaultWANPort with it.
+	WAN bool
 
 	// BindAddr is the address to listen on (UDP and TCP). Default 0.0.0.0.
 	BindAddr string
@@ -49,13 +60,17 @@ type Config struct {
 	// exists it wins over Keyring (as Consul, with a log line); when it does
 	// not and Keyring is set, it is created.
 	KeyringFile string
+	// SnapshotPath is serf's snapshot (Consul's serf/local.snapshot): the
+	// Lamport clocks and the members last seen alive. After a restart the
+	// member joins those again by itself and does not replay user events it
+	// already delivered. After a Leave it does not rejoin them. Empty: none.
+	SnapshotPath string
 
 	// ReconnectTimeout is how long a failed member is kept (status failed)
 	// before it is reaped. Default 72h.
 	ReconnectTimeout time.Duration
 	// ReconnectInterval is how often the pool tries to join a failed
-	// member again (serf's reconnect; its default is 30 s, ours is LAN
-	// tuned). Default 3s.
+	// member again (serf's default is 30 s, ours is LAN tuned). Default 3s.
 	ReconnectInterval time.Duration
 	// TombstoneTimeout is how long a left member is kept (status left)
 	// before it is reaped. Default 24h.
@@ -69,13 +84,13 @@ type Config struct {
 	// Default 1024. Events that do not fit are dropped and counted.
 	EventBuffer int
 
-	// Logger receives this package's log lines ("[INFO] gossip: ...") and
-	// memberlist's warnings and errors. memberlist's [DEBUG] and [INFO]
-	// lines are dropped unless LogMemberlistInfo is set. Default: the
-	// standard logger's output.
+	// Logger receives this package's log lines ("[INFO] gossip: ..."),
+	// serf's and memberlist's. [DEBUG] lines and memberlist's [INFO] ones
+	// are dropped unless LogMemberlistDebug / LogMemberlistInfo is set.
+	// Default: the standard logger's output.
 	Logger *log.Logger
-	// LogMemberlistInfo keeps memberlist's [INFO] lines (and [DEBUG] ones
-	// when LogMemberlistDebug is set too).
+	// LogMemberlistInfo keeps memberlist's [INFO] lines (and the [DEBUG]
+	// ones of serf and memberlist when LogMemberlistDebug is set too).
 	LogMemberlistInfo  bool
 	LogMemberlistDebug bool
 }
@@ -124,7 +139,7 @@ type Tuning struct {
 	// leave went out, to answer probes while the news spreads.
 	LeavePropagateDelay time.Duration
 	// QueryTimeoutMult: a key operation waits for answers up to
-	// GossipInterval * QueryTimeoutMult * ceil(log10(n+1)), at least 1s.
+	// GossipInterval * QueryTimeoutMult * ceil(log10(n+1)).
 	QueryTimeoutMult int
 }
 
@@ -150,6 +165,23 @@ func DefaultLANTuning() Tuning {
 		QueryTimeoutMult:        16,
 	}
 }
+
+// DefaultWANTuning returns memberlist's WAN timing (as Consul's WAN pool):
+// 5 s probes with 3 s timeouts, suspicion multiplier 6, 500 ms gossip to 4
+// members, 60 s push/pull.
+func DefaultWANTuning() Tuning {
+	t := DefaultLANTuning()
+	t.ProbeInterval, t.ProbeTimeout = 5*time.Second, 3*time.Second
+	t.SuspicionMult, t.SuspicionMaxTimeoutMult = 6, 6
+	t.GossipInterval, t.GossipNodes = 500*time.Millisecond, 4
+	t.GossipToTheDeadTime, t.DeadNodeReclaimTime = 60*time.Second, 60*time.Second
+	t.PushPullInterval, t.TCPTimeout = 60*time.Second, 30*time.Second
+	t.LeavePropagateDelay = time.Second
+	return t
+}
+
+// WANMemberName is a server's name in the WAN pool: <node>.<dc>, as Consul.
+func WANMemberName(node, dc string) string { return node + "." + dc }
 
 func (t Tuning) withDefaults() Tuning {
 	d := DefaultLANTuning()
@@ -192,8 +224,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Datacenter == "" {
 		c.Datacenter = "dc1"
 	}
+	if c.WAN && !strings.HasSuffix(c.NodeName, "."+c.Datacenter) {
+		return c, fmt.Errorf("gossip: a WAN member's name must be <node>.<dc>: %q does not end in %q", c.NodeName, "."+c.Datacenter)
+	}
 	if c.PoolName == "" {
-		c.PoolName = "lan"
+		c.PoolName = map[bool]string{false: "lan", true: "wan"}[c.WAN]
 	}
 	if c.BindAddr == "" {
 		c.BindAddr = "0.0.0.0"
@@ -218,4 +253,55 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.Tuning = c.Tuning.withDefaults()
 	return c, nil
+}
+
+// serfConfig is serf's configuration for this pool; the caller adds the
+// event channel, the merge delegate and the keyring.
+func (c Config) serfConfig(tags map[string]string) *serf.Config {
+	t := c.Tuning
+	sc := serf.DefaultConfig()
+	sc.NodeName = c.NodeName
+	sc.Tags = tags
+	sc.LeavePropagateDelay = t.LeavePropagateDelay
+	sc.ReconnectInterval = c.ReconnectInterval
+	sc.ReconnectTimeout = c.ReconnectTimeout
+	sc.TombstoneTimeout = c.TombstoneTimeout
+	// Reap often enough that short timeouts (tests) are honoured.
+	sc.ReapInterval = max(50*time.Millisecond, min(15*time.Second, c.ReconnectTimeout/4, c.TombstoneTimeout/4))
+	sc.QueryTimeoutMult = t.QueryTimeoutMult
+	sc.SnapshotPath = c.SnapshotPath
+	sc.KeyringFile = c.KeyringFile
+	// A name conflict is refused (merge delegate, memberlist); serf's
+	// resolution would shut down the member that loses a vote instead.
+	sc.EnableNameConflictResolution = false
+	// Room for the event ID that UserEvent prepends to the payload; the
+	// 512-byte limit is checked on name + payload before.
+	sc.UserEventSizeLimit = UserEventSizeLimit + 128
+	sc.LogOutput = nil
+	sc.Logger = newLibraryLogger(c, false)
+
+	mc := sc.MemberlistConfig
+	mc.BindAddr = c.BindAddr
+	mc.BindPort = c.BindPort
+	mc.AdvertiseAddr = c.AdvertiseAddr
+	mc.AdvertisePort = c.AdvertisePort
+	if mc.AdvertisePort == 0 {
+		mc.AdvertisePort = c.BindPort
+	}
+	mc.ProbeInterval = t.ProbeInterval
+	mc.ProbeTimeout = t.ProbeTimeout
+	mc.IndirectChecks = t.IndirectChecks
+	mc.SuspicionMult = t.SuspicionMult
+	mc.SuspicionMaxTimeoutMult = t.SuspicionMaxTimeoutMult
+	mc.AwarenessMaxMultiplier = t.AwarenessMaxMultiplier
+	mc.GossipInterval = t.GossipInterval
+	mc.GossipNodes = t.GossipNodes
+	mc.GossipToTheDeadTime = t.GossipToTheDeadTime
+	mc.RetransmitMult = t.RetransmitMult
+	mc.PushPullInterval = t.PushPullInterval
+	mc.TCPTimeout = t.TCPTimeout
+	mc.DeadNodeReclaimTime = t.DeadNodeReclaimTime
+	mc.LogOutput = nil
+	mc.Logger = newLibraryLogger(c, true)
+	return sc
 }

@@ -10,12 +10,13 @@ import (
 	"github.com/coredns-coord/coredns-coord/internal/logging"
 )
 
-// levelFilter passes memberlist's log lines through to out, dropping
-// [DEBUG] and [INFO] lines unless asked to keep them. Memberlist writes one
-// line per Write.
+// levelFilter passes serf's or memberlist's log lines through to out with
+// CoreDNS's level tags, dropping [DEBUG] lines, and [INFO] ones when
+// dropInfo is set (memberlist's), unless asked to keep them. The libraries
+// write one line per Write.
 type levelFilter struct {
 	out       io.Writer
-	keepInfo  bool
+	dropInfo  bool
 	keepDebug bool
 }
 
@@ -26,7 +27,7 @@ func (f *levelFilter) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 	case bytes.Contains(p, []byte("[INFO]")):
-		if !f.keepInfo {
+		if f.dropInfo {
 			return len(p), nil
 		}
 	}
@@ -36,16 +37,19 @@ func (f *levelFilter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func newMemberlistLogger(cfg Config) *log.Logger {
-	f := &levelFilter{out: cfg.Logger.Writer(), keepInfo: cfg.LogMemberlistInfo || cfg.LogMemberlistDebug, keepDebug: cfg.LogMemberlistDebug}
+// newLibraryLogger is the logger handed to serf (serf's [INFO] lines are its
+// member events: kept) or to memberlist (its [INFO] chatter: dropped unless
+// LogMemberlistInfo).
+func newLibraryLogger(cfg Config, memberlist bool) *log.Logger {
+	keepInfo := !memberlist || cfg.LogMemberlistInfo || cfg.LogMemberlistDebug
+	f := &levelFilter{out: cfg.Logger.Writer(), dropInfo: !keepInfo, keepDebug: cfg.LogMemberlistDebug}
 	return log.New(f, cfg.Logger.Prefix(), cfg.Logger.Flags())
 }
 
 func (p *Pool) logf(level, format string, args ...any) {
 	msg := strings.TrimPrefix(fmt.Sprintf(format, args...), "gossip: ")
-	p.logger.Printf("[%s] gossip: %s: %s", level, p.cfg.PoolName, msg)
+	p.cfg.Logger.Printf("[%s] gossip: %s: %s", level, p.cfg.PoolName, msg)
 }
 
-func (p *Pool) infof(format string, args ...any)  { p.logf("INFO", format, args...) }
-func (p *Pool) warnf(format string, args ...any)  { p.logf("WARNING", format, args...) }
-func (p *Pool) errorf(format string, args ...any) { p.logf("ERROR", format, args...) }
+func (p *Pool) infof(format string, args ...any) { p.logf("INFO", format, args...) }
+func (p *Pool) warnf(format string, args ...any) { p.logf("WARNING", format, args...) }

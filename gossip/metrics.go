@@ -63,13 +63,11 @@ func (c *membersCollector) Collect(ch chan<- prometheus.Metric) {
 			n = new([4]int)
 			counts[p.cfg.PoolName] = n
 		}
-		p.mu.RLock()
-		for _, m := range p.members {
+		for _, m := range p.Members() {
 			if int(m.Status) < len(n) {
 				n[m.Status]++
 			}
 		}
-		p.mu.RUnlock()
 	}
 	for pool, n := range counts {
 		for s, v := range n {
