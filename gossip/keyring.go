@@ -56,15 +56,8 @@ const (
 )
 
 func (o KeyOp) String() string {
-	switch o {
-	case KeyList:
-		return "list"
-	case KeyInstall:
-		return "install"
-	case KeyUse:
-		return "use"
-	case KeyRemove:
-		return "remove"
+	if o >= KeyList && o <= KeyRemove {
+		return [...]string{"list", "install", "use", "remove"}[o-KeyList]
 	}
 	return fmt.Sprintf("keyop(%d)", uint8(o))
 }
@@ -81,36 +74,6 @@ type KeyResponse struct {
 	// PrimaryKeys the members that use it as primary.
 	Keys        map[string]int
 	PrimaryKeys map[string]int
-}
-
-// InstallKey adds key to every member's keyring.
-func (p *Pool) InstallKey(key []byte) error {
-	_, err := p.KeyOperation(KeyInstall, key)
-	return err
-}
-
-// UseKey makes key, already installed, the primary key on every member.
-func (p *Pool) UseKey(key []byte) error {
-	_, err := p.KeyOperation(KeyUse, key)
-	return err
-}
-
-// RemoveKey removes key from every member's keyring. Removing the primary
-// key is refused.
-func (p *Pool) RemoveKey(key []byte) error {
-	_, err := p.KeyOperation(KeyRemove, key)
-	return err
-}
-
-// ListKeys asks every member for its keyring and returns, for each base64
-// key, how many members have it. When some members fail to answer in time,
-// the counts so far are returned with an error.
-func (p *Pool) ListKeys() (map[string]int, error) {
-	r, err := p.KeyOperation(KeyList, nil)
-	if r == nil {
-		return nil, err
-	}
-	return r.Keys, err
 }
 
 // KeyOperation runs op on every alive member, this one included, through
@@ -219,35 +182,19 @@ func loadKeyringFile(path string) ([][]byte, error) {
 	return keys, nil
 }
 
-// saveKeyringFile writes the keys (primary first) atomically, mode 0600.
+// saveKeyringFile writes the keys (primary first), mode 0600, as serf does
+// after each key operation.
 func saveKeyringFile(path string, keys [][]byte) error {
 	encoded := make([]string, len(keys))
 	for i, k := range keys {
 		encoded[i] = encodeKey(k)
 	}
 	data, err := json.MarshalIndent(encoded, "", "  ")
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("gossip: keyring file: %w", err)
-	}
-	// CreateTemp makes the file with mode 0600.
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("gossip: keyring file: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename, there is nothing to remove
-	_, err = tmp.Write(append(data, '\n'))
 	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
+		err = os.MkdirAll(filepath.Dir(path), 0o700)
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), path)
+		err = os.WriteFile(path, data, 0o600)
 	}
 	if err != nil {
 		return fmt.Errorf("gossip: keyring file: %w", err)

@@ -21,18 +21,13 @@ const (
 )
 
 func (s Status) String() string {
-	switch s {
-	case StatusAlive:
-		return "alive"
-	case StatusLeaving:
-		return "leaving"
-	case StatusLeft:
-		return "left"
-	case StatusFailed:
-		return "failed"
+	if s >= 0 && int(s) < len(statusNames) {
+		return statusNames[s]
 	}
 	return "status(" + strconv.Itoa(int(s)) + ")"
 }
+
+var statusNames = [...]string{"alive", "leaving", "left", "failed"}
 
 // Member is a member of the pool as this agent sees it.
 type Member struct {
@@ -81,20 +76,13 @@ var fromSerfEvent = map[serf.EventType]EventType{
 }
 
 func (t EventType) String() string {
-	switch t {
-	case EventJoin:
-		return "member-join"
-	case EventLeave:
-		return "member-leave"
-	case EventFailed:
-		return "member-failed"
-	case EventUpdate:
-		return "member-update"
-	case EventReap:
-		return "member-reap"
+	if t >= 0 && int(t) < len(eventNames) {
+		return eventNames[t]
 	}
 	return "event(" + strconv.Itoa(int(t)) + ")"
 }
+
+var eventNames = [...]string{"member-join", "member-leave", "member-failed", "member-update", "member-reap"}
 
 // MemberEvent is a change of a member's status or tags. Member is a copy of
 // the member's state right after the change.

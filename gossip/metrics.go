@@ -50,25 +50,17 @@ func newMembersCollector() *membersCollector {
 func (c *membersCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c *membersCollector) Collect(ch chan<- prometheus.Metric) {
+	counts := map[string]*[len(statusNames)]int{}
 	poolsMu.Lock()
-	live := make([]*Pool, 0, len(pools))
 	for p := range pools {
-		live = append(live, p)
-	}
-	poolsMu.Unlock()
-	counts := map[string]*[4]int{}
-	for _, p := range live {
-		n := counts[p.cfg.PoolName]
-		if n == nil {
-			n = new([4]int)
-			counts[p.cfg.PoolName] = n
+		if counts[p.cfg.PoolName] == nil {
+			counts[p.cfg.PoolName] = new([len(statusNames)]int)
 		}
 		for _, m := range p.Members() {
-			if int(m.Status) < len(n) {
-				n[m.Status]++
-			}
+			counts[p.cfg.PoolName][m.Status]++
 		}
 	}
+	poolsMu.Unlock()
 	for pool, n := range counts {
 		for s, v := range n {
 			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(v), pool, Status(s).String())

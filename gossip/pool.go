@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,6 +71,11 @@ func Create(cfg Config) (*Pool, error) {
 	keys, err := p.resolveKeyring()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.SnapshotPath != "" {
+		if err := os.MkdirAll(filepath.Dir(cfg.SnapshotPath), 0o700); err != nil {
+			return nil, fmt.Errorf("gossip: snapshot: %w", err)
+		}
 	}
 	sc := cfg.serfConfig(tags)
 	sc.EventCh = p.serfEvents

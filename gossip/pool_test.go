@@ -5,6 +5,7 @@ import (
 	"io"
 	"log"
 	"maps"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -487,7 +488,6 @@ func TestEventsNeverBlock(t *testing.T) {
 	}
 }
 
-
 func TestStrings(t *testing.T) {
 	for s, want := range map[Status]string{StatusAlive: "alive", StatusLeaving: "leaving", StatusLeft: "left", StatusFailed: "failed"} {
 		if s.String() != want {
@@ -498,8 +498,6 @@ func TestStrings(t *testing.T) {
 		t.Error(EventReap)
 	}
 }
-
-
 
 func gatherGauge(t *testing.T, name string, labels map[string]string) float64 {
 	t.Helper()
@@ -554,4 +552,70 @@ func TestReconnectToFailedMember(t *testing.T) {
 		b, _ := statusOf(back.Pool, "r0")
 		return a == StatusAlive && b == StatusAlive
 	})
+}
+
+// A WAN pool takes servers of every datacenter, each named <node>.<dc>.
+func TestWANPool(t *testing.T) {
+	t.Parallel()
+	wan := func(node, dc string) func(*Config) {
+		return func(c *Config) {
+			c.WAN, c.Datacenter, c.NodeName, c.Tuning = true, dc, WANMemberName(node, dc), DefaultWANTuning()
+		}
+	}
+	a := newPool(t, "", wan("s1", "dc1"))
+	b := newPool(t, "", wan("s1", "dc2"))
+	if _, err := b.Join([]string{a.addr()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "both datacenters' servers in the WAN pool", func() bool {
+		return aliveCount(a.Pool) == 2 && aliveCount(b.Pool) == 2
+	})
+	if m, _ := a.Member("s1.dc2"); m.Tags["dc"] != "dc2" || a.cfg.PoolName != "wan" {
+		t.Fatalf("a sees %+v in pool %q", m, a.cfg.PoolName)
+	}
+	if _, err := tryPool(t, "s3", func(c *Config) { c.WAN = true }); err == nil {
+		t.Fatal("a WAN member named without its datacenter was created")
+	}
+	lan := newPool(t, "x", func(c *Config) { c.Datacenter = "dc3" })
+	if n, err := lan.Join([]string{a.addr()}); err == nil || n != 0 || !strings.Contains(err.Error(), "<node>.<dc>") && !strings.Contains(err.Error(), "datacenter") {
+		t.Fatalf("a LAN member joined the WAN pool: n=%d err=%v", n, err)
+	}
+	if _, ok := a.Member("x"); ok {
+		t.Fatal("the WAN pool accepted x")
+	}
+}
+
+// With a snapshot, a member restarted after a failure joins the members it
+// last saw alive by itself, and does not deliver again the user events it
+// had delivered before.
+func TestSnapshotRejoin(t *testing.T) {
+	t.Parallel()
+	port := testutil.FreePort(t)
+	snap := filepath.Join(t.TempDir(), "serf", "local.snapshot")
+	withSnapshot := func(c *Config) { c.BindPort, c.SnapshotPath = port, snap }
+	// a does not reconnect on its own during the test: b must.
+	a := newPool(t, "sn-a", func(c *Config) { c.ReconnectInterval = time.Hour })
+	b := newPool(t, "sn-b", withSnapshot)
+	if _, err := b.Join([]string{a.addr()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.UserEvent("before", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "b to get the event", func() bool { return len(b.rec.userEvents()) == 1 })
+	b.Shutdown()
+	waitFailed(t, []*testPool{a}, "sn-b", time.Now(), 15*time.Second)
+
+	back := newPool(t, "sn-b", withSnapshot)
+	waitFor(t, 10*time.Second, "b back in the pool without a Join", func() bool {
+		s, _ := statusOf(a.Pool, "sn-b")
+		return s == StatusAlive && aliveCount(back.Pool) == 2
+	})
+	if err := a.UserEvent("after", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the restarted b to get the new event", func() bool { return len(back.rec.userEvents()) > 0 })
+	if evs := back.rec.userEvents(); len(evs) != 1 || evs[0].Name != "after" {
+		t.Fatalf("the restarted member got %+v", evs)
+	}
 }
