@@ -127,6 +127,9 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 	if err == nil {
 		err = a.startGossip()
 	}
+	if err == nil && a.rpcServer != nil {
+		a.serveRPC()
+	}
 	if err == nil && cfg.HTTPAddr != "" && api != nil {
 		err = a.serveHTTP(api(a))
 	}

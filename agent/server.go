@@ -21,7 +21,8 @@ const (
 	opLocalConfiguration = "local-configuration"
 )
 
-// startServer opens the server port, Raft on it, and the RPC service.
+// startServer opens the server port, Raft on it, and the RPC service
+// (served by serveRPC).
 func (a *Agent) startServer() error {
 	mux, err := rpc.Listen(a.cfg.RaftAddr(), a.cfg.ServerAddr())
 	if err != nil {
@@ -42,15 +43,21 @@ func (a *Agent) startServer() error {
 		return err
 	}
 	a.rpcServer = rpc.NewServer(rpcBackend{a})
-	go func(s *grpc.Server) {
-		if err := s.Serve(mux.GRPCListener()); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			agentLog.Errorf("rpc server: %v", err)
-		}
-	}(a.rpcServer)
 	a.wg.Add(2)
 	go a.leadershipLoop()
 	go a.catchUpServer()
 	return nil
+}
+
+// serveRPC serves the RPC service, once the gossip pool exists: its
+// handlers read the members (a peer that learnt of this server by gossip
+// may call it at once).
+func (a *Agent) serveRPC() {
+	go func(s *grpc.Server) {
+		if err := s.Serve(a.mux.GRPCListener()); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			agentLog.Errorf("rpc server: %v", err)
+		}
+	}(a.rpcServer)
 }
 
 // stopServer stops RPC, Raft and the server port, in that order.
