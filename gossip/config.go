@@ -26,8 +26,6 @@ type Config struct {
 	// Datacenter goes in the "dc" tag; a LAN pool refuses members of
 	// another one. Default "dc1".
 	Datacenter string
-	// PoolName labels metrics and log lines: "lan", or "wan" with WAN.
-	PoolName string
 	// WAN makes this a servers' WAN pool (as Consul's): members of every
 	// datacenter, each named <node>.<dc> for the dc of its tags. Use
 	// DefaultWANTuning and DefaultWANPort with it.
@@ -75,11 +73,9 @@ type Config struct {
 	EventBuffer int
 
 	// Logger gets this package's lines and serf's and memberlist's, with
-	// CoreDNS's level tags. [DEBUG] lines, and memberlist's [INFO] ones, are
-	// dropped unless LogMemberlistDebug or LogMemberlistInfo is set.
-	Logger             *log.Logger
-	LogMemberlistInfo  bool
-	LogMemberlistDebug bool
+	// CoreDNS's level tags, but not their [DEBUG] lines nor memberlist's
+	// [INFO] ones. Default: the standard logger's output.
+	Logger *log.Logger
 }
 
 // Tuning holds the timing that decides how fast failures are detected and
@@ -151,6 +147,9 @@ func DefaultWANTuning() Tuning {
 // WANMemberName is a server's name in the WAN pool: <node>.<dc>, as Consul.
 func WANMemberName(node, dc string) string { return node + "." + dc }
 
+// poolName labels metrics and log lines.
+func (c Config) poolName() string { return map[bool]string{false: "lan", true: "wan"}[c.WAN] }
+
 // withDefaults fills the zero (or negative) fields from DefaultLANTuning.
 func (t Tuning) withDefaults() Tuning {
 	v, def := reflect.ValueOf(&t).Elem(), reflect.ValueOf(DefaultLANTuning())
@@ -175,9 +174,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.WAN && !strings.HasSuffix(c.NodeName, "."+c.Datacenter) {
 		return c, fmt.Errorf("gossip: a WAN member's name must be <node>.<dc>: %q does not end in %q", c.NodeName, "."+c.Datacenter)
-	}
-	if c.PoolName == "" {
-		c.PoolName = map[bool]string{false: "lan", true: "wan"}[c.WAN]
 	}
 	if c.BindAddr == "" {
 		c.BindAddr = "0.0.0.0"

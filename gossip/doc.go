@@ -17,37 +17,24 @@
 //
 // # Failure detection and the LAN tuning
 //
-// Memberlist (SWIM with the Lifeguard extensions) detects a dead member in
-// three steps: some member probes it (each member probes one other every
-// ProbeInterval, round robin); the probe fails (no ack within ProbeTimeout,
-// nor through IndirectChecks other members or TCP, by the end of the
-// interval) and the prober marks it suspect; the suspicion times out and
-// the member is declared dead unless it refutes. The timeout is
-// min = SuspicionMult * max(1, log10(n)) * ProbeInterval; it starts at
-// SuspicionMaxTimeoutMult * min and each other member that confirms the
-// suspicion brings it towards min (Lifeguard). The news then spreads every
-// GossipInterval to GossipNodes members. So
-// time-to-failed ≈ 2 * ProbeInterval + min + a few GossipIntervals.
-//
-// Memberlist's LAN defaults (1 s probes, 500 ms timeout, multiplier 4,
-// 200 ms gossip) take about 6 s with 10 members and 10 s with 100 (Consul:
-// 5-15 s). DefaultLANTuning (250 ms probes, 125 ms timeout, SuspicionMult 3,
-// SuspicionMaxTimeoutMult 3, 100 ms gossip to 3 members) takes
-// 2*0.25 + 3*0.25 = 1.25 s plus gossip ≈ 1.4 s with 10 members and
-// 2*0.25 + 3*2*0.25 = 2 s plus gossip ≈ 2.3 s with 100.
-// BenchmarkFailureDetection (all members in one process, 2 shared cores,
-// until every other member has declared the stopped one failed) measured
-// 1.3-1.4 s on average with 10 members, 2.2-2.4 s with 100, no false
-// failures.
-//
-// The trade-off: a member that cannot answer for about a second (GC pause,
-// saturated CPU or link) is more likely to flap (EventFailed then
-// EventJoin), and each member sends four pings a second instead of one
-// (under 1 KB/s). Lifeguard limits false alarms: a member whose own probes
-// go unanswered slows its probing (up to AwarenessMaxMultiplier), and
-// without a confirming member the suspicion lasts SuspicionMaxTimeoutMult *
-// min (2.25 s for 10 members, 4.5 s for 100). On lossy or overloaded
-// networks use memberlist's LAN values.
+// Memberlist (SWIM with Lifeguard) declares a member dead when some member's
+// probe of it fails (each member probes one other every ProbeInterval, with
+// ProbeTimeout for the ack, then IndirectChecks members and TCP) and the
+// suspicion times out: min = SuspicionMult * max(1, log10(n)) *
+// ProbeInterval, from SuspicionMaxTimeoutMult * min down to min as other
+// members confirm it. The news spreads every GossipInterval to GossipNodes
+// members. So time-to-failed ≈ 2 * ProbeInterval + min + a few gossip rounds:
+// with memberlist's LAN defaults (1 s, 500 ms, 4, 200 ms) about 6 s for 10
+// members and 10 s for 100 (Consul: 5-15 s); with DefaultLANTuning (250 ms,
+// 125 ms, SuspicionMult 3, SuspicionMaxTimeoutMult 3, 100 ms to 3 members)
+// about 1.4 s for 10 and 2.3 s for 100, as BenchmarkFailureDetection
+// measures. The cost: a member that cannot answer for about a second (GC
+// pause, saturated CPU or link) flaps more easily (EventFailed then
+// EventJoin), and each member sends four pings a second (under 1 KB/s).
+// Lifeguard limits false alarms: a member whose own probes go unanswered
+// slows down (up to AwarenessMaxMultiplier), and an unconfirmed suspicion
+// lasts SuspicionMaxTimeoutMult * min. On lossy or overloaded networks use
+// memberlist's LAN values.
 //
 // # Events
 //

@@ -62,19 +62,12 @@ func (o KeyOp) String() string {
 	return fmt.Sprintf("keyop(%d)", uint8(o))
 }
 
-// KeyResponse is the outcome of a key operation across the pool, shaped
-// like Consul's /v1/operator/keyring answer.
-type KeyResponse struct {
-	// NumNodes is the number of members asked (alive ones, this one
-	// included); NumResp how many answered; NumErr how many failed.
-	NumNodes, NumResp, NumErr int
-	// Messages holds the error of each member that failed, by name.
-	Messages map[string]string
-	// Keys counts, for each base64 key, the members that have it;
-	// PrimaryKeys the members that use it as primary.
-	Keys        map[string]int
-	PrimaryKeys map[string]int
-}
+// KeyResponse is the outcome of a key operation across the pool (serf's),
+// shaped like Consul's /v1/operator/keyring answer: NumNodes members were
+// asked (the alive ones), NumResp answered, NumErr failed (Messages by
+// member name); Keys counts the members that have each base64 key,
+// PrimaryKeys those that use it as primary.
+type KeyResponse = serf.KeyResponse
 
 // KeyOperation runs op on every alive member, this one included, through
 // serf's key manager: a query gossiped encrypted with the current primary
@@ -90,25 +83,23 @@ func (p *Pool) KeyOperation(op KeyOp, key []byte) (*KeyResponse, error) {
 		return nil, err
 	}
 	km := p.serf.KeyManager()
-	var sr *serf.KeyResponse
+	var r *KeyResponse
 	var err error
 	switch op {
 	case KeyList:
-		sr, err = km.ListKeys()
+		r, err = km.ListKeys()
 	case KeyInstall, KeyUse, KeyRemove:
 		if err := memberlist.ValidateKey(key); err != nil {
 			return nil, fmt.Errorf("gossip: %s key: %w", op, err)
 		}
-		run := map[KeyOp]func(string) (*serf.KeyResponse, error){KeyInstall: km.InstallKey, KeyUse: km.UseKey, KeyRemove: km.RemoveKey}[op]
-		sr, err = run(encodeKey(key))
+		run := map[KeyOp]func(string) (*KeyResponse, error){KeyInstall: km.InstallKey, KeyUse: km.UseKey, KeyRemove: km.RemoveKey}[op]
+		r, err = run(encodeKey(key))
 	default:
 		return nil, fmt.Errorf("gossip: unknown key operation %d", op)
 	}
-	if sr == nil {
+	if r == nil {
 		return nil, fmt.Errorf("gossip: %s key: %w", op, err)
 	}
-	r := &KeyResponse{NumNodes: sr.NumNodes, NumResp: sr.NumResp, NumErr: sr.NumErr,
-		Messages: sr.Messages, Keys: sr.Keys, PrimaryKeys: sr.PrimaryKeys}
 	delete(r.PrimaryKeys, "") // members that answered without a keyring listing
 	if err != nil {
 		var msgs []string

@@ -12,24 +12,15 @@ import (
 
 // levelFilter passes serf's or memberlist's log lines through to out with
 // CoreDNS's level tags, dropping [DEBUG] lines, and [INFO] ones when
-// dropInfo is set (memberlist's), unless asked to keep them. The libraries
-// write one line per Write.
+// dropInfo is set. The libraries write one line per Write.
 type levelFilter struct {
-	out       io.Writer
-	dropInfo  bool
-	keepDebug bool
+	out      io.Writer
+	dropInfo bool
 }
 
 func (f *levelFilter) Write(p []byte) (int, error) {
-	switch {
-	case bytes.Contains(p, []byte("[DEBUG]")):
-		if !f.keepDebug {
-			return len(p), nil
-		}
-	case bytes.Contains(p, []byte("[INFO]")):
-		if f.dropInfo {
-			return len(p), nil
-		}
+	if bytes.Contains(p, []byte("[DEBUG]")) || f.dropInfo && bytes.Contains(p, []byte("[INFO]")) {
+		return len(p), nil
 	}
 	if _, err := f.out.Write(logging.Retag(p)); err != nil {
 		return 0, err
@@ -37,18 +28,16 @@ func (f *levelFilter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// newLibraryLogger is the logger handed to serf (serf's [INFO] lines are its
-// member events: kept) or to memberlist (its [INFO] chatter: dropped unless
-// LogMemberlistInfo).
+// newLibraryLogger is the logger handed to serf (its [INFO] lines are its
+// member events: kept) or to memberlist (its [INFO] chatter: dropped).
 func newLibraryLogger(cfg Config, memberlist bool) *log.Logger {
-	keepInfo := !memberlist || cfg.LogMemberlistInfo || cfg.LogMemberlistDebug
-	f := &levelFilter{out: cfg.Logger.Writer(), dropInfo: !keepInfo, keepDebug: cfg.LogMemberlistDebug}
+	f := &levelFilter{out: cfg.Logger.Writer(), dropInfo: memberlist}
 	return log.New(f, cfg.Logger.Prefix(), cfg.Logger.Flags())
 }
 
 func (p *Pool) logf(level, format string, args ...any) {
 	msg := strings.TrimPrefix(fmt.Sprintf(format, args...), "gossip: ")
-	p.cfg.Logger.Printf("[%s] gossip: %s: %s", level, p.cfg.PoolName, msg)
+	p.cfg.Logger.Printf("[%s] gossip: %s: %s", level, p.cfg.poolName(), msg)
 }
 
 func (p *Pool) infof(format string, args ...any) { p.logf("INFO", format, args...) }

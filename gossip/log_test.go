@@ -7,7 +7,7 @@ import (
 )
 
 // serf's and memberlist's lines keep to CoreDNS's level tags; debug lines,
-// and memberlist's info chatter, stay out unless asked for.
+// and memberlist's info chatter, stay out.
 func TestLevelFilter(t *testing.T) {
 	lines := []string{
 		"[DEBUG] memberlist: Stream connection from=127.0.0.1:1\n",

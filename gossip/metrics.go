@@ -53,11 +53,11 @@ func (c *membersCollector) Collect(ch chan<- prometheus.Metric) {
 	counts := map[string]*[len(statusNames)]int{}
 	poolsMu.Lock()
 	for p := range pools {
-		if counts[p.cfg.PoolName] == nil {
-			counts[p.cfg.PoolName] = new([len(statusNames)]int)
+		if counts[p.cfg.poolName()] == nil {
+			counts[p.cfg.poolName()] = new([len(statusNames)]int)
 		}
 		for _, m := range p.Members() {
-			counts[p.cfg.PoolName][m.Status]++
+			counts[p.cfg.poolName()][m.Status]++
 		}
 	}
 	poolsMu.Unlock()

@@ -89,7 +89,7 @@ func Create(cfg Config) (*Pool, error) {
 	go p.forward()
 	if p.serf, err = serf.Create(sc); err != nil {
 		close(p.stop)
-		return nil, fmt.Errorf("gossip: starting the %s pool on %s: %w", cfg.PoolName,
+		return nil, fmt.Errorf("gossip: starting the %s pool on %s: %w", cfg.poolName(),
 			net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.BindPort)), err)
 	}
 	p.created.Store(p.serf)
@@ -146,7 +146,8 @@ func (p *Pool) Join(addrs []string) (int, error) {
 }
 
 // joinError flattens memberlist's multi-error into one line and explains the
-// usual cause of a connection closed during the join.
+// usual cause of a connection closed during the join (memberlist's own
+// messages explain the other encryption mismatches).
 func (p *Pool) joinError(addrs []string, err error) error {
 	var msgs []string
 	var multi interface{ WrappedErrors() []error }
@@ -158,18 +159,11 @@ func (p *Pool) joinError(addrs []string, err error) error {
 		msgs = append(msgs, err.Error())
 	}
 	text := strings.Join(msgs, "; ")
-	low := strings.ToLower(text)
-	hint := ""
-	switch {
-	case strings.Contains(low, "encryption is not configured") || strings.Contains(low, "not encrypted"):
-		hint = " (gossip encryption is configured on one side only)"
-	case strings.Contains(low, "no installed keys could decrypt"):
-		hint = " (the gossip encryption keys differ)"
-	case strings.Contains(low, "eof") || strings.Contains(low, "connection reset") || strings.Contains(low, "broken pipe"):
+	low, hint := strings.ToLower(text), ""
+	if strings.Contains(low, "eof") || strings.Contains(low, "connection reset") || strings.Contains(low, "broken pipe") {
+		hint = " (the remote closed the connection: most likely it requires gossip encryption and this agent has no key)"
 		if p.keyring != nil {
 			hint = " (the remote closed the connection: most likely its gossip encryption key differs from ours, or it does not use encryption)"
-		} else {
-			hint = " (the remote closed the connection: most likely it requires gossip encryption and this agent has no key)"
 		}
 	}
 	return fmt.Errorf("gossip: join %s failed: %s%s", strings.Join(addrs, ", "), text, hint)

@@ -570,8 +570,8 @@ func TestWANPool(t *testing.T) {
 	waitFor(t, 5*time.Second, "both datacenters' servers in the WAN pool", func() bool {
 		return aliveCount(a.Pool) == 2 && aliveCount(b.Pool) == 2
 	})
-	if m, _ := a.Member("s1.dc2"); m.Tags["dc"] != "dc2" || a.cfg.PoolName != "wan" {
-		t.Fatalf("a sees %+v in pool %q", m, a.cfg.PoolName)
+	if m, _ := a.Member("s1.dc2"); m.Tags["dc"] != "dc2" || a.cfg.poolName() != "wan" {
+		t.Fatalf("a sees %+v in pool %q", m, a.cfg.poolName())
 	}
 	if _, err := tryPool(t, "s3", func(c *Config) { c.WAN = true }); err == nil {
 		t.Fatal("a WAN member named without its datacenter was created")

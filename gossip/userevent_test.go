@@ -18,7 +18,7 @@ func FuzzDecodeUserEvent(f *testing.F) {
 	f.Add(append(id[:], "payload"...))
 	f.Add([]byte{})
 	f.Add([]byte("short"))
-	p := &Pool{cfg: Config{PoolName: "lan", Logger: log.New(io.Discard, "", 0)}}
+	p := &Pool{cfg: Config{Logger: log.New(io.Discard, "", 0)}}
 	f.Fuzz(func(t *testing.T, wire []byte) {
 		ue, ok := p.decodeUserEvent(serf.UserEvent{Name: "e", Payload: wire, LTime: 7})
 		if !ok {
