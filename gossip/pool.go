@@ -145,9 +145,8 @@ func (p *Pool) Join(addrs []string) (int, error) {
 	return n, nil
 }
 
-// joinError flattens memberlist's multi-error into one line and explains the
-// usual cause of a connection closed during the join (memberlist's own
-// messages explain the other encryption mismatches).
+// joinError flattens memberlist's multi-error into one line and names the
+// usual cause of an encryption mismatch.
 func (p *Pool) joinError(addrs []string, err error) error {
 	var msgs []string
 	var multi interface{ WrappedErrors() []error }
@@ -159,8 +158,14 @@ func (p *Pool) joinError(addrs []string, err error) error {
 		msgs = append(msgs, err.Error())
 	}
 	text := strings.Join(msgs, "; ")
-	low, hint := strings.ToLower(text), ""
-	if strings.Contains(low, "eof") || strings.Contains(low, "connection reset") || strings.Contains(low, "broken pipe") {
+	low := strings.ToLower(text)
+	hint := ""
+	switch {
+	case strings.Contains(low, "encryption is not configured") || strings.Contains(low, "not encrypted"):
+		hint = " (gossip encryption is configured on one side only)"
+	case strings.Contains(low, "no installed keys could decrypt"):
+		hint = " (the gossip encryption keys differ)"
+	case strings.Contains(low, "eof") || strings.Contains(low, "connection reset") || strings.Contains(low, "broken pipe"):
 		hint = " (the remote closed the connection: most likely it requires gossip encryption and this agent has no key)"
 		if p.keyring != nil {
 			hint = " (the remote closed the connection: most likely its gossip encryption key differs from ours, or it does not use encryption)"
