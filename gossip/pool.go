@@ -146,7 +146,7 @@ func (p *Pool) Join(addrs []string) (int, error) {
 }
 
 // joinError flattens memberlist's multi-error into one line and names the
-// usual cause of an encryption mismatch.
+// usual cause of an encryption or version mismatch.
 func (p *Pool) joinError(addrs []string, err error) error {
 	var msgs []string
 	var multi interface{ WrappedErrors() []error }
@@ -165,6 +165,8 @@ func (p *Pool) joinError(addrs []string, err error) error {
 		hint = " (gossip encryption is configured on one side only)"
 	case strings.Contains(low, "no installed keys could decrypt"):
 		hint = " (the gossip encryption keys differ)"
+	case strings.Contains(low, "delegate protocol version (0)"):
+		hint = " (the other agent runs a coredns-coord from before gossip moved to serf: the two do not mix, upgrade every agent)"
 	case strings.Contains(low, "eof") || strings.Contains(low, "connection reset") || strings.Contains(low, "broken pipe"):
 		hint = " (the remote closed the connection: most likely it requires gossip encryption and this agent has no key)"
 		if p.keyring != nil {
