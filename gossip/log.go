@@ -19,7 +19,10 @@ type levelFilter struct {
 }
 
 func (f *levelFilter) Write(p []byte) (int, error) {
-	if bytes.Contains(p, []byte("[DEBUG]")) || f.dropInfo && bytes.Contains(p, []byte("[INFO]")) {
+	// Serf tells every reconnect attempt (one every few seconds per failed
+	// member, for ReconnectTimeout): debug chatter, as memberlist's info.
+	if bytes.Contains(p, []byte("[DEBUG]")) || bytes.Contains(p, []byte("serf: attempting reconnect")) ||
+		f.dropInfo && bytes.Contains(p, []byte("[INFO]")) {
 		return len(p), nil
 	}
 	if _, err := f.out.Write(logging.Retag(p)); err != nil {

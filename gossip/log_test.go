@@ -13,6 +13,7 @@ func TestLevelFilter(t *testing.T) {
 		"[DEBUG] memberlist: Stream connection from=127.0.0.1:1\n",
 		"[INFO] memberlist: Suspect b has failed\n",
 		"[INFO] serf: EventMemberFailed: b 127.0.0.1\n",
+		"[INFO] serf: attempting reconnect to b 127.0.0.1:8301\n",
 		"[WARN] memberlist: Was able to connect to b over TCP but not UDP\n",
 		"[ERR] serf: Failed to decode tags\n",
 	}
