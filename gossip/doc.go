@@ -57,6 +57,6 @@
 // With a keyring, memberlist encrypts every packet and stream with the
 // primary key (AES-GCM) and accepts any installed key; unencrypted traffic is
 // refused. Key operations are serf's key manager queries, answered by every
-// alive member within the query timeout. A rotation is InstallKey(new),
-// UseKey(new), RemoveKey(old), each checked with ListKeys.
+// alive member within the query timeout. A rotation is KeyInstall (new),
+// KeyUse (new), KeyRemove (old), each checked with KeyList.
 package gossip
