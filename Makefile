@@ -100,6 +100,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadArchive$$' -fuzztime $(FUZZTIME) ./raftstore
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCommand$$' -fuzztime $(FUZZTIME) ./raftstore
 	$(GO) test -short -run '^$$' -fuzz '^FuzzMetricNames$$' -fuzztime $(FUZZTIME) ./packaging
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUserEvent$$' -fuzztime $(FUZZTIME) ./gossip
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
