@@ -12,7 +12,9 @@
 //     names <node>.<dc>), and a second agent using an existing member's name;
 //   - event channels that never block serf (see Events below);
 //   - a unique ID in each user event, and the 512-byte limit;
-//   - the keyring file loaded at start (serf saves it after each change);
+//   - the keyring file loaded at start (serf saves it after each change,
+//     in place: a good copy beside it, written atomically, covers a crash
+//     in the middle of that write);
 //   - the LAN tuning below, logs in CoreDNS's format, and metrics.
 //
 // # Failure detection and the LAN tuning

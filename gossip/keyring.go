@@ -9,13 +9,15 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/serf/serf"
+
+	"github.com/coredns-coord/coredns-coord/internal/atomicfile"
 )
 
 // ErrNoEncryption is returned by key operations on a pool without a keyring.
@@ -130,7 +132,7 @@ func (p *Pool) resolveKeyring() ([][]byte, error) {
 	if path == "" {
 		return keys, nil
 	}
-	fileKeys, err := loadKeyringFile(path)
+	fileKeys, err := p.loadKeyring(path)
 	switch {
 	case err == nil && len(fileKeys) > 0:
 		if len(keys) > 0 && !slices.EqualFunc(keys, fileKeys, bytes.Equal) {
@@ -146,6 +148,59 @@ func (p *Pool) resolveKeyring() ([][]byte, error) {
 		return keys, nil
 	default:
 		return nil, err
+	}
+}
+
+// loadKeyring reads the keyring file, or its last good copy when the file
+// is damaged or empty. serf rewrites the file in place after every key
+// operation (no temporary file and rename), so a crash in that instant can
+// leave half of it; the copy, kept by keepGoodCopy, is at most one key
+// operation behind, which still shares a key with the rest of the pool
+// (install adds one, use changes the primary, remove drops one).
+func (p *Pool) loadKeyring(path string) ([][]byte, error) {
+	keys, err := loadKeyringFile(path)
+	if (err == nil && len(keys) > 0) || errors.Is(err, fs.ErrNotExist) {
+		return keys, err
+	}
+	good, gerr := loadKeyringFile(goodCopyPath(path))
+	if gerr != nil || len(good) == 0 {
+		return keys, err // no copy to fall back on: the file's own answer
+	}
+	damage := "is empty"
+	if err != nil {
+		damage = fmt.Sprintf("is damaged (%v)", err)
+	}
+	p.warnf("keyring file %s %s: using its last good copy, %d key(s)", path, damage, len(good))
+	return good, saveKeyringFile(path, good)
+}
+
+func goodCopyPath(path string) string { return path + ".good" }
+
+// keepGoodCopy saves the keyring to KeyringFile's good copy whenever it
+// changes, until the pool stops. Key operations change it from serf's
+// query handler, which tells nobody; a poll once a second costs a lock
+// and a copy of a few keys.
+func (p *Pool) keepGoodCopy(every time.Duration) {
+	defer close(p.goodCopyDone)
+	path := goodCopyPath(p.cfg.KeyringFile)
+	var saved [][]byte
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		// Primary first, as in the keyring file.
+		keys := p.keyring.GetKeys()
+		if !slices.EqualFunc(keys, saved, bytes.Equal) {
+			if err := saveKeyringFile(path, keys); err != nil {
+				p.warnf("%v", err)
+			} else {
+				saved = keys
+			}
+		}
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
 	}
 }
 
@@ -173,8 +228,8 @@ func loadKeyringFile(path string) ([][]byte, error) {
 	return keys, nil
 }
 
-// saveKeyringFile writes the keys (primary first), mode 0600, as serf does
-// after each key operation.
+// saveKeyringFile replaces the file with the keys (primary first), mode
+// 0600, in serf's format.
 func saveKeyringFile(path string, keys [][]byte) error {
 	encoded := make([]string, len(keys))
 	for i, k := range keys {
@@ -182,10 +237,7 @@ func saveKeyringFile(path string, keys [][]byte) error {
 	}
 	data, err := json.MarshalIndent(encoded, "", "  ")
 	if err == nil {
-		err = os.MkdirAll(filepath.Dir(path), 0o700)
-	}
-	if err == nil {
-		err = os.WriteFile(path, data, 0o600)
+		err = atomicfile.WriteFile(path, data, 0o600)
 	}
 	if err != nil {
 		return fmt.Errorf("gossip: keyring file: %w", err)

@@ -196,3 +196,42 @@ func TestKeyringFile(t *testing.T) {
 		t.Fatal("decoded a 5-byte key")
 	}
 }
+
+// serf rewrites the keyring file in place; a crash in that instant leaves
+// part of it. The pool keeps a good copy and starts from it.
+func TestKeyringFileDamagedByACrash(t *testing.T) {
+	k1, k2 := newKey(t), newKey(t)
+	path := filepath.Join(t.TempDir(), "serf", "local.keyring")
+	p := newPool(t, "kc", func(c *Config) { c.Keyring = [][]byte{k1}; c.KeyringFile = path })
+	if err := keyOp(p, KeyInstall, k2); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the good copy to hold both keys", func() bool {
+		keys, err := loadKeyringFile(goodCopyPath(path))
+		return err == nil && len(keys) == 2
+	})
+	if err := p.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+
+	for name, damage := range map[string][]byte{"half": []byte(`["` + b64(k1)[:10]), "empty": nil} {
+		if err := os.WriteFile(path, damage, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		again := newPool(t, "kc-"+name, func(c *Config) { c.KeyringFile = path })
+		if got := again.keyring.GetKeys(); len(got) != 2 || !slices.Equal(got[0], k1) || !slices.Equal(got[1], k2) {
+			t.Fatalf("%s file: started with %d keys, want k1 (primary) and k2", name, len(got))
+		}
+		if keys, err := loadKeyringFile(path); err != nil || len(keys) != 2 {
+			t.Fatalf("%s file not rewritten whole: %v %v", name, keys, err)
+		}
+		again.Shutdown()
+	}
+
+	// Without a good copy a damaged file still stops the start.
+	os.Remove(goodCopyPath(path))
+	os.WriteFile(path, []byte(`["`), 0o600)
+	if _, err := tryPool(t, "kc-nocopy", func(c *Config) { c.KeyringFile = path }); err == nil {
+		t.Fatal("started from a damaged keyring file with no good copy")
+	}
+}

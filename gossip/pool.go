@@ -46,7 +46,9 @@ type Pool struct {
 	sentEvents  sync.Map // event ID -> chan uint64 (its Lamport time)
 	stop        chan struct{}
 	forwardDone chan struct{}
-	shutdown    sync.Once
+	// goodCopyDone closes when keepGoodCopy ends (at once without one).
+	goodCopyDone chan struct{}
+	shutdown     sync.Once
 }
 
 // Create starts a pool member: it binds the gossip port and is alone in its
@@ -61,12 +63,13 @@ func Create(cfg Config) (*Pool, error) {
 		return nil, err
 	}
 	p := &Pool{
-		cfg:         cfg,
-		serfEvents:  make(chan serf.Event, cfg.EventBuffer),
-		events:      make(chan MemberEvent, cfg.EventBuffer),
-		userEvents:  make(chan UserEvent, cfg.EventBuffer),
-		stop:        make(chan struct{}),
-		forwardDone: make(chan struct{}),
+		cfg:          cfg,
+		serfEvents:   make(chan serf.Event, cfg.EventBuffer),
+		events:       make(chan MemberEvent, cfg.EventBuffer),
+		userEvents:   make(chan UserEvent, cfg.EventBuffer),
+		stop:         make(chan struct{}),
+		forwardDone:  make(chan struct{}),
+		goodCopyDone: make(chan struct{}),
 	}
 	keys, err := p.resolveKeyring()
 	if err != nil {
@@ -93,6 +96,11 @@ func Create(cfg Config) (*Pool, error) {
 			net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.BindPort)), err)
 	}
 	p.created.Store(p.serf)
+	if p.keyring != nil && cfg.KeyringFile != "" {
+		go p.keepGoodCopy(time.Second)
+	} else {
+		close(p.goodCopyDone)
+	}
 	registerPool(p)
 	p.infof("started as %q at %s (datacenter %s, encryption %s)", cfg.NodeName, p.LocalMember().Address(),
 		cfg.Datacenter, map[bool]string{true: "on", false: "off"}[p.keyring != nil])
@@ -216,6 +224,7 @@ func (p *Pool) Shutdown() error {
 		unregisterPool(p)
 		close(p.stop)
 		<-p.forwardDone
+		<-p.goodCopyDone
 		close(p.events)
 		close(p.userEvents)
 	})
