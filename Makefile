@@ -103,6 +103,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRedactedURL$$' -fuzztime $(FUZZTIME) ./httpapi
 	$(GO) test -run '^$$' -fuzz '^FuzzLineLevel$$' -fuzztime $(FUZZTIME) ./internal/logging
 	$(GO) test -short -run '^$$' -fuzz '^FuzzMetricNames$$' -fuzztime $(FUZZTIME) ./packaging
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUserEvent$$' -fuzztime $(FUZZTIME) ./gossip
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
