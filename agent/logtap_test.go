@@ -2,13 +2,14 @@ package agent
 
 import (
 	"fmt"
-	"github.com/coredns-coord/coredns-coord/internal/testutil"
 	"log"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coredns-coord/coredns-coord/internal/testutil"
 )
 
 // A subscriber gets every entry whole, the output still gets everything,
