@@ -29,6 +29,9 @@ type HandlerFunc func(*Agent) http.Handler
 type Agent struct {
 	cfg    Config
 	nodeID string
+	// debugEndpoints: the HTTP API serves /debug/pprof (enable_debug; a
+	// Corefile reload changes it).
+	debugEndpoints atomic.Bool
 
 	role   cluster.Role
 	gossip *gossip.Pool

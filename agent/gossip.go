@@ -53,6 +53,7 @@ func (a *Agent) startGossip() error {
 	}
 	if a.cfg.DataDir != "" {
 		cfg.KeyringFile = filepath.Join(a.cfg.DataDir, "serf", "local.keyring")
+		cfg.SnapshotPath = filepath.Join(a.cfg.DataDir, "serf", "local.snapshot")
 	}
 	p, err := gossip.Create(cfg)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/coredns-coord/coredns-coord/internal/logging"
 )
 
 // DefaultLogBuffer is how many log entries a subscriber may fall behind
@@ -49,7 +51,7 @@ func installLogTap() {
 		return
 	}
 	tap.mu.Lock()
-	tap.out = w
+	tap.out = logging.Filter(w) // coordcatalog's log_level
 	tap.mu.Unlock()
 	log.SetOutput(tap)
 }

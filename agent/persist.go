@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/coredns-coord/coredns-coord/agent/local"
+	"github.com/coredns-coord/coredns-coord/internal/atomicfile"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
 
@@ -39,31 +40,6 @@ func persistName(id string) string {
 	return hex.EncodeToString(sum[:16]) + ".json"
 }
 
-// writeAtomic replaces path with data so that a crash leaves the old file
-// or the new one, never half of one.
-func writeAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
 func (a *Agent) persist(kind, id string, v any) {
 	dir := a.persistDir(kind)
 	if dir == "" {
@@ -71,7 +47,7 @@ func (a *Agent) persist(kind, id string, v any) {
 	}
 	data, err := json.Marshal(v)
 	if err == nil {
-		err = writeAtomic(filepath.Join(dir, persistName(id)), data)
+		err = atomicfile.WriteFile(filepath.Join(dir, persistName(id)), data, 0o600)
 	}
 	if err != nil {
 		agentLog.Errorf("persist %s %q: %v", kind, id, err)

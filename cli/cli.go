@@ -28,12 +28,13 @@ import (
 // progName is how usage texts and messages name the binary.
 const progName = "coredns-coord"
 
-// Exit codes: 0 success, 1 failure (the operation failed, the agent could
-// not be reached, the data was bad), 2 usage error (bad flags or arguments).
+// Exit codes, as Consul's CLI: 0 success, 1 failure (the operation
+// failed, the agent could not be reached, the data was bad) and usage
+// errors (bad flags or arguments) alike; 127 an unknown command (help.go).
 const (
 	exitOK    = 0
 	exitFail  = 1
-	exitUsage = 2
+	exitUsage = 1
 )
 
 // streams are a command's standard streams; Run uses the process's stdin.
@@ -49,8 +50,10 @@ type streams struct {
 type command func(ctx context.Context, s *streams, args []string) int
 
 var commands = map[string]command{
+	"debug":       runDebug,
 	"event":       runEvent,
 	"force-leave": runForceLeave,
+	"info":        runInfo,
 	"join":        runJoin,
 	"keygen":      runKeygen,
 	"keyring":     runKeyring,
@@ -59,6 +62,7 @@ var commands = map[string]command{
 	"lock":        runLock,
 	"maint":       runMaint,
 	"members":     runMembers,
+	"monitor":     runMonitor,
 	"operator":    runOperator,
 	"reload":      runReload,
 	"services":    runServices,
@@ -66,10 +70,18 @@ var commands = map[string]command{
 	"watch":       runWatch,
 }
 
+// help, info and version list or read the table above: added at init to
+// keep the table's initialization free of cycles.
+func init() {
+	commands["help"] = runHelp
+	commands["version"] = runVersion
+}
+
 // Run runs the subcommand named by args[0], if there is one, and returns
-// handled=true with its exit code. For anything else (no arguments, CoreDNS's
-// flags such as -conf, -plugins or -version) it returns handled=false so that
-// the caller goes on to start CoreDNS.
+// handled=true with its exit code; -h and -version are ours too, and a
+// first argument that is neither a flag nor a command is an error. For
+// anything else (no arguments, CoreDNS's flags such as -conf or -plugins)
+// it returns handled=false so that the caller goes on to start CoreDNS.
 func Run(args []string, stdout, stderr io.Writer) (handled bool, code int) {
 	return run(context.Background(), &streams{stdin: os.Stdin, stdout: stdout, stderr: stderr}, args)
 }
@@ -78,9 +90,19 @@ func run(ctx context.Context, s *streams, args []string) (bool, int) {
 	if len(args) == 0 {
 		return false, 0
 	}
+	switch {
+	case isHelpFlag(args[0]):
+		writeTopUsage(s.stdout)
+		return true, exitOK
+	case args[0] == "-version" || args[0] == "--version":
+		return true, runVersion(ctx, s, args[1:])
+	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		return false, 0
+		if strings.HasPrefix(args[0], "-") {
+			return false, 0
+		}
+		return true, unknownCommand(s, args[0])
 	}
 	return true, cmd(ctx, s, args[1:])
 }
@@ -91,7 +113,7 @@ func newFlagSet(s *streams, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(s.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "%s\n\nOptions:\n\n", strings.TrimSpace(usage))
+		fmt.Fprintf(fs.Output(), "%s\nOptions:\n\n", withExample(name, usage))
 		fs.PrintDefaults()
 	}
 	return fs
@@ -256,7 +278,7 @@ func shellArgv(argv []string, shell bool) []string {
 // group is a command made of subcommands (kv get, services register): it
 // runs the one args[0] names, or prints usage.
 func group(name, usage string, subs map[string]command) command {
-	usage = strings.TrimLeft(usage, "\n")
+	usage = withExample(name, usage)
 	return func(ctx context.Context, s *streams, args []string) int {
 		if len(args) == 0 {
 			fmt.Fprint(s.stderr, usage)

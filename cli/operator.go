@@ -14,7 +14,8 @@ Usage: coredns-coord operator <subcommand> [options]
 
 Subcommands:
 
-  raft     Inspect and change the Raft peer configuration
+  autopilot  Read and change the autopilot configuration; autopilot's state
+  raft       Inspect and change the Raft peer configuration
 
 Run 'coredns-coord operator <subcommand> -h' for a subcommand's usage.
 `
@@ -26,16 +27,23 @@ Usage: coredns-coord operator raft <subcommand> [options]
 
 Subcommands:
 
-  list-peers    Print the Raft peers: node, ID, address, state, voter
-  remove-peer   Remove a server from the Raft configuration (-id or -address)
+  list-peers       Print the Raft peers: node, ID, address, state, voter
+  remove-peer      Remove a server from the Raft configuration (-id or -address)
+  transfer-leader  Hand leadership to another server (-id, or any)
 
 Run 'coredns-coord operator raft <subcommand> -h' for a subcommand's options.
 `
 
 var runOperator = group("operator", operatorUsage, map[string]command{
 	"raft": group("operator raft", operatorRaftUsage, map[string]command{
-		"list-peers":  operatorRaftListPeers,
-		"remove-peer": operatorRaftRemovePeer,
+		"list-peers":      operatorRaftListPeers,
+		"remove-peer":     operatorRaftRemovePeer,
+		"transfer-leader": operatorRaftTransferLeader,
+	}),
+	"autopilot": group("operator autopilot", operatorAutopilotUsage, map[string]command{
+		"get-config": operatorAutopilotGet,
+		"set-config": operatorAutopilotSet,
+		"state":      operatorAutopilotState,
 	}),
 })
 

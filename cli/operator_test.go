@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestOperatorRaft(t *testing.T) {
@@ -92,4 +94,39 @@ func TestOperatorGroupUsage(t *testing.T) {
 			t.Errorf("%v: stdout %q stderr %q, want %q and %q", tc.args, r.stdout, r.stderr, tc.stdout, tc.stderr)
 		}
 	}
+}
+
+// operator autopilot: get-config prints the configuration, set-config
+// changes only the settings given, state shows the one server leading;
+// a lone server has nobody to hand leadership to.
+func TestOperatorAutopilot(t *testing.T) {
+	t.Parallel()
+	ta := startAgent(t)
+	waitFor(t, 10*time.Second, "the first leader's autopilot configuration", func() bool {
+		c, err := ta.client.Operator().AutopilotGetConfiguration(nil)
+		return err == nil && c.ModifyIndex > 0
+	})
+	r := ta.runArgs(t, 3, "operator", "autopilot", "set-config", "-max-trailing-logs", "77", "-cleanup-dead-servers=true")
+	expectCode(t, r, exitOK)
+	c, err := ta.client.Operator().AutopilotGetConfiguration(nil)
+	if err != nil || c.MaxTrailingLogs != 77 || !c.CleanupDeadServers || c.LastContactThreshold.Duration() != 2*time.Second {
+		t.Fatalf("after set-config: %+v, %v", c, err)
+	}
+	r = ta.runArgs(t, 3, "operator", "autopilot", "get-config")
+	expectCode(t, r, exitOK)
+	for _, want := range []string{"CleanupDeadServers = true", "MaxTrailingLogs = 77", "LastContactThreshold = 2s"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("get-config lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	expectCode(t, ta.runArgs(t, 3, "operator", "autopilot", "set-config", "-cleanup-dead-servers", "maybe"), exitUsage)
+
+	waitFor(t, 10*time.Second, "a healthy state", func() bool {
+		r = ta.runArgs(t, 3, "operator", "autopilot", "state")
+		return r.code == exitOK && strings.Contains(r.stdout, "Healthy: true")
+	})
+	if !strings.Contains(r.stdout, "Leader: "+ta.agent.NodeID()) || !regexp.MustCompile(`(?m)^cli-test +`+ta.agent.NodeID()+` +\S+ +leader +true `).MatchString(r.stdout) {
+		t.Errorf("state:\n%s", r.stdout)
+	}
+	expectCode(t, ta.runArgs(t, 3, "operator", "raft", "transfer-leader"), exitFail)
 }

@@ -9,10 +9,11 @@ set -euo pipefail
 API_VERSION=${API_VERSION:-v1.34.5}
 COMPAT_MIN=${COMPAT_MIN:-0}
 # The test files in scope: KV, Txn, Session, Lock, Semaphore, Catalog,
-# Health, Agent, Status, Event, ACL and the watch plans. Connect, mesh and
-# multi-port tests are left out (features we do not have), and so are ACL
-# replication, auth methods, binding rules and templated policies.
-FILES="kv txn session lock semaphore catalog health agent status event acl"
+# Health, Agent, Status, Event, Operator (Raft, autopilot, keyring, usage,
+# feature gates), Snapshot, Debug (pprof), ACL and the watch plans. Connect,
+# mesh and multi-port tests are left out (features we do not have), and so
+# are ACL replication, auth methods, binding rules and templated policies.
+FILES="kv txn session lock semaphore catalog health agent status event operator_autopilot operator_raft operator_keyring operator_usage operator_feature_gate snapshot debug acl"
 SKIP='Connect|Proxy|Gateway|Sidecar|Ingress|Mesh|Expose|MultiPort|ACLReplication|AuthMethod|BindingRule|Templated'
 
 root=$(cd "$(dirname "$0")/.." && pwd)

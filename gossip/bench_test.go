@@ -32,7 +32,7 @@ func BenchmarkFailureDetection(b *testing.B) {
 		// Let the pool settle (push/pull, initial gossip) before the kill.
 		waitFor(b, 10*time.Second, "queues to drain", func() bool {
 			for _, p := range ps {
-				if p.control.NumQueued() != 0 {
+				if queued(p.Pool) != 0 {
 					return false
 				}
 			}

@@ -4,127 +4,106 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"reflect"
+	"strings"
 	"time"
+
+	"github.com/hashicorp/serf/serf"
 )
 
-// DefaultLANPort is Consul's serf LAN port.
-const DefaultLANPort = 8301
+// Consul's serf ports, and its limit on a user event's name + payload.
+const (
+	DefaultLANPort     = 8301
+	DefaultWANPort     = 8302
+	UserEventSizeLimit = 512
+)
 
-// UserEventSizeLimit is Consul's limit on a user event's name + payload.
-const UserEventSizeLimit = 512
-
-// Config configures a Pool. Zero values take the defaults documented on
-// each field.
+// Config configures a Pool. Zero values take the defaults given.
 type Config struct {
-	// NodeName is this member's name; it must be unique in the pool.
+	// NodeName must be unique in the pool; in a WAN pool it is
+	// WANMemberName(node, Datacenter).
 	NodeName string
-	// Datacenter is carried in the "dc" tag; members of another datacenter
-	// are refused. Default "dc1".
+	// Datacenter goes in the "dc" tag; a LAN pool refuses members of
+	// another one. Default "dc1".
 	Datacenter string
-	// PoolName labels metrics and log lines ("lan" by default; "wan" for a
-	// servers' WAN pool).
-	PoolName string
+	// WAN makes this a servers' WAN pool (as Consul's): members of every
+	// datacenter, each named <node>.<dc> for the dc of its tags. Use
+	// DefaultWANTuning and DefaultWANPort with it.
+	WAN bool
 
-	// BindAddr is the address to listen on (UDP and TCP). Default 0.0.0.0.
-	BindAddr string
-	// BindPort is the port to listen on (UDP and TCP): DefaultLANPort
-	// (8301) in production; 0 picks a free port (tests).
-	BindPort int
-	// AdvertiseAddr and AdvertisePort are what other members use to reach
-	// this one. Default: the bind address (a private address when bound to
-	// 0.0.0.0) and the bound port.
+	// BindAddr and BindPort are where to listen (UDP and TCP); default
+	// 0.0.0.0, and port 0 picks a free one (tests). AdvertiseAddr and
+	// AdvertisePort are what other members dial; default the bind address
+	// (a private address when bound to 0.0.0.0) and the bound port.
+	BindAddr      string
+	BindPort      int
 	AdvertiseAddr string
 	AdvertisePort int
 
-	// Tags are this member's tags: role ("consul" for servers, "node" for
-	// clients), id, port, expect, build, ... The "dc" tag is always set
-	// from Datacenter. Encoded, they must fit memberlist's 512-byte meta.
+	// Tags: role ("consul" for servers, "node" for clients), id, port, ...
+	// The "dc" tag is set from Datacenter. Encoded, they must fit in 512
+	// bytes (memberlist's node meta).
 	Tags map[string]string
 
-	// Keyring enables gossip encryption: AES keys of 16, 24 or 32 bytes,
-	// the first one is the primary. nil means no encryption.
-	Keyring [][]byte
-	// KeyringFile persists the keyring (a JSON list of base64 keys, the
-	// primary first) so that key operations survive restarts. When the file
-	// exists it wins over Keyring (as Consul, with a log line); when it does
-	// not and Keyring is set, it is created.
+	// Keyring enables encryption: AES keys of 16, 24 or 32 bytes, the
+	// primary first. KeyringFile persists it (a JSON list of base64 keys,
+	// the primary first) across key operations and restarts: when the file
+	// exists it wins over Keyring (as Consul); else Keyring creates it.
+	Keyring     [][]byte
 	KeyringFile string
+	// SnapshotPath is serf's snapshot (Consul's serf/local.snapshot): the
+	// Lamport clocks and the members last seen alive. After a restart the
+	// member rejoins those by itself and does not deliver again the user
+	// events it had delivered; after a Leave it does not rejoin them.
+	SnapshotPath string
 
-	// ReconnectTimeout is how long a failed member is kept (status failed)
-	// before it is reaped. Default 72h.
-	ReconnectTimeout time.Duration
-	// ReconnectInterval is how often the pool tries to join a failed
-	// member again (serf's reconnect; its default is 30 s, ours is LAN
-	// tuned). Default 3s.
+	// ReconnectTimeout: a failed member is reaped after it (default 72h);
+	// TombstoneTimeout: a left one (default 24h). ReconnectInterval is how
+	// often serf tries to join a failed member again (default 3s; serf's
+	// is 30s).
+	ReconnectTimeout  time.Duration
+	TombstoneTimeout  time.Duration
 	ReconnectInterval time.Duration
-	// TombstoneTimeout is how long a left member is kept (status left)
-	// before it is reaped. Default 24h.
-	TombstoneTimeout time.Duration
 
-	// Tuning holds memberlist's timing parameters. Zero fields take
-	// DefaultLANTuning's value.
+	// Tuning: zero fields take DefaultLANTuning's value.
 	Tuning Tuning
 
-	// EventBuffer is the capacity of the Events and UserEvents channels.
-	// Default 1024. Events that do not fit are dropped and counted.
+	// EventBuffer is the capacity of the Events and UserEvents channels
+	// (default 1024); events that do not fit are dropped and counted.
 	EventBuffer int
 
-	// Logger receives this package's log lines ("[INFO] gossip: ...") and
-	// memberlist's warnings and errors. memberlist's [DEBUG] and [INFO]
-	// lines are dropped unless LogMemberlistInfo is set. Default: the
-	// standard logger's output.
+	// Logger gets this package's lines and serf's and memberlist's, with
+	// CoreDNS's level tags, but not their [DEBUG] lines nor memberlist's
+	// [INFO] ones. Default: the standard logger's output.
 	Logger *log.Logger
-	// LogMemberlistInfo keeps memberlist's [INFO] lines (and [DEBUG] ones
-	// when LogMemberlistDebug is set too).
-	LogMemberlistInfo  bool
-	LogMemberlistDebug bool
 }
 
-// Tuning holds the memberlist parameters that decide how fast failures are
-// detected and how fast state spreads. See the package documentation for
-// the arithmetic.
+// Tuning holds the timing that decides how fast failures are detected and
+// how fast state spreads. The fields are memberlist's (and serf's, for
+// LeavePropagateDelay and QueryTimeoutMult) of the same name; the package
+// documentation explains the ones that set the failure detection time.
 type Tuning struct {
-	// ProbeInterval is how often each member probes another one.
-	ProbeInterval time.Duration
-	// ProbeTimeout is how long a direct probe waits for an ack before
-	// indirect probes are tried. Should be a few LAN round trips.
-	ProbeTimeout time.Duration
-	// IndirectChecks is how many members are asked to probe on our behalf.
-	IndirectChecks int
-	// SuspicionMult scales the suspicion timeout:
-	// SuspicionMult * max(1, log10(n)) * ProbeInterval.
-	SuspicionMult int
-	// SuspicionMaxTimeoutMult is the timeout's upper bound, as a multiple of
-	// the minimum, used while no other member confirms the suspicion.
-	SuspicionMaxTimeoutMult int
-	// AwarenessMaxMultiplier bounds how much a member that thinks it is
-	// itself unhealthy slows down its probing.
-	AwarenessMaxMultiplier int
-	// GossipInterval and GossipNodes: every GossipInterval, queued
-	// messages go to GossipNodes random members.
-	GossipInterval time.Duration
-	GossipNodes    int
-	// GossipToTheDeadTime is how long dead members still get gossip (so
-	// they can refute) and stay in memberlist's own table.
+	ProbeInterval, ProbeTimeout time.Duration
+	IndirectChecks              int
+	SuspicionMult               int
+	SuspicionMaxTimeoutMult     int
+	AwarenessMaxMultiplier      int
+	GossipInterval              time.Duration
+	GossipNodes                 int
+	// GossipToTheDeadTime: dead members still get gossip (to refute) and
+	// stay in memberlist's table this long.
 	GossipToTheDeadTime time.Duration
-	// RetransmitMult: each broadcast is sent RetransmitMult * log10(n+1)
-	// times by each member that relays it.
-	RetransmitMult int
-	// PushPullInterval is the period of full state exchanges with a random
-	// member (anti-entropy).
-	PushPullInterval time.Duration
-	// TCPTimeout bounds stream connections (joins, push/pull, queries'
-	// answers).
-	TCPTimeout time.Duration
-	// DeadNodeReclaimTime is how long a failed member's name stays reserved
-	// for its old address; after it, an agent with the same name at a new
-	// address may take it over (a replaced host).
+	RetransmitMult      int
+	PushPullInterval    time.Duration
+	TCPTimeout          time.Duration
+	// DeadNodeReclaimTime: a failed member's name stays reserved for its
+	// address this long; then another address may take it (a new host).
 	DeadNodeReclaimTime time.Duration
-	// LeavePropagateDelay is how long Leave keeps the member up after the
-	// leave went out, to answer probes while the news spreads.
+	// LeavePropagateDelay: Leave keeps answering probes this long after
+	// the leave went out, while the news spreads.
 	LeavePropagateDelay time.Duration
-	// QueryTimeoutMult: a key operation waits for answers up to
-	// GossipInterval * QueryTimeoutMult * ceil(log10(n+1)), at least 1s.
+	// QueryTimeoutMult: key operations wait for answers up to
+	// GossipInterval * QueryTimeoutMult * ceil(log10(n+1)).
 	QueryTimeoutMult int
 }
 
@@ -151,33 +130,34 @@ func DefaultLANTuning() Tuning {
 	}
 }
 
+// DefaultWANTuning returns memberlist's WAN timing (as Consul's WAN pool):
+// 5 s probes with 3 s timeouts, suspicion multiplier 6, 500 ms gossip to 4
+// members, 60 s push/pull.
+func DefaultWANTuning() Tuning {
+	t := DefaultLANTuning()
+	t.ProbeInterval, t.ProbeTimeout = 5*time.Second, 3*time.Second
+	t.SuspicionMult, t.SuspicionMaxTimeoutMult = 6, 6
+	t.GossipInterval, t.GossipNodes = 500*time.Millisecond, 4
+	t.GossipToTheDeadTime, t.DeadNodeReclaimTime = 60*time.Second, 60*time.Second
+	t.PushPullInterval, t.TCPTimeout = 60*time.Second, 30*time.Second
+	t.LeavePropagateDelay = time.Second
+	return t
+}
+
+// WANMemberName is a server's name in the WAN pool: <node>.<dc>, as Consul.
+func WANMemberName(node, dc string) string { return node + "." + dc }
+
+// poolName labels metrics and log lines.
+func (c Config) poolName() string { return map[bool]string{false: "lan", true: "wan"}[c.WAN] }
+
+// withDefaults fills the zero (or negative) fields from DefaultLANTuning.
 func (t Tuning) withDefaults() Tuning {
-	d := DefaultLANTuning()
-	dur := func(v *time.Duration, def time.Duration) {
-		if *v <= 0 {
-			*v = def
+	v, def := reflect.ValueOf(&t).Elem(), reflect.ValueOf(DefaultLANTuning())
+	for i := range v.NumField() {
+		if v.Field(i).Int() <= 0 {
+			v.Field(i).Set(def.Field(i))
 		}
 	}
-	num := func(v *int, def int) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	dur(&t.ProbeInterval, d.ProbeInterval)
-	dur(&t.ProbeTimeout, d.ProbeTimeout)
-	num(&t.IndirectChecks, d.IndirectChecks)
-	num(&t.SuspicionMult, d.SuspicionMult)
-	num(&t.SuspicionMaxTimeoutMult, d.SuspicionMaxTimeoutMult)
-	num(&t.AwarenessMaxMultiplier, d.AwarenessMaxMultiplier)
-	dur(&t.GossipInterval, d.GossipInterval)
-	num(&t.GossipNodes, d.GossipNodes)
-	dur(&t.GossipToTheDeadTime, d.GossipToTheDeadTime)
-	num(&t.RetransmitMult, d.RetransmitMult)
-	dur(&t.PushPullInterval, d.PushPullInterval)
-	dur(&t.TCPTimeout, d.TCPTimeout)
-	dur(&t.DeadNodeReclaimTime, d.DeadNodeReclaimTime)
-	dur(&t.LeavePropagateDelay, d.LeavePropagateDelay)
-	num(&t.QueryTimeoutMult, d.QueryTimeoutMult)
 	return t
 }
 
@@ -192,8 +172,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Datacenter == "" {
 		c.Datacenter = "dc1"
 	}
-	if c.PoolName == "" {
-		c.PoolName = "lan"
+	if c.WAN && !strings.HasSuffix(c.NodeName, "."+c.Datacenter) {
+		return c, fmt.Errorf("gossip: a WAN member's name must be <node>.<dc>: %q does not end in %q", c.NodeName, "."+c.Datacenter)
 	}
 	if c.BindAddr == "" {
 		c.BindAddr = "0.0.0.0"
@@ -218,4 +198,49 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.Tuning = c.Tuning.withDefaults()
 	return c, nil
+}
+
+// serfConfig is serf's configuration for this pool; the caller adds the
+// event channel, the merge delegate and the keyring.
+func (c Config) serfConfig(tags map[string]string) *serf.Config {
+	sc := serf.DefaultConfig()
+	sc.NodeName = c.NodeName
+	sc.Tags = tags
+	sc.ReconnectInterval = c.ReconnectInterval
+	sc.ReconnectTimeout = c.ReconnectTimeout
+	sc.TombstoneTimeout = c.TombstoneTimeout
+	// Reap often enough that short timeouts (tests) are honoured.
+	sc.ReapInterval = max(50*time.Millisecond, min(15*time.Second, c.ReconnectTimeout/4, c.TombstoneTimeout/4))
+	sc.SnapshotPath = c.SnapshotPath
+	sc.KeyringFile = c.KeyringFile
+	// A name conflict is refused (merge delegate, memberlist); serf's
+	// resolution would shut down the member that loses a vote instead.
+	sc.EnableNameConflictResolution = false
+	// Room for the event ID that UserEvent prepends to the payload; the
+	// 512-byte limit is checked on name + payload before.
+	sc.UserEventSizeLimit = UserEventSizeLimit + 128
+	sc.LogOutput = nil
+	sc.Logger = newLibraryLogger(c, false)
+
+	mc := sc.MemberlistConfig
+	mc.BindAddr = c.BindAddr
+	mc.BindPort = c.BindPort
+	mc.AdvertiseAddr = c.AdvertiseAddr
+	mc.AdvertisePort = c.AdvertisePort
+	if mc.AdvertisePort == 0 {
+		mc.AdvertisePort = c.BindPort
+	}
+	// Each Tuning field sets memberlist's, or else serf's, of that name.
+	t := reflect.ValueOf(c.Tuning)
+	for i := range t.NumField() {
+		name := t.Type().Field(i).Name
+		f := reflect.ValueOf(mc).Elem().FieldByName(name)
+		if !f.IsValid() {
+			f = reflect.ValueOf(sc).Elem().FieldByName(name)
+		}
+		f.Set(t.Field(i))
+	}
+	mc.LogOutput = nil
+	mc.Logger = newLibraryLogger(c, true)
+	return sc
 }

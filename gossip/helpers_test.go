@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -185,6 +186,19 @@ func aliveCount(p *Pool) int {
 	for _, m := range p.Members() {
 		if m.Status == StatusAlive {
 			n++
+		}
+	}
+	return n
+}
+
+// queued is how many of serf's broadcasts (intents, user events, queries)
+// wait to be gossiped.
+func queued(p *Pool) int {
+	n := 0
+	for k, v := range p.serf.Stats() {
+		if strings.HasSuffix(k, "_queue") {
+			q, _ := strconv.Atoi(v)
+			n += q
 		}
 	}
 	return n

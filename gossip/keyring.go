@@ -8,17 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/hashicorp/memberlist"
+	"github.com/hashicorp/serf/serf"
+
+	"github.com/coredns-coord/coredns-coord/internal/atomicfile"
 )
 
 // ErrNoEncryption is returned by key operations on a pool without a keyring.
@@ -52,92 +51,32 @@ func encodeKey(k []byte) string { return base64.StdEncoding.EncodeToString(k) }
 type KeyOp uint8
 
 const (
-	KeyList    KeyOp = KeyOp(opListKeys)
-	KeyInstall KeyOp = KeyOp(opInstallKey)
-	KeyUse     KeyOp = KeyOp(opUseKey)
-	KeyRemove  KeyOp = KeyOp(opRemoveKey)
+	KeyList KeyOp = iota + 1
+	KeyInstall
+	KeyUse
+	KeyRemove
 )
 
 func (o KeyOp) String() string {
-	switch o {
-	case KeyList:
-		return "list"
-	case KeyInstall:
-		return "install"
-	case KeyUse:
-		return "use"
-	case KeyRemove:
-		return "remove"
+	if o >= KeyList && o <= KeyRemove {
+		return [...]string{"list", "install", "use", "remove"}[o-KeyList]
 	}
 	return fmt.Sprintf("keyop(%d)", uint8(o))
 }
 
-// KeyResponse is the outcome of a key operation across the pool, shaped
-// like Consul's /v1/operator/keyring answer.
-type KeyResponse struct {
-	// NumNodes is the number of members asked (alive ones, this one
-	// included); NumResp how many answered; NumErr how many failed.
-	NumNodes, NumResp, NumErr int
-	// Messages holds the error of each member that failed, by name.
-	Messages map[string]string
-	// Keys counts, for each base64 key, the members that have it;
-	// PrimaryKeys the members that use it as primary.
-	Keys        map[string]int
-	PrimaryKeys map[string]int
-}
+// KeyResponse is the outcome of a key operation across the pool (serf's),
+// shaped like Consul's /v1/operator/keyring answer: NumNodes members were
+// asked (the alive ones), NumResp answered, NumErr failed (Messages by
+// member name); Keys counts the members that have each base64 key,
+// PrimaryKeys those that use it as primary.
+type KeyResponse = serf.KeyResponse
 
-// InstallKey adds key to every member's keyring.
-func (p *Pool) InstallKey(key []byte) error {
-	_, err := p.KeyOperation(KeyInstall, key)
-	return err
-}
-
-// UseKey makes key, already installed, the primary key on every member.
-func (p *Pool) UseKey(key []byte) error {
-	_, err := p.KeyOperation(KeyUse, key)
-	return err
-}
-
-// RemoveKey removes key from every member's keyring. Removing the primary
-// key is refused.
-func (p *Pool) RemoveKey(key []byte) error {
-	_, err := p.KeyOperation(KeyRemove, key)
-	return err
-}
-
-// ListKeys asks every member for its keyring and returns, for each base64
-// key, how many members have it. When some members fail to answer in time,
-// the counts so far are returned with an error.
-func (p *Pool) ListKeys() (map[string]int, error) {
-	r, err := p.KeyOperation(KeyList, nil)
-	if r == nil {
-		return nil, err
-	}
-	return r.Keys, err
-}
-
-// pendingQuery collects the answers to a query this member sent.
-type pendingQuery struct {
-	mu      sync.Mutex
-	answers map[string]queryResponse
-	changed chan struct{}
-}
-
-func (q *pendingQuery) record(r queryResponse) {
-	q.mu.Lock()
-	q.answers[r.From] = r
-	q.mu.Unlock()
-	select {
-	case q.changed <- struct{}{}:
-	default:
-	}
-}
-
-// KeyOperation runs op on this member, then on every other alive member
-// (a query gossiped encrypted with the current primary key; the answers come
-// back over encrypted TCP streams), waiting up to the query timeout. It
-// returns an error when this member refuses the operation (nothing is sent
-// then), or when some member failed or did not answer.
+// KeyOperation runs op on every alive member, this one included, through
+// serf's key manager: a query gossiped encrypted with the current primary
+// key, answered over encrypted streams, waited for up to the query timeout
+// (GossipInterval * QueryTimeoutMult * ceil(log10(n+1))). Each member saves
+// its keyring to its KeyringFile. It returns an error, with the answers so
+// far, when some member failed or did not answer.
 func (p *Pool) KeyOperation(op KeyOp, key []byte) (*KeyResponse, error) {
 	if p.keyring == nil {
 		return nil, ErrNoEncryption
@@ -145,120 +84,32 @@ func (p *Pool) KeyOperation(op KeyOp, key []byte) (*KeyResponse, error) {
 	if err := p.usable(); err != nil {
 		return nil, err
 	}
+	km := p.serf.KeyManager()
+	var r *KeyResponse
+	var err error
 	switch op {
 	case KeyList:
+		r, err = km.ListKeys()
 	case KeyInstall, KeyUse, KeyRemove:
 		if err := memberlist.ValidateKey(key); err != nil {
 			return nil, fmt.Errorf("gossip: %s key: %w", op, err)
 		}
+		run := map[KeyOp]func(string) (*KeyResponse, error){KeyInstall: km.InstallKey, KeyUse: km.UseKey, KeyRemove: km.RemoveKey}[op]
+		r, err = run(encodeKey(key))
 	default:
 		return nil, fmt.Errorf("gossip: unknown key operation %d", op)
 	}
-
-	local := p.applyKeyOp(op, key)
-	if local.Err != "" {
-		return nil, fmt.Errorf("gossip: %s key: %s", op, local.Err)
+	if r == nil {
+		return nil, fmt.Errorf("gossip: %s key: %w", op, err)
 	}
-
-	self := p.cfg.NodeName
-	var expected []string
-	p.mu.RLock()
-	for name, m := range p.members {
-		if name != self && (m.Status == StatusAlive || m.Status == StatusLeaving) {
-			expected = append(expected, name)
-		}
-	}
-	p.mu.RUnlock()
-
-	ln := p.list().LocalNode()
-	q := queryMsg{ID: uuid.NewString(), From: self, Addr: slices.Clone(ln.Addr), Port: ln.Port, Op: uint8(op), Key: key}
-	pq := &pendingQuery{answers: map[string]queryResponse{}, changed: make(chan struct{}, 1)}
-	local.ID, local.From = q.ID, self
-	pq.record(local)
-	if len(expected) > 0 {
-		p.queriesMu.Lock()
-		p.queries[q.ID] = pq
-		p.queriesMu.Unlock()
-		defer func() {
-			p.queriesMu.Lock()
-			delete(p.queries, q.ID)
-			p.queriesMu.Unlock()
-		}()
-		p.mu.Lock()
-		p.seenQueries.add(q.ID)
-		p.mu.Unlock()
-		p.queueMsg(p.control, "", 0, msgQuery, q, nil)
-
-		timer := time.NewTimer(p.queryTimeout(len(expected) + 1))
-		defer timer.Stop()
-	wait:
-		for {
-			pq.mu.Lock()
-			done := true
-			for _, name := range expected {
-				if _, ok := pq.answers[name]; !ok {
-					done = false
-					break
-				}
-			}
-			pq.mu.Unlock()
-			if done {
-				break
-			}
-			select {
-			case <-pq.changed:
-			case <-timer.C:
-				break wait
-			case <-p.shutdownCh:
-				return nil, ErrShutdown
-			}
-		}
-	}
-
-	pq.mu.Lock()
-	defer pq.mu.Unlock()
-	r := &KeyResponse{Messages: map[string]string{}, Keys: map[string]int{}, PrimaryKeys: map[string]int{}}
-	asked := map[string]bool{self: true}
-	for _, name := range expected {
-		asked[name] = true
-	}
-	for name, a := range pq.answers {
-		asked[name] = true
-		r.NumResp++
-		if a.Err != "" {
-			r.NumErr++
-			r.Messages[name] = a.Err
-			continue
-		}
-		for _, k := range a.Keys {
-			r.Keys[k]++
-		}
-		if a.Primary != "" {
-			r.PrimaryKeys[a.Primary]++
-		}
-	}
-	r.NumNodes = len(asked)
-	var missing []string
-	for name := range asked {
-		if _, ok := pq.answers[name]; !ok {
-			missing = append(missing, name)
-		}
-	}
-	sort.Strings(missing)
-	var problems []string
-	if r.NumErr > 0 {
-		var fails []string
+	delete(r.PrimaryKeys, "") // members that answered without a keyring listing
+	if err != nil {
+		var msgs []string
 		for name, msg := range r.Messages {
-			fails = append(fails, fmt.Sprintf("%s: %s", name, msg))
+			msgs = append(msgs, name+": "+msg)
 		}
-		sort.Strings(fails)
-		problems = append(problems, fmt.Sprintf("%d member(s) failed (%s)", r.NumErr, strings.Join(fails, "; ")))
-	}
-	if len(missing) > 0 {
-		problems = append(problems, fmt.Sprintf("%d member(s) did not answer in time (%s)", len(missing), strings.Join(missing, ", ")))
-	}
-	if len(problems) > 0 {
-		err := fmt.Errorf("gossip: %s key: %s", op, strings.Join(problems, "; "))
+		sort.Strings(msgs)
+		err = fmt.Errorf("gossip: %s key: %v (%s)", op, err, strings.Join(msgs, "; "))
 		p.warnf("%v", err)
 		return r, err
 	}
@@ -266,97 +117,6 @@ func (p *Pool) KeyOperation(op KeyOp, key []byte) (*KeyResponse, error) {
 		p.infof("%s key: done on all %d members", op, r.NumNodes)
 	}
 	return r, nil
-}
-
-// queryTimeout is GossipInterval * QueryTimeoutMult * ceil(log10(n+1)),
-// at least a second.
-func (p *Pool) queryTimeout(n int) time.Duration {
-	t := p.cfg.Tuning
-	scale := math.Ceil(math.Log10(float64(n) + 1))
-	return max(time.Second, time.Duration(float64(t.GossipInterval)*float64(t.QueryTimeoutMult)*scale))
-}
-
-// applyKeyOp runs a key operation on this member's keyring and saves it.
-func (p *Pool) applyKeyOp(op KeyOp, key []byte) queryResponse {
-	var r queryResponse
-	if p.keyring == nil {
-		r.Err = ErrNoEncryption.Error()
-		return r
-	}
-	p.keyringMu.Lock()
-	defer p.keyringMu.Unlock()
-	var err error
-	switch op {
-	case KeyList:
-	case KeyInstall:
-		err = p.keyring.AddKey(key)
-	case KeyUse:
-		err = p.keyring.UseKey(key)
-	case KeyRemove:
-		if bytes.Equal(key, p.keyring.GetPrimaryKey()) {
-			err = errors.New("refusing to remove the primary key: make another key primary first")
-		} else {
-			err = p.keyring.RemoveKey(key)
-		}
-	default:
-		err = fmt.Errorf("unknown key operation %d", op)
-	}
-	if err == nil && op != KeyList {
-		err = p.saveKeyringLocked()
-	}
-	if err != nil {
-		r.Err = err.Error()
-	}
-	for _, k := range p.keyring.GetKeys() {
-		r.Keys = append(r.Keys, encodeKey(k))
-	}
-	r.Primary = encodeKey(p.keyring.GetPrimaryKey())
-	return r
-}
-
-// handleQuery runs a query gossiped by another member, passes it on, and
-// answers to its sender.
-func (p *Pool) handleQuery(q queryMsg, raw []byte) {
-	p.mu.Lock()
-	news := p.seenQueries.add(q.ID)
-	closed := p.closed
-	if news && !closed {
-		p.wg.Add(1)
-	}
-	p.mu.Unlock()
-	if !news || closed {
-		return
-	}
-	p.rebroadcast(p.control, "", 0, raw)
-	go func() {
-		defer p.wg.Done()
-		if q.From == p.cfg.NodeName {
-			return
-		}
-		r := p.applyKeyOp(KeyOp(q.Op), q.Key)
-		r.ID, r.From = q.ID, p.cfg.NodeName
-		if r.Err == "" && q.Op != uint8(KeyList) {
-			p.infof("%s key: done, asked by %q", KeyOp(q.Op), q.From)
-		}
-		raw, err := encodeMsg(msgQueryResponse, r)
-		if err != nil {
-			p.errorf("%v", err)
-			return
-		}
-		to := &memberlist.Node{Name: q.From, Addr: q.Addr, Port: q.Port}
-		if err := p.list().SendReliable(to, raw); err != nil {
-			p.warnf("answering %q's key query: %v", q.From, err)
-		}
-	}()
-}
-
-func (p *Pool) handleQueryResponse(r queryResponse) {
-	p.queriesMu.Lock()
-	pq := p.queries[r.ID]
-	p.queriesMu.Unlock()
-	if pq != nil {
-		pq.record(r)
-	}
 }
 
 // resolveKeyring returns the keys to start with: KeyringFile's when it
@@ -372,7 +132,7 @@ func (p *Pool) resolveKeyring() ([][]byte, error) {
 	if path == "" {
 		return keys, nil
 	}
-	fileKeys, err := loadKeyringFile(path)
+	fileKeys, err := p.loadKeyring(path)
 	switch {
 	case err == nil && len(fileKeys) > 0:
 		if len(keys) > 0 && !slices.EqualFunc(keys, fileKeys, bytes.Equal) {
@@ -391,11 +151,57 @@ func (p *Pool) resolveKeyring() ([][]byte, error) {
 	}
 }
 
-func (p *Pool) saveKeyringLocked() error {
-	if p.cfg.KeyringFile == "" {
-		return nil
+// loadKeyring reads the keyring file, or its last good copy when the file
+// is damaged or empty. serf rewrites the file in place after every key
+// operation (no temporary file and rename), so a crash in that instant can
+// leave half of it; the copy, kept by keepGoodCopy, is at most one key
+// operation behind, which still shares a key with the rest of the pool
+// (install adds one, use changes the primary, remove drops one).
+func (p *Pool) loadKeyring(path string) ([][]byte, error) {
+	keys, err := loadKeyringFile(path)
+	if (err == nil && len(keys) > 0) || errors.Is(err, fs.ErrNotExist) {
+		return keys, err
 	}
-	return saveKeyringFile(p.cfg.KeyringFile, p.keyring.GetKeys())
+	good, gerr := loadKeyringFile(goodCopyPath(path))
+	if gerr != nil || len(good) == 0 {
+		return keys, err // no copy to fall back on: the file's own answer
+	}
+	damage := "is empty"
+	if err != nil {
+		damage = fmt.Sprintf("is damaged (%v)", err)
+	}
+	p.warnf("keyring file %s %s: using its last good copy, %d key(s)", path, damage, len(good))
+	return good, saveKeyringFile(path, good)
+}
+
+func goodCopyPath(path string) string { return path + ".good" }
+
+// keepGoodCopy saves the keyring to KeyringFile's good copy whenever it
+// changes, until the pool stops. Key operations change it from serf's
+// query handler, which tells nobody; a poll once a second costs a lock
+// and a copy of a few keys.
+func (p *Pool) keepGoodCopy(every time.Duration) {
+	defer close(p.goodCopyDone)
+	path := goodCopyPath(p.cfg.KeyringFile)
+	var saved [][]byte
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		// Primary first, as in the keyring file.
+		keys := p.keyring.GetKeys()
+		if !slices.EqualFunc(keys, saved, bytes.Equal) {
+			if err := saveKeyringFile(path, keys); err != nil {
+				p.warnf("%v", err)
+			} else {
+				saved = keys
+			}
+		}
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // loadKeyringFile reads a JSON list of base64 keys, the primary first.
@@ -422,35 +228,16 @@ func loadKeyringFile(path string) ([][]byte, error) {
 	return keys, nil
 }
 
-// saveKeyringFile writes the keys (primary first) atomically, mode 0600.
+// saveKeyringFile replaces the file with the keys (primary first), mode
+// 0600, in serf's format.
 func saveKeyringFile(path string, keys [][]byte) error {
 	encoded := make([]string, len(keys))
 	for i, k := range keys {
 		encoded[i] = encodeKey(k)
 	}
 	data, err := json.MarshalIndent(encoded, "", "  ")
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("gossip: keyring file: %w", err)
-	}
-	// CreateTemp makes the file with mode 0600.
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("gossip: keyring file: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename, there is nothing to remove
-	_, err = tmp.Write(append(data, '\n'))
 	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
+		err = atomicfile.WriteFile(path, data, 0o600)
 	}
 	if err != nil {
 		return fmt.Errorf("gossip: keyring file: %w", err)

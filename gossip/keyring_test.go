@@ -25,6 +25,11 @@ func newKey(t testing.TB) []byte {
 	return k
 }
 
+func keyOp(p *testPool, op KeyOp, key []byte) error {
+	_, err := p.KeyOperation(op, key)
+	return err
+}
+
 func b64(k []byte) string { return base64.StdEncoding.EncodeToString(k) }
 
 func TestKeyRotation(t *testing.T) {
@@ -49,27 +54,23 @@ func TestKeyRotation(t *testing.T) {
 		if r.NumNodes != 3 || r.NumResp != 3 || r.NumErr != 0 || !maps.Equal(r.Keys, keys) || !maps.Equal(r.PrimaryKeys, primaries) {
 			t.Fatalf("%s: %+v, want keys %v primaries %v", what, r, keys, primaries)
 		}
-		simple, err := from.ListKeys()
-		if err != nil || !maps.Equal(simple, keys) {
-			t.Fatalf("%s: ListKeys %v %v", what, simple, err)
-		}
 	}
 	expect("start", map[string]int{b64(k1): 3}, map[string]int{b64(k1): 3})
 
-	if err := ps[0].InstallKey(k2); err != nil {
+	if err := keyOp(ps[0], KeyInstall, k2); err != nil {
 		t.Fatal(err)
 	}
 	expect("after install", map[string]int{b64(k1): 3, b64(k2): 3}, map[string]int{b64(k1): 3})
 
-	if err := ps[1].UseKey(k2); err != nil {
+	if err := keyOp(ps[1], KeyUse, k2); err != nil {
 		t.Fatal(err)
 	}
 	expect("after use", map[string]int{b64(k1): 3, b64(k2): 3}, map[string]int{b64(k2): 3})
 
-	if err := ps[1].RemoveKey(k2); err == nil || !strings.Contains(err.Error(), "primary") {
+	if err := keyOp(ps[1], KeyRemove, k2); err == nil || !strings.Contains(err.Error(), "primary") {
 		t.Fatalf("removing the primary key: %v", err)
 	}
-	if err := ps[2].RemoveKey(k1); err != nil {
+	if err := keyOp(ps[2], KeyRemove, k1); err != nil {
 		t.Fatal(err)
 	}
 	expect("after remove", map[string]int{b64(k2): 3}, map[string]int{b64(k2): 3})
@@ -149,13 +150,13 @@ func TestEncryptionRefusals(t *testing.T) {
 			t.Fatalf("%s: %v", p.LocalNodeName(), p.Members())
 		}
 	}
-	if _, err := plain.ListKeys(); !errors.Is(err, ErrNoEncryption) {
+	if _, err := plain.KeyOperation(KeyList, nil); !errors.Is(err, ErrNoEncryption) {
 		t.Fatalf("ListKeys without encryption: %v", err)
 	}
-	if err := enc[0].InstallKey([]byte("short")); err == nil {
+	if err := keyOp(enc[0], KeyInstall, []byte("short")); err == nil {
 		t.Fatal("installed a 5-byte key")
 	}
-	if err := enc[0].UseKey(k2); err == nil {
+	if err := keyOp(enc[0], KeyUse, k2); err == nil {
 		t.Fatal("used a key that is not installed")
 	}
 }
@@ -193,5 +194,44 @@ func TestKeyringFile(t *testing.T) {
 	}
 	if _, err := DecodeKey("aGVsbG8="); err == nil {
 		t.Fatal("decoded a 5-byte key")
+	}
+}
+
+// serf rewrites the keyring file in place; a crash in that instant leaves
+// part of it. The pool keeps a good copy and starts from it.
+func TestKeyringFileDamagedByACrash(t *testing.T) {
+	k1, k2 := newKey(t), newKey(t)
+	path := filepath.Join(t.TempDir(), "serf", "local.keyring")
+	p := newPool(t, "kc", func(c *Config) { c.Keyring = [][]byte{k1}; c.KeyringFile = path })
+	if err := keyOp(p, KeyInstall, k2); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the good copy to hold both keys", func() bool {
+		keys, err := loadKeyringFile(goodCopyPath(path))
+		return err == nil && len(keys) == 2
+	})
+	if err := p.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+
+	for name, damage := range map[string][]byte{"half": []byte(`["` + b64(k1)[:10]), "empty": nil} {
+		if err := os.WriteFile(path, damage, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		again := newPool(t, "kc-"+name, func(c *Config) { c.KeyringFile = path })
+		if got := again.keyring.GetKeys(); len(got) != 2 || !slices.Equal(got[0], k1) || !slices.Equal(got[1], k2) {
+			t.Fatalf("%s file: started with %d keys, want k1 (primary) and k2", name, len(got))
+		}
+		if keys, err := loadKeyringFile(path); err != nil || len(keys) != 2 {
+			t.Fatalf("%s file not rewritten whole: %v %v", name, keys, err)
+		}
+		again.Shutdown()
+	}
+
+	// Without a good copy a damaged file still stops the start.
+	os.Remove(goodCopyPath(path))
+	os.WriteFile(path, []byte(`["`), 0o600)
+	if _, err := tryPool(t, "kc-nocopy", func(c *Config) { c.KeyringFile = path }); err == nil {
+		t.Fatal("started from a damaged keyring file with no good copy")
 	}
 }

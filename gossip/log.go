@@ -10,25 +10,20 @@ import (
 	"github.com/coredns-coord/coredns-coord/internal/logging"
 )
 
-// levelFilter passes memberlist's log lines through to out, dropping
-// [DEBUG] and [INFO] lines unless asked to keep them. Memberlist writes one
-// line per Write.
+// levelFilter passes serf's or memberlist's log lines through to out with
+// CoreDNS's level tags, dropping [DEBUG] lines, and [INFO] ones when
+// dropInfo is set. The libraries write one line per Write.
 type levelFilter struct {
-	out       io.Writer
-	keepInfo  bool
-	keepDebug bool
+	out      io.Writer
+	dropInfo bool
 }
 
 func (f *levelFilter) Write(p []byte) (int, error) {
-	switch {
-	case bytes.Contains(p, []byte("[DEBUG]")):
-		if !f.keepDebug {
-			return len(p), nil
-		}
-	case bytes.Contains(p, []byte("[INFO]")):
-		if !f.keepInfo {
-			return len(p), nil
-		}
+	// Serf tells every reconnect attempt (one every few seconds per failed
+	// member, for ReconnectTimeout): debug chatter, as memberlist's info.
+	if bytes.Contains(p, []byte("[DEBUG]")) || bytes.Contains(p, []byte("serf: attempting reconnect")) ||
+		f.dropInfo && bytes.Contains(p, []byte("[INFO]")) {
+		return len(p), nil
 	}
 	if _, err := f.out.Write(logging.Retag(p)); err != nil {
 		return 0, err
@@ -36,16 +31,17 @@ func (f *levelFilter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func newMemberlistLogger(cfg Config) *log.Logger {
-	f := &levelFilter{out: cfg.Logger.Writer(), keepInfo: cfg.LogMemberlistInfo || cfg.LogMemberlistDebug, keepDebug: cfg.LogMemberlistDebug}
+// newLibraryLogger is the logger handed to serf (its [INFO] lines are its
+// member events: kept) or to memberlist (its [INFO] chatter: dropped).
+func newLibraryLogger(cfg Config, memberlist bool) *log.Logger {
+	f := &levelFilter{out: cfg.Logger.Writer(), dropInfo: memberlist}
 	return log.New(f, cfg.Logger.Prefix(), cfg.Logger.Flags())
 }
 
 func (p *Pool) logf(level, format string, args ...any) {
 	msg := strings.TrimPrefix(fmt.Sprintf(format, args...), "gossip: ")
-	p.logger.Printf("[%s] gossip: %s: %s", level, p.cfg.PoolName, msg)
+	p.cfg.Logger.Printf("[%s] gossip: %s: %s", level, p.cfg.poolName(), msg)
 }
 
-func (p *Pool) infof(format string, args ...any)  { p.logf("INFO", format, args...) }
-func (p *Pool) warnf(format string, args ...any)  { p.logf("WARNING", format, args...) }
-func (p *Pool) errorf(format string, args ...any) { p.logf("ERROR", format, args...) }
+func (p *Pool) infof(format string, args ...any) { p.logf("INFO", format, args...) }
+func (p *Pool) warnf(format string, args ...any) { p.logf("WARNING", format, args...) }

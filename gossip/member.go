@@ -1,17 +1,16 @@
 package gossip
 
 import (
-	"encoding/binary"
-	"errors"
-	"fmt"
 	"maps"
 	"net"
 	"slices"
 	"strconv"
-	"time"
+
+	"github.com/hashicorp/serf/serf"
 )
 
-// Status is a member's status, as serf's.
+// Status is a member's status. The values are serf's minus one (serf's
+// StatusNone is never reported).
 type Status int
 
 const (
@@ -22,18 +21,13 @@ const (
 )
 
 func (s Status) String() string {
-	switch s {
-	case StatusAlive:
-		return "alive"
-	case StatusLeaving:
-		return "leaving"
-	case StatusLeft:
-		return "left"
-	case StatusFailed:
-		return "failed"
+	if s >= 0 && int(s) < len(statusNames) {
+		return statusNames[s]
 	}
 	return "status(" + strconv.Itoa(int(s)) + ")"
 }
+
+var statusNames = [...]string{"alive", "leaving", "left", "failed"}
 
 // Member is a member of the pool as this agent sees it.
 type Member struct {
@@ -44,10 +38,11 @@ type Member struct {
 	Status Status
 }
 
-func (m Member) clone() Member {
-	m.Addr = slices.Clone(m.Addr)
-	m.Tags = maps.Clone(m.Tags)
-	return m
+func fromSerf(m serf.Member) Member {
+	return Member{
+		Name: m.Name, Addr: slices.Clone(m.Addr), Port: m.Port, Tags: maps.Clone(m.Tags),
+		Status: Status(m.Status) - 1,
+	}
 }
 
 // Address is the member's host:port.
@@ -72,21 +67,22 @@ const (
 	EventReap
 )
 
+var fromSerfEvent = map[serf.EventType]EventType{
+	serf.EventMemberJoin:   EventJoin,
+	serf.EventMemberLeave:  EventLeave,
+	serf.EventMemberFailed: EventFailed,
+	serf.EventMemberUpdate: EventUpdate,
+	serf.EventMemberReap:   EventReap,
+}
+
 func (t EventType) String() string {
-	switch t {
-	case EventJoin:
-		return "member-join"
-	case EventLeave:
-		return "member-leave"
-	case EventFailed:
-		return "member-failed"
-	case EventUpdate:
-		return "member-update"
-	case EventReap:
-		return "member-reap"
+	if t >= 0 && int(t) < len(eventNames) {
+		return eventNames[t]
 	}
 	return "event(" + strconv.Itoa(int(t)) + ")"
 }
+
+var eventNames = [...]string{"member-join", "member-leave", "member-failed", "member-update", "member-reap"}
 
 // MemberEvent is a change of a member's status or tags. Member is a copy of
 // the member's state right after the change.
@@ -102,74 +98,4 @@ type UserEvent struct {
 	Payload []byte
 	LTime   uint64
 	ID      string
-}
-
-// memberState is a member plus the bookkeeping behind its status.
-type memberState struct {
-	Member
-	// statusLTime is the Lamport time of the last join or leave intent
-	// applied to this member.
-	statusLTime uint64
-	// leaveTime is when the member became failed or left (reaping).
-	leaveTime time.Time
-	// failedAt is when it was last declared failed (name reclaim).
-	failedAt time.Time
-}
-
-// Tags travel in memberlist's node meta: a version byte, then for each tag
-// (sorted by key, so equal tags encode to equal bytes, which matters:
-// memberlist compares meta bytes to detect updates) the key and the value,
-// each as a uvarint length and the bytes.
-const tagsVersion = 1
-
-// metaMaxSize is memberlist's limit on node meta.
-const metaMaxSize = 512
-
-func encodeTags(tags map[string]string) ([]byte, error) {
-	buf := []byte{tagsVersion}
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		v := tags[k]
-		buf = binary.AppendUvarint(buf, uint64(len(k)))
-		buf = append(buf, k...)
-		buf = binary.AppendUvarint(buf, uint64(len(v)))
-		buf = append(buf, v...)
-	}
-	if len(buf) > metaMaxSize {
-		return nil, fmt.Errorf("gossip: tags take %d bytes encoded, more than the %d bytes memberlist allows", len(buf), metaMaxSize)
-	}
-	return buf, nil
-}
-
-var errBadTags = errors.New("gossip: malformed tags in node meta")
-
-func decodeTags(b []byte) (map[string]string, error) {
-	tags := map[string]string{}
-	if len(b) == 0 {
-		return tags, nil
-	}
-	if b[0] != tagsVersion {
-		return nil, fmt.Errorf("gossip: unknown tags encoding %d in node meta", b[0])
-	}
-	b = b[1:]
-	next := func() (string, bool) {
-		n, w := binary.Uvarint(b)
-		if w <= 0 || n > uint64(len(b)-w) {
-			return "", false
-		}
-		s := string(b[w : w+int(n)])
-		b = b[w+int(n):]
-		return s, true
-	}
-	for len(b) > 0 {
-		k, ok := next()
-		if !ok {
-			return nil, errBadTags
-		}
-		v, ok := next()
-		if !ok {
-			return nil, errBadTags
-		}
-		tags[k] = v
-	}
-	return tags, nil
 }

@@ -50,27 +50,17 @@ func newMembersCollector() *membersCollector {
 func (c *membersCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c *membersCollector) Collect(ch chan<- prometheus.Metric) {
+	counts := map[string]*[len(statusNames)]int{}
 	poolsMu.Lock()
-	live := make([]*Pool, 0, len(pools))
 	for p := range pools {
-		live = append(live, p)
+		if counts[p.cfg.poolName()] == nil {
+			counts[p.cfg.poolName()] = new([len(statusNames)]int)
+		}
+		for _, m := range p.Members() {
+			counts[p.cfg.poolName()][m.Status]++
+		}
 	}
 	poolsMu.Unlock()
-	counts := map[string]*[4]int{}
-	for _, p := range live {
-		n := counts[p.cfg.PoolName]
-		if n == nil {
-			n = new([4]int)
-			counts[p.cfg.PoolName] = n
-		}
-		p.mu.RLock()
-		for _, m := range p.members {
-			if int(m.Status) < len(n) {
-				n[m.Status]++
-			}
-		}
-		p.mu.RUnlock()
-	}
 	for pool, n := range counts {
 		for s, v := range n {
 			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(v), pool, Status(s).String())

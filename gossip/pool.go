@@ -3,10 +3,10 @@ package gossip
 import (
 	"errors"
 	"fmt"
-	"log"
 	"maps"
-	"math/rand/v2"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,15 +15,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
-)
-
-type poolState int32
-
-const (
-	stateAlive poolState = iota
-	stateLeaving
-	stateLeft
-	stateShutdown
+	"github.com/hashicorp/serf/coordinate"
+	"github.com/hashicorp/serf/serf"
 )
 
 // Errors returned when the pool is no longer usable.
@@ -34,74 +27,32 @@ var (
 	ErrUnknownMember = errors.New("gossip: no such member")
 )
 
-// Bounds on the bookkeeping buffers.
-const (
-	maxRecentEvents  = 4096
-	maxRecentQueries = 1024
-	maxIntents       = 4096
-	intentTTL        = 5 * time.Minute
-	maxQueueDepth    = 4096
-)
-
-// Pool is this agent's membership in a gossip pool.
+// Pool is this agent's membership in a gossip pool: a serf instance.
 type Pool struct {
 	cfg     Config
-	logger  *log.Logger
-	ml      atomic.Pointer[memberlist.Memberlist]
-	keyring *memberlist.Keyring
-	// keyringMu serializes keyring changes with their saving to KeyringFile.
-	keyringMu sync.Mutex
+	serf    *serf.Serf
+	keyring *memberlist.Keyring // nil without encryption
+	joining atomic.Int32        // Joins in progress (merge delegate)
+	// created is serf once serf.Create has returned: the merge delegate
+	// runs from within it too.
+	created atomic.Pointer[serf.Serf]
 
-	clock        lamport // join and leave intents
-	eventClock   lamport // user events
-	eventMinTime atomic.Uint64
-	joining      atomic.Int32
-
-	state   atomic.Int32 // poolState
-	leaveMu sync.Mutex   // serializes Leave and Shutdown
-
-	tagsMu sync.RWMutex
-	tags   map[string]string
-	meta   []byte
-
-	// mu guards members, intents, the recent-ID buffers, closed, and sends
-	// on the event channels (so that they are never sent on once closed).
-	mu         sync.RWMutex
-	members    map[string]*memberState
-	intents    map[string]pendingIntent
-	seenEvents *recentIDs
-	// recentEvents are the last user events seen (under mu), for push/pull.
-	recentEvents []userEventMsg
-	seenQueries  *recentIDs
-	closed       bool
-	numMembers   atomic.Int32 // members memberlist sees alive, including us
-
-	control *memberlist.TransmitLimitedQueue // intents and queries
-	userQ   *memberlist.TransmitLimitedQueue // user events
-
-	events     chan MemberEvent
-	userEvents chan UserEvent
-	dropped    atomic.Uint64
-
-	queriesMu sync.Mutex
-	queries   map[string]*pendingQuery
-
-	shutdownCh chan struct{}
-	wg         sync.WaitGroup
-}
-
-// pendingIntent is an intent about a member we do not know (yet): applied
-// when it joins. A tombstone only remembers the status time of a member we
-// forgot, so that old intents about it still in flight are not news.
-type pendingIntent struct {
-	leave     bool
-	tombstone bool
-	ltime     uint64
-	at        time.Time
+	// serfEvents is serf's event channel; forward moves its events to
+	// events and userEvents without ever blocking serf.
+	serfEvents  chan serf.Event
+	events      chan MemberEvent
+	userEvents  chan UserEvent
+	dropped     atomic.Uint64
+	sentEvents  sync.Map // event ID -> chan uint64 (its Lamport time)
+	stop        chan struct{}
+	forwardDone chan struct{}
+	// goodCopyDone closes when keepGoodCopy ends (at once without one).
+	goodCopyDone chan struct{}
+	shutdown     sync.Once
 }
 
 // Create starts a pool member: it binds the gossip port and is alone in its
-// pool until Join.
+// pool until Join (or until it rejoins the members of its snapshot).
 func Create(cfg Config) (*Pool, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -111,92 +62,48 @@ func Create(cfg Config) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta, err := encodeTags(tags)
-	if err != nil {
-		return nil, err
-	}
 	p := &Pool{
-		cfg:         cfg,
-		logger:      cfg.Logger,
-		tags:        tags,
-		meta:        meta,
-		members:     map[string]*memberState{},
-		intents:     map[string]pendingIntent{},
-		seenEvents:  newRecentIDs(maxRecentEvents),
-		seenQueries: newRecentIDs(maxRecentQueries),
-		events:      make(chan MemberEvent, cfg.EventBuffer),
-		userEvents:  make(chan UserEvent, cfg.EventBuffer),
-		queries:     map[string]*pendingQuery{},
-		shutdownCh:  make(chan struct{}),
+		cfg:          cfg,
+		serfEvents:   make(chan serf.Event, cfg.EventBuffer),
+		events:       make(chan MemberEvent, cfg.EventBuffer),
+		userEvents:   make(chan UserEvent, cfg.EventBuffer),
+		stop:         make(chan struct{}),
+		forwardDone:  make(chan struct{}),
+		goodCopyDone: make(chan struct{}),
 	}
 	keys, err := p.resolveKeyring()
 	if err != nil {
 		return nil, err
 	}
-	t := cfg.Tuning
-	p.control = &memberlist.TransmitLimitedQueue{NumNodes: p.numNodes, RetransmitMult: t.RetransmitMult}
-	// User events are rare and small but have no failure detector behind
-	// them: a member every relay happened to skip would only get the event
-	// at the next push/pull (30 s). Twice the retransmissions make that
-	// about 1 in a million members instead of 1 in a thousand (5 members).
-	p.userQ = &memberlist.TransmitLimitedQueue{NumNodes: p.numNodes, RetransmitMult: 2 * t.RetransmitMult}
-
-	mc := memberlist.DefaultLANConfig()
-	mc.Name = cfg.NodeName
-	mc.BindAddr = cfg.BindAddr
-	mc.BindPort = cfg.BindPort
-	mc.AdvertiseAddr = cfg.AdvertiseAddr
-	mc.AdvertisePort = cfg.AdvertisePort
-	if mc.AdvertisePort == 0 {
-		mc.AdvertisePort = cfg.BindPort
+	if cfg.SnapshotPath != "" {
+		if err := os.MkdirAll(filepath.Dir(cfg.SnapshotPath), 0o700); err != nil {
+			return nil, fmt.Errorf("gossip: snapshot: %w", err)
+		}
 	}
-	mc.ProbeInterval = t.ProbeInterval
-	mc.ProbeTimeout = t.ProbeTimeout
-	mc.IndirectChecks = t.IndirectChecks
-	mc.SuspicionMult = t.SuspicionMult
-	mc.SuspicionMaxTimeoutMult = t.SuspicionMaxTimeoutMult
-	mc.AwarenessMaxMultiplier = t.AwarenessMaxMultiplier
-	mc.GossipInterval = t.GossipInterval
-	mc.GossipNodes = t.GossipNodes
-	mc.GossipToTheDeadTime = t.GossipToTheDeadTime
-	mc.RetransmitMult = t.RetransmitMult
-	mc.PushPullInterval = t.PushPullInterval
-	mc.TCPTimeout = t.TCPTimeout
-	mc.DeadNodeReclaimTime = t.DeadNodeReclaimTime
-	mc.Delegate = (*delegate)(p)
-	mc.Events = (*eventDelegate)(p)
-	mc.Alive = (*aliveDelegate)(p)
-	mc.Merge = (*mergeDelegate)(p)
-	mc.Conflict = (*conflictDelegate)(p)
-	mc.Logger = newMemberlistLogger(cfg)
+	sc := cfg.serfConfig(tags)
+	sc.EventCh = p.serfEvents
+	sc.Merge = (*mergeDelegate)(p)
 	if len(keys) > 0 {
-		kr, err := memberlist.NewKeyring(keys, keys[0])
-		if err != nil {
+		if p.keyring, err = memberlist.NewKeyring(keys, keys[0]); err != nil {
 			return nil, fmt.Errorf("gossip: keyring: %w", err)
 		}
-		p.keyring = kr
-		mc.Keyring = kr
+		sc.MemberlistConfig.Keyring = p.keyring
 	}
-
-	ml, err := memberlist.Create(mc)
-	if err != nil {
-		return nil, fmt.Errorf("gossip: starting the %s pool on %s: %w", cfg.PoolName,
+	go p.forward()
+	if p.serf, err = serf.Create(sc); err != nil {
+		close(p.stop)
+		return nil, fmt.Errorf("gossip: starting the %s pool on %s: %w", cfg.poolName(),
 			net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.BindPort)), err)
 	}
-	p.ml.Store(ml)
-	// No join intent here (serf sends one): a fresh process starts its
-	// Lamport clock at zero, so it would be older than any leave intent
-	// from a previous life of this node name. Such stale intents reach us
-	// through gossip or push/pull, and handleLeaveIntent refutes them with
-	// a join intent newer than the leave.
-
+	p.created.Store(p.serf)
+	if p.keyring != nil && cfg.KeyringFile != "" {
+		go p.keepGoodCopy(time.Second)
+	} else {
+		close(p.goodCopyDone)
+	}
 	registerPool(p)
-	p.wg.Add(2)
-	go p.maintain()
-	go p.reconnect()
-	local := ml.LocalNode()
-	p.infof("started as %q at %s (datacenter %s, encryption %s)", cfg.NodeName, local.Address(), cfg.Datacenter,
-		map[bool]string{true: "on", false: "off"}[p.keyring != nil])
+	p.infof("started as %q at %s (datacenter %s, encryption %s)", cfg.NodeName, p.LocalMember().Address(),
+		cfg.Datacenter, map[bool]string{true: "on", false: "off"}[p.keyring != nil])
 	return p, nil
 }
 
@@ -212,25 +119,22 @@ func poolTags(in map[string]string, dc string) (map[string]string, error) {
 	return tags, nil
 }
 
-func (p *Pool) list() *memberlist.Memberlist { return p.ml.Load() }
-
-func (p *Pool) numNodes() int { return max(1, int(p.numMembers.Load())) }
-
 func (p *Pool) usable() error {
-	switch poolState(p.state.Load()) {
-	case stateLeaving, stateLeft:
+	switch p.serf.State() {
+	case serf.SerfLeaving, serf.SerfLeft:
 		return ErrLeft
-	case stateShutdown:
+	case serf.SerfShutdown:
 		return ErrShutdown
 	}
 	return nil
 }
 
 // Join contacts the given members (host:port; the port defaults to the
-// bind port) and merges state with them. It returns how many were
-// contacted; an error only when none could be joined, which includes
-// refusals: another datacenter, this node name already used by another
-// address, a gossip key mismatch.
+// bind port) and merges state with them, ignoring the user events they had
+// already seen (as Consul). It returns how many were contacted; an error
+// only when none could be joined, which includes refusals: another
+// datacenter, this node name already used by another address, a gossip key
+// mismatch.
 func (p *Pool) Join(addrs []string) (int, error) {
 	if err := p.usable(); err != nil {
 		return 0, err
@@ -239,7 +143,7 @@ func (p *Pool) Join(addrs []string) (int, error) {
 		return 0, errors.New("gossip: join: no addresses")
 	}
 	p.joining.Add(1)
-	n, err := p.list().Join(addrs)
+	n, err := p.serf.Join(addrs, true)
 	p.joining.Add(-1)
 	if err != nil {
 		// The caller reports it (retry_join logs each attempt).
@@ -249,8 +153,8 @@ func (p *Pool) Join(addrs []string) (int, error) {
 	return n, nil
 }
 
-// joinError flattens memberlist's multi-error into one line and explains the
-// usual cause of a connection closed during the join.
+// joinError flattens memberlist's multi-error into one line and names the
+// usual cause of an encryption or version mismatch.
 func (p *Pool) joinError(addrs []string, err error) error {
 	var msgs []string
 	var multi interface{ WrappedErrors() []error }
@@ -269,100 +173,61 @@ func (p *Pool) joinError(addrs []string, err error) error {
 		hint = " (gossip encryption is configured on one side only)"
 	case strings.Contains(low, "no installed keys could decrypt"):
 		hint = " (the gossip encryption keys differ)"
+	case strings.Contains(low, "delegate protocol version (0)"):
+		hint = " (the other agent runs a coredns-coord from before gossip moved to serf: the two do not mix, upgrade every agent)"
 	case strings.Contains(low, "eof") || strings.Contains(low, "connection reset") || strings.Contains(low, "broken pipe"):
+		hint = " (the remote closed the connection: most likely it requires gossip encryption and this agent has no key)"
 		if p.keyring != nil {
 			hint = " (the remote closed the connection: most likely its gossip encryption key differs from ours, or it does not use encryption)"
-		} else {
-			hint = " (the remote closed the connection: most likely it requires gossip encryption and this agent has no key)"
 		}
 	}
 	return fmt.Errorf("gossip: join %s failed: %s%s", strings.Join(addrs, ", "), text, hint)
 }
 
 // Leave leaves the pool gracefully: other members see EventLeave and the
-// status left (not failed). It waits up to timeout (5s when <= 0) for the
-// news to go out, then keeps answering probes for LeavePropagateDelay
-// (within the timeout). Call Shutdown afterwards.
+// status left (not failed). Serf broadcasts a leave intent, leaves
+// memberlist, then keeps answering probes for LeavePropagateDelay. It
+// returns after timeout (5s when <= 0) plus that delay at most. Call
+// Shutdown afterwards.
 func (p *Pool) Leave(timeout time.Duration) error {
-	p.leaveMu.Lock()
-	defer p.leaveMu.Unlock()
-	switch poolState(p.state.Load()) {
-	case stateLeft:
+	switch p.serf.State() {
+	case serf.SerfLeft:
 		return nil
-	case stateShutdown:
+	case serf.SerfShutdown:
 		return ErrShutdown
 	}
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	deadline := time.Now().Add(timeout)
-	p.state.Store(int32(stateLeaving))
 	p.infof("leaving the pool")
-
-	self := p.cfg.NodeName
-	intent := leaveIntent{LTime: p.clock.Next(), Node: self}
-	p.handleLeaveIntent(intent)
-	others := p.othersAlive()
-	var errs []error
-	if others {
-		sent := make(chan struct{})
-		p.queueMsg(p.control, intentKey(self), intent.LTime, msgLeaveIntent, intent, sent)
-		select {
-		case <-sent:
-		case <-time.After(time.Until(deadline)):
-			errs = append(errs, errors.New("timed out sending the leave intent"))
+	done := make(chan error, 1)
+	go func() { done <- p.serf.Leave() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("gossip: leave: %w", err)
 		}
-	}
-	if err := p.list().Leave(max(time.Until(deadline), time.Millisecond)); err != nil {
-		errs = append(errs, err)
-	}
-	if others {
-		if d := min(p.cfg.Tuning.LeavePropagateDelay, time.Until(deadline)); d > 0 {
-			time.Sleep(d)
-		}
-	}
-	p.state.Store(int32(stateLeft))
-	if err := errors.Join(errs...); err != nil {
-		p.warnf("leave: %v", err)
-		return fmt.Errorf("gossip: leave: %w", err)
+	case <-time.After(timeout + p.cfg.Tuning.LeavePropagateDelay):
+		return fmt.Errorf("gossip: leave: not done after %s", timeout)
 	}
 	p.infof("left the pool")
 	return nil
-}
-
-func (p *Pool) othersAlive() bool {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	for name, m := range p.members {
-		if name != p.cfg.NodeName && (m.Status == StatusAlive || m.Status == StatusLeaving) {
-			return true
-		}
-	}
-	return false
 }
 
 // Shutdown stops the member: it stops answering and other members will
 // declare it failed, unless Leave was called first. The event channels are
 // closed. Safe to call more than once.
 func (p *Pool) Shutdown() error {
-	p.leaveMu.Lock()
-	defer p.leaveMu.Unlock()
-	prev := poolState(p.state.Swap(int32(stateShutdown)))
-	if prev == stateShutdown {
-		return nil
-	}
-	if prev != stateLeft {
-		p.infof("shutting down without leaving: other members will see %q as failed", p.cfg.NodeName)
-	}
-	err := p.list().Shutdown()
-	unregisterPool(p)
-	p.mu.Lock()
-	p.closed = true
-	close(p.events)
-	close(p.userEvents)
-	p.mu.Unlock()
-	close(p.shutdownCh)
-	p.wg.Wait()
+	var err error
+	p.shutdown.Do(func() {
+		err = p.serf.Shutdown()
+		unregisterPool(p)
+		close(p.stop)
+		<-p.forwardDone
+		<-p.goodCopyDone
+		close(p.events)
+		close(p.userEvents)
+	})
 	if err != nil {
 		return fmt.Errorf("gossip: shutdown: %w", err)
 	}
@@ -372,37 +237,30 @@ func (p *Pool) Shutdown() error {
 // Members returns every member this agent knows, sorted by name: alive,
 // leaving, and failed or left ones until they are reaped.
 func (p *Pool) Members() []Member {
-	p.mu.RLock()
-	out := make([]Member, 0, len(p.members))
-	for _, m := range p.members {
-		out = append(out, m.Member.clone())
+	ms := p.serf.Members()
+	out := make([]Member, len(ms))
+	for i, m := range ms {
+		out[i] = fromSerf(m)
 	}
-	p.mu.RUnlock()
 	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
 // Member returns one member by name.
 func (p *Pool) Member(name string) (Member, bool) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	m, ok := p.members[name]
-	if !ok {
-		return Member{}, false
+	for _, m := range p.serf.Members() {
+		if m.Name == name {
+			return fromSerf(m), true
+		}
 	}
-	return m.Member.clone(), true
+	return Member{}, false
 }
 
 // LocalMember is this agent's own member entry.
-func (p *Pool) LocalMember() Member {
-	if m, ok := p.Member(p.cfg.NodeName); ok {
-		return m
-	}
-	n := p.list().LocalNode()
-	p.tagsMu.RLock()
-	defer p.tagsMu.RUnlock()
-	return Member{Name: n.Name, Addr: slices.Clone(n.Addr), Port: n.Port, Tags: maps.Clone(p.tags)}
-}
+func (p *Pool) LocalMember() Member { return fromSerf(p.serf.LocalMember()) }
+
+// LocalNodeName is this member's name.
+func (p *Pool) LocalNodeName() string { return p.cfg.NodeName }
 
 // SetTags replaces this member's tags (the dc tag is kept) and gossips
 // them: other members see EventUpdate.
@@ -414,14 +272,7 @@ func (p *Pool) SetTags(tags map[string]string) error {
 	if err != nil {
 		return err
 	}
-	meta, err := encodeTags(t)
-	if err != nil {
-		return err
-	}
-	p.tagsMu.Lock()
-	p.tags, p.meta = t, meta
-	p.tagsMu.Unlock()
-	if err := p.list().UpdateNode(p.cfg.Tuning.TCPTimeout); err != nil {
+	if err := p.serf.SetTags(t); err != nil {
 		return fmt.Errorf("gossip: set tags: %w", err)
 	}
 	return nil
@@ -441,17 +292,27 @@ func (p *Pool) ForceLeave(node string, prune bool) error {
 	if _, ok := p.Member(node); !ok {
 		return fmt.Errorf("%w: force-leave: no member named %q", ErrUnknownMember, node)
 	}
-	intent := leaveIntent{LTime: p.clock.Next(), Node: node, Prune: prune}
 	p.infof("force-leave of %q (prune: %v)", node, prune)
-	if p.handleLeaveIntent(intent) {
-		p.queueMsg(p.control, intentKey(node), intent.LTime, msgLeaveIntent, intent, nil)
+	remove := p.serf.RemoveFailedNode
+	if prune {
+		remove = p.serf.RemoveFailedNodePrune
+	}
+	if err := remove(node); err != nil {
+		return fmt.Errorf("gossip: force-leave of %q: %w", node, err)
 	}
 	return nil
 }
 
-// Events delivers membership events. See the package documentation: the
-// channel is buffered and events are dropped (and counted) when it is full.
-// It is closed by Shutdown.
+// Coordinate is this member's Vivaldi network coordinate.
+func (p *Pool) Coordinate() (*coordinate.Coordinate, error) { return p.serf.GetCoordinate() }
+
+// MemberCoordinate is the last coordinate this member learned for node.
+func (p *Pool) MemberCoordinate(node string) (*coordinate.Coordinate, bool) {
+	return p.serf.GetCachedCoordinate(node)
+}
+
+// Events delivers membership events. The channel is buffered and events
+// are dropped (and counted) when it is full. It is closed by Shutdown.
 func (p *Pool) Events() <-chan MemberEvent { return p.events }
 
 // UserEvents delivers user events, each once. Same buffering as Events.
@@ -461,135 +322,35 @@ func (p *Pool) UserEvents() <-chan UserEvent { return p.userEvents }
 // their channel was full.
 func (p *Pool) DroppedEvents() uint64 { return p.dropped.Load() }
 
-// LocalNodeName is this member's name.
-func (p *Pool) LocalNodeName() string { return p.cfg.NodeName }
-
-// emitLocked sends a member event without blocking. Call with p.mu held.
-func (p *Pool) emitLocked(t EventType, m *memberState) {
-	if p.closed {
-		return
-	}
-	select {
-	case p.events <- MemberEvent{Type: t, Member: m.Member.clone()}:
-	default:
-		p.dropped.Add(1)
-		eventsDropped.WithLabelValues("member").Inc()
-	}
-}
-
-// recountLocked refreshes the number of members memberlist sees alive.
-// Call with p.mu held.
-func (p *Pool) recountLocked() {
-	n := 0
-	for _, m := range p.members {
-		if m.Status == StatusAlive || m.Status == StatusLeaving {
-			n++
-		}
-	}
-	p.numMembers.Store(int32(n))
-}
-
-// eraseLocked forgets a member (EventReap). Call with p.mu held.
-func (p *Pool) eraseLocked(m *memberState, why string) {
-	delete(p.members, m.Name)
-	p.intents[m.Name] = pendingIntent{tombstone: true, ltime: m.statusLTime, at: time.Now()}
-	p.recountLocked()
-	p.infof("forgot member %q (%s, %s)", m.Name, m.Status, why)
-	p.emitLocked(EventReap, m)
-}
-
-// maintain reaps failed and left members, expires intents and bounds the
-// broadcast queues.
-func (p *Pool) maintain() {
-	defer p.wg.Done()
-	interval := min(5*time.Second, p.cfg.ReconnectTimeout/4, p.cfg.TombstoneTimeout/4)
-	interval = max(interval, 50*time.Millisecond)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
+// forward moves serf's events to Events and UserEvents until Shutdown.
+func (p *Pool) forward() {
+	defer close(p.forwardDone)
 	for {
 		select {
-		case <-p.shutdownCh:
+		case <-p.stop:
 			return
-		case now := <-tick.C:
-			p.reap(now)
-			// Prune panics on a queue that never held anything
-			// (memberlist v0.7.0), hence the check.
-			for _, q := range []*memberlist.TransmitLimitedQueue{p.control, p.userQ} {
-				if q.NumQueued() > maxQueueDepth {
-					q.Prune(maxQueueDepth)
+		case e := <-p.serfEvents:
+			switch e := e.(type) {
+			case serf.MemberEvent:
+				for _, m := range e.Members {
+					offer(p, p.events, MemberEvent{Type: fromSerfEvent[e.Type], Member: fromSerf(m)}, "member")
+				}
+			case serf.UserEvent:
+				if ue, ok := p.decodeUserEvent(e); ok {
+					userEventsTotal.Inc()
+					offer(p, p.userEvents, ue, "user")
 				}
 			}
 		}
 	}
 }
 
-// reconnect joins a failed member again, one picked at random each
-// ReconnectInterval, as serf does. Without it, a pool that split stays
-// split: when every server restarts, each knows only the servers it joins
-// at start, and the clients, which still count the servers as failed,
-// gossip only among themselves, so they never learn that the servers are
-// back.
-func (p *Pool) reconnect() {
-	defer p.wg.Done()
-	for {
-		jitter := time.Duration(rand.Int64N(int64(p.cfg.ReconnectInterval) / 4))
-		select {
-		case <-p.shutdownCh:
-			return
-		case <-time.After(p.cfg.ReconnectInterval + jitter):
-		}
-		p.mu.Lock()
-		var failed []string
-		for _, m := range p.members {
-			if m.Status == StatusFailed {
-				failed = append(failed, m.Address())
-			}
-		}
-		p.mu.Unlock()
-		if len(failed) == 0 {
-			continue
-		}
-		addr := failed[rand.IntN(len(failed))]
-		if _, err := p.list().Join([]string{addr}); err == nil {
-			p.infof("reconnected to failed member at %s", addr)
-		}
+// offer sends without blocking, counting what does not fit.
+func offer[T any](p *Pool, ch chan<- T, v T, kind string) {
+	select {
+	case ch <- v:
+	default:
+		p.dropped.Add(1)
+		eventsDropped.WithLabelValues(kind).Inc()
 	}
-}
-
-func (p *Pool) reap(now time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for name, m := range p.members {
-		if name == p.cfg.NodeName {
-			continue
-		}
-		switch {
-		case m.Status == StatusFailed && now.Sub(m.leaveTime) >= p.cfg.ReconnectTimeout:
-			p.eraseLocked(m, "reconnect timeout "+p.cfg.ReconnectTimeout.String())
-		case m.Status == StatusLeft && now.Sub(m.leaveTime) >= p.cfg.TombstoneTimeout:
-			p.eraseLocked(m, "tombstone timeout "+p.cfg.TombstoneTimeout.String())
-		}
-	}
-	for name, it := range p.intents {
-		if now.Sub(it.at) > intentTTL {
-			delete(p.intents, name)
-		}
-	}
-}
-
-func intentKey(node string) string { return "intent/" + node }
-
-// queueMsg encodes and queues a broadcast. A keyed broadcast replaces
-// queued ones with the same key and an older or equal ltime. notify, if not
-// nil, is closed once the message has been sent enough times (or replaced).
-func (p *Pool) queueMsg(q *memberlist.TransmitLimitedQueue, key string, ltime uint64, t msgType, v any, notify chan struct{}) {
-	raw, err := encodeMsg(t, v)
-	if err != nil {
-		p.errorf("%v", err)
-		if notify != nil {
-			close(notify)
-		}
-		return
-	}
-	q.QueueBroadcast(&broadcast{key: key, ltime: ltime, msg: raw, notify: notify})
 }

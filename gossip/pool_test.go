@@ -5,60 +5,15 @@ import (
 	"io"
 	"log"
 	"maps"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/memberlist"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/coredns-coord/coredns-coord/internal/testutil"
 )
-
-// Memberlist v0.7.0 does not tell NotifyLeave whether a node left or died:
-// the Node it passes has the zero State (nodeState.State shadows
-// Node.State). This is why the pool tracks leave intents itself; if a
-// memberlist upgrade starts reporting StateLeft here, the intents could go.
-func TestMemberlistNotifyLeaveHidesLeft(t *testing.T) {
-	states := make(chan memberlist.NodeStateType, 4)
-	mk := func(name string, ev memberlist.EventDelegate) *memberlist.Memberlist {
-		c := memberlist.DefaultLocalConfig()
-		c.Name, c.BindAddr, c.BindPort, c.AdvertisePort = name, "127.0.0.1", 0, 0
-		c.Logger = log.New(io.Discard, "", 0)
-		c.Events = ev
-		m, err := memberlist.Create(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { m.Shutdown() })
-		return m
-	}
-	a := mk("a", &leaveStateSpy{ch: states})
-	b := mk("b", nil)
-	if _, err := b.Join([]string{a.LocalNode().Address()}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 5*time.Second, "a to see b", func() bool { return a.NumMembers() == 2 })
-	if err := b.Leave(2 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case s := <-states:
-		if s == memberlist.StateLeft {
-			t.Fatalf("memberlist now reports StateLeft in NotifyLeave: the leave intents could be simplified")
-		}
-		t.Logf("NotifyLeave after a graceful leave: Node.State = %d (StateAlive=0): a leave looks like a death", s)
-	case <-time.After(5 * time.Second):
-		t.Fatal("no NotifyLeave")
-	}
-}
-
-type leaveStateSpy struct{ ch chan memberlist.NodeStateType }
-
-func (s *leaveStateSpy) NotifyJoin(*memberlist.Node)    {}
-func (s *leaveStateSpy) NotifyUpdate(*memberlist.Node)  {}
-func (s *leaveStateSpy) NotifyLeave(n *memberlist.Node) { s.ch <- n.State }
 
 func TestJoinTagsAndSetTags(t *testing.T) {
 	ps := cluster(t, "j", 5, nil)
@@ -437,7 +392,7 @@ func TestUserEvents(t *testing.T) {
 	// Let the re-gossip die out, then check that nothing came twice.
 	waitFor(t, 15*time.Second, "the broadcast queues to drain", func() bool {
 		for _, p := range ps {
-			if p.userQ.NumQueued() != 0 {
+			if queued(p.Pool) != 0 {
 				return false
 			}
 		}
@@ -481,7 +436,7 @@ func TestUserEvents(t *testing.T) {
 			return false
 		}
 		for _, p := range append(ps, late) {
-			if p.userQ.NumQueued() != 0 {
+			if queued(p.Pool) != 0 {
 				return false
 			}
 		}
@@ -533,32 +488,6 @@ func TestEventsNeverBlock(t *testing.T) {
 	}
 }
 
-func TestTagsEncoding(t *testing.T) {
-	for _, tags := range []map[string]string{
-		{},
-		{"role": "consul", "dc": "dc1", "id": "0b1e0c52-8a1f-4d0f-9c3e-1f1f1f1f1f1f", "port": "8300", "empty": ""},
-		{"bin": "\x00\xff\n", strings.Repeat("k", 200): strings.Repeat("v", 200)},
-	} {
-		b, err := encodeTags(tags)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b2, _ := encodeTags(maps.Clone(tags))
-		if string(b) != string(b2) {
-			t.Fatal("encoding is not deterministic")
-		}
-		got, err := decodeTags(b)
-		if err != nil || !maps.Equal(got, tags) {
-			t.Fatalf("round trip of %v: %v %v", tags, got, err)
-		}
-	}
-	for _, bad := range [][]byte{{9}, {1, 5, 'a'}, {1, 1, 'a', 3, 'b'}} {
-		if _, err := decodeTags(bad); err == nil {
-			t.Fatalf("decoded %v", bad)
-		}
-	}
-}
-
 func TestStrings(t *testing.T) {
 	for s, want := range map[Status]string{StatusAlive: "alive", StatusLeaving: "leaving", StatusLeft: "left", StatusFailed: "failed"} {
 		if s.String() != want {
@@ -567,45 +496,6 @@ func TestStrings(t *testing.T) {
 	}
 	if EventReap.String() != "member-reap" {
 		t.Error(EventReap)
-	}
-}
-
-func TestRecentIDs(t *testing.T) {
-	r := newRecentIDs(3)
-	for _, id := range []string{"a", "b", "c"} {
-		if !r.add(id) {
-			t.Fatal(id)
-		}
-	}
-	if r.add("a") {
-		t.Fatal("a twice")
-	}
-	r.add("d") // evicts a
-	if !r.add("a") {
-		t.Fatal("a not evicted")
-	}
-}
-
-func TestLamport(t *testing.T) {
-	var c lamport
-	if c.Next() != 0 || c.Time() != 1 {
-		t.Fatal("next")
-	}
-	c.Witness(10)
-	if c.Time() != 11 {
-		t.Fatal(c.Time())
-	}
-	c.Witness(3)
-	if c.Time() != 11 {
-		t.Fatal(c.Time())
-	}
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() { c.Witness(100) })
-	}
-	wg.Wait()
-	if c.Time() != 101 {
-		t.Fatal(c.Time())
 	}
 }
 
@@ -637,110 +527,6 @@ func gatherGauge(t *testing.T, name string, labels map[string]string) float64 {
 	return total
 }
 
-// The status bookkeeping behind leave-versus-failure, driven directly.
-func TestStatusMachine(t *testing.T) {
-	p := newPool(t, "sm", nil)
-	node := func(name string) *memberlist.Node {
-		meta, _ := encodeTags(map[string]string{"dc": "dc1"})
-		return &memberlist.Node{Name: name, Addr: []byte{127, 0, 0, 9}, Port: 1, Meta: meta}
-	}
-	status := func(name string) string {
-		m, ok := p.Member(name)
-		if !ok {
-			return "gone"
-		}
-		return m.Status.String()
-	}
-	check := func(name, want string) {
-		t.Helper()
-		if got := status(name); got != want {
-			t.Fatalf("%s is %s, want %s", name, got, want)
-		}
-	}
-
-	// Intent first, then memberlist's leave: left.
-	p.handleNodeJoin(node("a"))
-	if !p.handleLeaveIntent(leaveIntent{LTime: 10, Node: "a"}) {
-		t.Fatal("intent not news")
-	}
-	check("a", "leaving")
-	if p.handleLeaveIntent(leaveIntent{LTime: 10, Node: "a"}) {
-		t.Fatal("the same intent is news twice")
-	}
-	p.handleNodeLeave(node("a"))
-	check("a", "left")
-
-	// No intent: failed; a late intent turns it into left.
-	p.handleNodeJoin(node("b"))
-	p.handleNodeLeave(node("b"))
-	check("b", "failed")
-	p.handleLeaveIntent(leaveIntent{LTime: 11, Node: "b"})
-	check("b", "left")
-	waitFor(t, 5*time.Second, "b's failed and leave events", func() bool {
-		return p.rec.count(EventFailed, "b") == 1 && p.rec.count(EventLeave, "b") == 1
-	})
-
-	// A newer join intent cancels a leave intent (the member refuted).
-	p.handleNodeJoin(node("c"))
-	p.handleLeaveIntent(leaveIntent{LTime: 12, Node: "c"})
-	check("c", "leaving")
-	p.handleJoinIntent(joinIntent{LTime: 11, Node: "c"})
-	check("c", "leaving")
-	p.handleJoinIntent(joinIntent{LTime: 13, Node: "c"})
-	check("c", "alive")
-	p.handleNodeLeave(node("c"))
-	check("c", "failed")
-
-	// An intent about a member not known yet applies when it shows up.
-	p.handleLeaveIntent(leaveIntent{LTime: 14, Node: "d"})
-	p.handleNodeJoin(node("d"))
-	check("d", "leaving")
-
-	// After a prune, older intents still in flight are not news.
-	p.handleNodeJoin(node("e"))
-	p.handleNodeLeave(node("e"))
-	p.handleLeaveIntent(leaveIntent{LTime: 20, Node: "e", Prune: true})
-	check("e", "gone")
-	if p.handleLeaveIntent(leaveIntent{LTime: 19, Node: "e"}) {
-		t.Fatal("a stale intent about a pruned member is news")
-	}
-
-	// A leave intent about ourselves while alive is refuted.
-	before := p.clock.Time()
-	p.handleLeaveIntent(leaveIntent{LTime: before + 5, Node: "sm"})
-	check("sm", "alive")
-	p.mu.RLock()
-	lt := p.members["sm"].statusLTime
-	p.mu.RUnlock()
-	if lt <= before+5 {
-		t.Fatalf("no refutation: status time %d", lt)
-	}
-}
-
-// A user event that gossip did not deliver reaches the member at the next
-// push/pull, as in serf.
-func TestUserEventRecoveredByPushPull(t *testing.T) {
-	t.Parallel()
-	fast := func(c *Config) { c.Tuning.PushPullInterval = 200 * time.Millisecond }
-	a, b := newPool(t, "pp-a", fast), newPool(t, "pp-b", fast)
-	if _, err := b.Join([]string{a.addr()}); err != nil {
-		t.Fatal(err)
-	}
-	// Delivered on a alone, never broadcast: as if every gossip packet
-	// carrying it to b had been lost.
-	if !a.handleUserEvent(userEventMsg{LTime: a.eventClock.Next() + 1, ID: "lost-1", Name: "lost"}) {
-		t.Fatal("event not new on a")
-	}
-	waitFor(t, 5*time.Second, "b to get the event by push/pull", func() bool {
-		evs := b.rec.userEvents()
-		return len(evs) == 1 && evs[0].ID == "lost-1"
-	})
-	time.Sleep(500 * time.Millisecond)
-	if n := len(b.rec.userEvents()); n != 1 {
-		t.Fatalf("b got the event %d times", n)
-	}
-}
-
 // A member that comes back at the address where it failed, without joining
 // anyone (a server restarted while the others were down too), is joined
 // again by the pool's reconnect loop: the pool does not stay split.
@@ -766,4 +552,70 @@ func TestReconnectToFailedMember(t *testing.T) {
 		b, _ := statusOf(back.Pool, "r0")
 		return a == StatusAlive && b == StatusAlive
 	})
+}
+
+// A WAN pool takes servers of every datacenter, each named <node>.<dc>.
+func TestWANPool(t *testing.T) {
+	t.Parallel()
+	wan := func(node, dc string) func(*Config) {
+		return func(c *Config) {
+			c.WAN, c.Datacenter, c.NodeName, c.Tuning = true, dc, WANMemberName(node, dc), DefaultWANTuning()
+		}
+	}
+	a := newPool(t, "", wan("s1", "dc1"))
+	b := newPool(t, "", wan("s1", "dc2"))
+	if _, err := b.Join([]string{a.addr()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "both datacenters' servers in the WAN pool", func() bool {
+		return aliveCount(a.Pool) == 2 && aliveCount(b.Pool) == 2
+	})
+	if m, _ := a.Member("s1.dc2"); m.Tags["dc"] != "dc2" || a.cfg.poolName() != "wan" {
+		t.Fatalf("a sees %+v in pool %q", m, a.cfg.poolName())
+	}
+	if _, err := tryPool(t, "s3", func(c *Config) { c.WAN = true }); err == nil {
+		t.Fatal("a WAN member named without its datacenter was created")
+	}
+	lan := newPool(t, "x", func(c *Config) { c.Datacenter = "dc3" })
+	if n, err := lan.Join([]string{a.addr()}); err == nil || n != 0 || !strings.Contains(err.Error(), "<node>.<dc>") && !strings.Contains(err.Error(), "datacenter") {
+		t.Fatalf("a LAN member joined the WAN pool: n=%d err=%v", n, err)
+	}
+	if _, ok := a.Member("x"); ok {
+		t.Fatal("the WAN pool accepted x")
+	}
+}
+
+// With a snapshot, a member restarted after a failure joins the members it
+// last saw alive by itself, and does not deliver again the user events it
+// had delivered before.
+func TestSnapshotRejoin(t *testing.T) {
+	t.Parallel()
+	port := testutil.FreePort(t)
+	snap := filepath.Join(t.TempDir(), "serf", "local.snapshot")
+	withSnapshot := func(c *Config) { c.BindPort, c.SnapshotPath = port, snap }
+	// a does not reconnect on its own during the test: b must.
+	a := newPool(t, "sn-a", func(c *Config) { c.ReconnectInterval = time.Hour })
+	b := newPool(t, "sn-b", withSnapshot)
+	if _, err := b.Join([]string{a.addr()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.UserEvent("before", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "b to get the event", func() bool { return len(b.rec.userEvents()) == 1 })
+	b.Shutdown()
+	waitFailed(t, []*testPool{a}, "sn-b", time.Now(), 15*time.Second)
+
+	back := newPool(t, "sn-b", withSnapshot)
+	waitFor(t, 10*time.Second, "b back in the pool without a Join", func() bool {
+		s, _ := statusOf(a.Pool, "sn-b")
+		return s == StatusAlive && aliveCount(back.Pool) == 2
+	})
+	if err := a.UserEvent("after", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the restarted b to get the new event", func() bool { return len(back.rec.userEvents()) > 0 })
+	if evs := back.rec.userEvents(); len(evs) != 1 || evs[0].Name != "after" {
+		t.Fatalf("the restarted member got %+v", evs)
+	}
 }

@@ -3,8 +3,10 @@ package gossip
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/hashicorp/serf/serf"
 )
 
 // UserEvent sends a user event to every member of the pool, this one
@@ -17,6 +19,10 @@ func (p *Pool) UserEvent(name string, payload []byte) error {
 
 // SendUserEvent is UserEvent, returning the event as sent (with its ID and
 // Lamport time).
+//
+// Serf delivers an event once per member, telling events apart by Lamport
+// time, name and payload; the payload on the wire starts with a random
+// 16-byte ID so that two equal events fired at once are two events.
 func (p *Pool) SendUserEvent(name string, payload []byte) (UserEvent, error) {
 	if err := p.usable(); err != nil {
 		return UserEvent{}, err
@@ -27,46 +33,36 @@ func (p *Pool) SendUserEvent(name string, payload []byte) (UserEvent, error) {
 	if n := len(name) + len(payload); n > UserEventSizeLimit {
 		return UserEvent{}, fmt.Errorf("gossip: user event %q: name and payload take %d bytes, more than the %d-byte limit", name, n, UserEventSizeLimit)
 	}
-	// +1: as serf's Increment, the first event has time 1 (Consul's
-	// clients treat 0 as "no event").
-	e := userEventMsg{LTime: p.eventClock.Next() + 1, ID: uuid.NewString(), Name: name, Payload: payload}
-	raw, err := encodeMsg(msgUserEvent, e)
-	if err != nil {
-		return UserEvent{}, err
+	id := uuid.New()
+	// Serf delivers the event here too, through forward, which reports
+	// its Lamport time (serf.UserEvent does not return it).
+	ltime := make(chan uint64, 1)
+	p.sentEvents.Store(id.String(), ltime)
+	defer p.sentEvents.Delete(id.String())
+	if err := p.serf.UserEvent(name, append(id[:], payload...), false); err != nil {
+		return UserEvent{}, fmt.Errorf("gossip: user event %q: %w", name, err)
 	}
-	p.handleUserEvent(e)
-	p.userQ.QueueBroadcast(&broadcast{msg: raw})
-	return UserEvent{Name: e.Name, Payload: e.Payload, LTime: e.LTime, ID: e.ID}, nil
+	ev := UserEvent{Name: name, Payload: payload, ID: id.String()}
+	select {
+	case ev.LTime = <-ltime:
+	case <-time.After(time.Second):
+		p.warnf("user event %q sent, but its Lamport time is unknown", name)
+	}
+	return ev, nil
 }
 
-// pushPullEvents is how many recent user events a push/pull carries.
-const pushPullEvents = 32
-
-// handleUserEvent delivers an event the first time it is seen and reports
-// whether it was new (to be gossiped on).
-func (p *Pool) handleUserEvent(e userEventMsg) bool {
-	p.eventClock.Witness(e.LTime)
-	if e.LTime < p.eventMinTime.Load() {
-		return false
+func (p *Pool) decodeUserEvent(e serf.UserEvent) (UserEvent, bool) {
+	id, err := uuid.FromBytes(e.Payload[:min(16, len(e.Payload))])
+	if err != nil {
+		p.warnf("ignoring user event %q without an ID", e.Name)
+		return UserEvent{}, false
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.seenEvents.add(e.ID) {
-		return false
+	ue := UserEvent{Name: e.Name, Payload: e.Payload[16:], LTime: uint64(e.LTime), ID: id.String()}
+	if ch, ok := p.sentEvents.Load(ue.ID); ok {
+		select {
+		case ch.(chan uint64) <- ue.LTime:
+		default:
+		}
 	}
-	p.recentEvents = append(p.recentEvents, e)
-	if len(p.recentEvents) > pushPullEvents {
-		p.recentEvents = append(p.recentEvents[:0:0], p.recentEvents[len(p.recentEvents)-pushPullEvents:]...)
-	}
-	userEventsTotal.Inc()
-	if p.closed {
-		return false
-	}
-	select {
-	case p.userEvents <- UserEvent{Name: e.Name, Payload: e.Payload, LTime: e.LTime, ID: e.ID}:
-	default:
-		p.dropped.Add(1)
-		eventsDropped.WithLabelValues("user").Inc()
-	}
-	return true
+	return ue, true
 }

@@ -26,6 +26,7 @@ type selfResponse struct {
 	DebugConfig selfDebugConfig
 	Member      agentMember
 	Meta        map[string]string
+	Stats       map[string]map[string]string
 }
 
 func (s *server) agentSelf(w http.ResponseWriter, r *http.Request) error {
@@ -49,6 +50,7 @@ func (s *server) agentSelf(w http.ResponseWriter, r *http.Request) error {
 		DebugConfig: s.debugConfig(),
 		Member:      toAgentMember(s.agent.LocalMember()),
 		Meta:        nonNilMap(cfg.NodeMeta),
+		Stats:       s.selfStats(),
 	}
 	s.setMeta(w, opts, s.agent.State().MaxIndex(state.TableNodes))
 	return writeJSON(w, r, http.StatusOK, out)

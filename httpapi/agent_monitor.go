@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coredns-coord/coredns-coord/agent"
+	"github.com/coredns-coord/coredns-coord/internal/logging"
 )
 
 // Log levels, lowest first, as the agent's log lines spell them: CoreDNS
@@ -132,6 +133,9 @@ func (s *server) agentMonitor(w http.ResponseWriter, r *http.Request) error {
 	}
 	sub := agent.SubscribeLogs(agent.DefaultLogBuffer)
 	defer sub.Close()
+	if from <= levelDebug {
+		defer logging.WatchDebug()()
+	}
 
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", contentText)

@@ -112,6 +112,16 @@ func (s *server) routes() {
 	s.handle("POST /v1/operator/keyring", s.operatorKeyring(gossip.KeyInstall))
 	s.handle("PUT /v1/operator/keyring", s.operatorKeyring(gossip.KeyUse))
 	s.handle("DELETE /v1/operator/keyring", s.operatorKeyring(gossip.KeyRemove))
+	s.handle("POST /v1/operator/raft/transfer-leader", s.operatorRaftTransferLeader)
+	s.handle("GET /v1/operator/autopilot/configuration", s.operatorAutopilotConfigGet)
+	s.handle("PUT /v1/operator/autopilot/configuration", s.operatorAutopilotConfigPut)
+	s.handle("GET /v1/operator/autopilot/state", s.operatorAutopilotState)
+	s.handle("GET /v1/operator/usage", s.operatorUsage)
+
+	// Consul serves its profiles at /debug/pprof (the official client's
+	// Debug() asks there); /v1/debug/pprof is the same.
+	s.handle("GET /debug/pprof/{profile...}", s.debugPprof)
+	s.handle("GET /v1/debug/pprof/{profile...}", s.debugPprof)
 
 	s.aclRoutes()
 }
@@ -155,7 +165,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeText(rec, http.StatusInternalServerError, "internal error")
 			}
 		}
-		s.record(rec, r, time.Since(start))
+		d := time.Since(start)
+		s.record(rec, r, d)
+		logRequest(r, rec.code, d)
 	}()
 
 	rec.Header().Set("X-Content-Type-Options", "nosniff")

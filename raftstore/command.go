@@ -30,6 +30,8 @@ const (
 	// restore): as a log entry it reaches every server and, through the
 	// feed, every client, in order with the writes around it.
 	RestoreCommand
+	// AutopilotCommand sets the autopilot configuration.
+	AutopilotCommand
 	// ACLCommand writes a token, policy or role (structs.ACLRequest).
 	ACLCommand
 
@@ -51,6 +53,8 @@ func (t CommandType) String() string {
 		return "txn"
 	case RestoreCommand:
 		return "restore"
+	case AutopilotCommand:
+		return "autopilot"
 	case ACLCommand:
 		return "acl"
 	}

@@ -36,6 +36,8 @@ var (
 	// Restore carries the state stream itself, not JSON: the restore
 	// decodes (and verifies) it.
 	Restore = define(RestoreCommand, decodeRestore, noResult(applyRestore))
+	// Autopilot answers false for a check-and-set that did not match.
+	Autopilot = defineJSON(AutopilotCommand, (*state.Store).AutopilotApply)
 	// ACL writes answer only with an error; the writer reads the object
 	// back from its own copy, which has applied it.
 	ACL = defineJSON(ACLCommand, noResult((*state.Store).ACLApply))

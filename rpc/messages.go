@@ -114,7 +114,9 @@ type RaftServer struct {
 
 // OperatorRequest is a Raft operator command, answered by the leader:
 // Op "configuration" lists the servers, "remove" removes one by ID or
-// Address, "autopilot-health" lists them with their health. Ops
+// Address, "autopilot-health" lists them with their health,
+// "transfer-leader" hands leadership to ID (or any), "autopilot-config"
+// answers the autopilot configuration. Ops
 // "local-configuration" and "local-stats" are answered by the server asked.
 type OperatorRequest struct {
 	Op      string
@@ -128,4 +130,6 @@ type OperatorResponse struct {
 	Servers []RaftServer `json:",omitempty"`
 	Index   uint64
 	Error   *Error `json:",omitempty"`
+	// Autopilot answers "autopilot-config" (agent/operator.go).
+	Autopilot *structs.AutopilotConfig `json:",omitempty"`
 }

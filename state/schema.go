@@ -135,6 +135,7 @@ func schema() *memdb.DBSchema {
 				indexName: {Name: indexName, Unique: true, Indexer: lower("Name")},
 			},
 		},
+		tableAutopilot: autopilotSchema(),
 		tableIndex: {
 			Name: tableIndex,
 			Indexes: map[string]*memdb.IndexSchema{

@@ -23,10 +23,13 @@ const (
 
 // snapshotTables are every table, in the order a snapshot writes them:
 // rows before the index table, sessions before the links to their checks.
-// ACL policies come before the roles and tokens that name them. A snapshot
-// of an older binary has no ACL rows: the tables restore empty.
+// The autopilot table is in Raft snapshots only (version 2), so that an
+// older binary still reads archives and client streams; restoring an
+// archive or a stream leaves it as it is. ACL policies come before the
+// roles and tokens that name them; a snapshot of an older binary has no
+// ACL rows, and the ACL tables restore empty.
 var snapshotTables = []string{tableNodes, tableServices, tableChecks, tableKVs, tableSessions, tableSessionChecks,
-	tableACLPolicies, tableACLRoles, tableACLTokens, tableIndex}
+	tableAutopilot, tableACLPolicies, tableACLRoles, tableACLTokens, tableIndex}
 
 func isCatalogTable(t string) bool {
 	for _, c := range catalogTables {
@@ -56,6 +59,7 @@ type snapshotRecord struct {
 
 	Session      *structs.Session `json:",omitempty"`
 	SessionCheck *sessionCheck    `json:",omitempty"`
+	Autopilot    *autopilotRow    `json:",omitempty"`
 
 	ACLPolicy *structs.ACLPolicy `json:",omitempty"`
 	ACLRole   *structs.ACLRole   `json:",omitempty"`
@@ -139,6 +143,9 @@ func (sn *Snapshot) Persist(w io.Writer) error {
 		return fmt.Errorf("state: snapshot header: %w", err)
 	}
 	for _, table := range snapshotTables {
+		if table == tableAutopilot && sn.requests == nil {
+			continue // Raft snapshots only: see snapshotTables
+		}
 		it, err := sn.tx.Get(table, indexID)
 		if err != nil {
 			return fmt.Errorf("state: snapshot %s: %w", table, err)
@@ -160,6 +167,8 @@ func (sn *Snapshot) Persist(w io.Writer) error {
 				rec.Session = v
 			case *sessionCheck:
 				rec.SessionCheck = v
+			case *autopilotRow:
+				rec.Autopilot = v
 			case *structs.ACLPolicy:
 				rec.ACLPolicy = v
 			case *structs.ACLRole:
@@ -214,6 +223,9 @@ func (s *Store) restore(r io.Reader, at uint64, withRequests bool) (uint64, erro
 	tx := s.db.Txn(true)
 	defer tx.Abort()
 	for _, table := range snapshotTables {
+		if table == tableAutopilot && !withRequests {
+			continue // Raft snapshots only: see snapshotTables
+		}
 		if _, err := tx.DeleteAll(table, indexID); err != nil {
 			return 0, fmt.Errorf("state: restore clear %s: %w", table, err)
 		}
@@ -279,6 +291,8 @@ func (rec *snapshotRecord) row() (string, any) {
 		return tableSessions, rec.Session
 	case rec.SessionCheck != nil:
 		return tableSessionChecks, rec.SessionCheck
+	case rec.Autopilot != nil:
+		return tableAutopilot, rec.Autopilot
 	case rec.ACLPolicy != nil:
 		return tableACLPolicies, rec.ACLPolicy
 	case rec.ACLRole != nil:

@@ -11,13 +11,11 @@ import (
 )
 
 // Autopilot health, as Consul's operator/autopilot/health: a server is
-// healthy when gossip sees it alive, it heard from the leader within
-// maxLastContact, it is in the leader's term and at most maxTrailingLogs
-// entries behind.
+// healthy when gossip sees it alive, it heard from the leader within the
+// autopilot configuration's LastContactThreshold, it is in the leader's
+// term and at most MaxTrailingLogs entries behind (autopilot_config.go).
 const (
-	maxLastContact  = 2 * time.Second
-	maxTrailingLogs = 250
-	statsTimeout    = time.Second
+	statsTimeout = time.Second
 	// deadServerStabilization is how long a server must have been failed
 	// before autopilot removes it from the Raft configuration.
 	deadServerStabilization = 10 * time.Second
@@ -115,11 +113,12 @@ func (s *Server) autopilotHealth() ([]rpc.RaftServer, error) {
 	}
 	wg.Wait()
 	now := time.Now()
+	ap := s.autopilotConfig()
 	for i := range servers {
 		srv := &servers[i]
 		srv.Healthy = srv.SerfStatus == gossip.StatusAlive.String() &&
-			!srv.NoAnswer && srv.LastContact <= maxLastContact &&
-			srv.LastTerm == leader.LastTerm && srv.LastIndex+maxTrailingLogs >= leader.LastIndex
+			!srv.NoAnswer && srv.LastContact <= time.Duration(ap.LastContactThreshold) &&
+			srv.LastTerm == leader.LastTerm && srv.LastIndex+ap.MaxTrailingLogs >= leader.LastIndex
 		srv.StableSince = s.stable.observe(srv.ID, srv.Healthy, now)
 	}
 	return servers, nil
@@ -130,7 +129,8 @@ func (s *Server) autopilotHealth() ([]rpc.RaftServer, error) {
 // are removed, as long as fewer than half of the voters are removed, so
 // that a partition can never shrink the quorum away.
 func (s *Server) cleanupDeadServers(failedSince map[string]time.Time) {
-	if !s.cfg.CleanupDeadServers {
+	ap := s.autopilotConfig()
+	if !ap.CleanupDeadServers {
 		return
 	}
 	servers, _, err := s.raft.Configuration()
@@ -163,7 +163,7 @@ func (s *Server) cleanupDeadServers(failedSince map[string]time.Time) {
 			dead = append(dead, srv.ID)
 		}
 	}
-	if len(dead) == 0 || len(dead)*2 >= voters {
+	if len(dead) == 0 || len(dead)*2 >= voters || voters-len(dead) < int(ap.MinQuorum) {
 		return
 	}
 	for _, id := range dead {

@@ -75,6 +75,7 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 	defer s.leaderReady.Store(false)
 	defer s.sessions.stopAll()
 	agentLog.Infof("%s leads the cluster", s.cfg.NodeName)
+	s.initAutopilotConfig()
 
 	// Each duty runs when its own input changes: membership on gossip
 	// events (and every reconcileInterval, or sooner after a failed write),

@@ -52,6 +52,11 @@ func (s *Server) Operator(req *rpc.OperatorRequest) (*rpc.OperatorResponse, erro
 			return nil, errors.New("agent: the leader cannot remove itself; transfer leadership or stop it first")
 		}
 		return &rpc.OperatorResponse{}, s.raft.RemoveServer(req.ID, req.Address)
+	case cluster.OpTransferLeader:
+		return &rpc.OperatorResponse{}, s.raft.TransferLeadership(req.ID)
+	case cluster.OpAutopilotConfig:
+		c, err := s.autopilotConfiguration()
+		return &rpc.OperatorResponse{Autopilot: &c}, err
 	}
 	return nil, fmt.Errorf("agent: unknown operator command %q", req.Op)
 }

@@ -45,8 +45,13 @@ import (
 	"github.com/coredns-coord/coredns-coord/plugin/pkg/agenthost"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
+// version and commit are set at build time with -ldflags "-X
+// main.version=... -X main.commit=..." (make build does); without a commit,
+// version reports the one the Go toolchain stamped, if any.
+var (
+	version = "0.1.0-dev"
+	commit  = ""
+)
 
 // directives is the plugin order: a request passes through them top to
 // bottom. coordcatalog sits where CoreDNS's own backends sit, after hosts
@@ -81,11 +86,14 @@ var directives = []string{
 func init() {
 	dnsserver.Directives = directives
 	agenthost.SetHTTPAPI(httpapi.New)
+	cli.SetVersion(version, commit, coremain.CoreVersion)
+	cli.Register("validate", runValidate)
 }
 
 func main() {
-	// Operator subcommands (kv, lock, watch) first; anything else, such as
-	// CoreDNS's -conf, -plugins or -version, starts the server.
+	// Operator subcommands (kv, lock, watch, help, version, validate)
+	// first; anything else, such as CoreDNS's -conf or -plugins, starts
+	// the server.
 	if handled, code := cli.Run(os.Args[1:], os.Stdout, os.Stderr); handled {
 		os.Exit(code)
 	}

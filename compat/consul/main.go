@@ -36,6 +36,7 @@ type config struct {
 	Bind               string            `json:"bind_addr"`
 	Encrypt            string            `json:"encrypt"`
 	EnableScriptChecks bool              `json:"enable_script_checks"`
+	EnableDebug        bool              `json:"enable_debug"`
 	Addresses          struct {
 		HTTP string `json:"http"`
 	} `json:"addresses"`
@@ -157,6 +158,9 @@ func render(c *config, defDirs []string) ([]byte, error) {
 	}
 	if c.Encrypt != "" {
 		line("encrypt %s", c.Encrypt)
+	}
+	if c.EnableDebug {
+		line("enable_debug")
 	}
 	keys := make([]string, 0, len(c.NodeMeta))
 	for k := range c.NodeMeta {

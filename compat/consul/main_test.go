@@ -10,7 +10,7 @@ import (
 // the same node, ports, role and options.
 func TestRender(t *testing.T) {
 	raw := `{"node_name":"node-1","node_id":"6c2a8d3e-3b7a-4c2e-9f0e-1a2b3c4d5e6f","server":true,"bootstrap":true,
-		"data_dir":"/tmp/d","bind_addr":"127.0.0.1","enable_script_checks":true,"node_meta":{"b":"2","a":"1"},
+		"data_dir":"/tmp/d","bind_addr":"127.0.0.1","enable_script_checks":true,"enable_debug":true,"node_meta":{"b":"2","a":"1"},
 		"ports":{"dns":1,"http":2,"serf_lan":3,"server":4,"grpc":5},"connect":{"enabled":true},"performance":{"raft_multiplier":1}}`
 	var c config
 	if err := json.Unmarshal([]byte(raw), &c); err != nil {
@@ -23,7 +23,7 @@ func TestRender(t *testing.T) {
 	got := string(out)
 	for _, want := range []string{"consul:1 {", "node node-1", "node_id 6c2a8d3e-", "data_dir /tmp/d", "server\n",
 		"bootstrap_expect 1", "server_port 4", "serf_lan_port 3", "http 127.0.0.1:2", "config_dir /tmp/defs",
-		"enable_script_checks", "node_meta \"a\" \"1\"\n        node_meta \"b\" \"2\""} {
+		"enable_script_checks", "enable_debug\n", "node_meta \"a\" \"1\"\n        node_meta \"b\" \"2\""} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Corefile lacks %q:\n%s", want, got)
 		}

@@ -22,8 +22,13 @@ type Logger struct{ prefix string }
 // New returns the logger of the package called name.
 func New(name string) Logger { return Logger{prefix: name + ": "} }
 
-// Debugf logs only when CoreDNS's debug plugin is on.
-func (l Logger) Debugf(format string, args ...any)   { clog.Debugf(l.prefix+format, args...) }
+// Debugf logs only when debug lines are wanted (DebugEnabled).
+func (l Logger) Debugf(format string, args ...any) {
+	if DebugEnabled() {
+		log.Printf("[DEBUG] "+l.prefix+format, args...)
+	}
+}
+
 func (l Logger) Infof(format string, args ...any)    { clog.Infof(l.prefix+format, args...) }
 func (l Logger) Warningf(format string, args ...any) { clog.Warningf(l.prefix+format, args...) }
 func (l Logger) Errorf(format string, args ...any)   { clog.Errorf(l.prefix+format, args...) }

@@ -9,6 +9,7 @@ import (
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/coredns-coord/coredns-coord/agent"
+	"github.com/coredns-coord/coredns-coord/internal/logging"
 	"github.com/coredns-coord/coredns-coord/plugin/pkg/agenthost"
 )
 
@@ -25,6 +26,8 @@ type options struct {
 	onlyPassing  bool
 	aRecordLimit int
 	metaTXT      bool
+	logLevel     logging.Level
+	enableDebug  bool
 }
 
 func setup(c *caddy.Controller) error {
@@ -40,6 +43,7 @@ func setup(c *caddy.Controller) error {
 	var started startedAgent
 	agenthost.Use(c, func(a *agent.Agent) error {
 		started.set(a)
+		opts.applyOps(a)
 		return nil
 	})
 
@@ -67,7 +71,7 @@ func setup(c *caddy.Controller) error {
 // parse reads one coordcatalog block; a second block in the same server
 // block is an error.
 func parse(c *caddy.Controller) ([]string, *options, error) {
-	opts := &options{agent: agent.DefaultConfig(), metaTXT: true}
+	opts := &options{agent: agent.DefaultConfig(), metaTXT: true, logLevel: logging.LevelInfo}
 	var zones []string
 	blocks := 0
 	for c.Next() {
@@ -125,8 +129,9 @@ const anyArgs = -1
 // blockOptions is every option of the block by name. Each concern keeps its
 // own table: setup_agent.go (who the agent is, where it keeps its state),
 // setup_cluster.go (how it finds and talks to the others), setup_http.go
-// (the HTTP API), setup_dns.go (the answers) and setup_acl.go (acl { }).
-var blockOptions = joinOptions(agentOptions, clusterOptions, httpOptions, dnsOptions, aclOptions)
+// (the HTTP API), setup_dns.go (the answers), setup_ops.go (logging and
+// debugging, which a reload changes) and setup_acl.go (acl { }).
+var blockOptions = joinOptions(agentOptions, clusterOptions, httpOptions, dnsOptions, opsOptions, aclOptions)
 
 func joinOptions(tables ...map[string]option) map[string]option {
 	all := map[string]option{}

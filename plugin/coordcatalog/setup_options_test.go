@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/coredns/caddy"
+
+	"github.com/coredns-coord/coredns-coord/internal/logging"
 )
 
 // The option names are a contract: the README's Syntax lists exactly the
@@ -145,6 +147,8 @@ func TestParseOptionErrors(t *testing.T) {
 		"coordcatalog {\n dev\n http_max_conns_per_client x\n}": "http_max_conns_per_client: strconv.Atoi",
 		"coordcatalog {\n dev\n a_record_limit -1\n}":           "a_record_limit: must not be negative",
 		"coordcatalog {\n dev\n frobnicate\n}":                  `unknown property "frobnicate"`,
+		"coordcatalog {\n dev\n log_level LOUD\n}":              `log_level: unknown log level "LOUD"`,
+		"coordcatalog {\n dev\n enable_debug yes\n}":            "enable_debug takes 0 argument(s), got 1",
 	}
 	for input, want := range cases {
 		c := caddy.NewTestController("dns", input)
@@ -156,6 +160,26 @@ func TestParseOptionErrors(t *testing.T) {
 		// Said once, with the Corefile position.
 		if err != nil && strings.Count(err.Error(), "Testfile:") != 1 {
 			t.Errorf("%q: %v", input, err)
+		}
+	}
+}
+
+// log_level and enable_debug default to INFO and off, and are read as
+// given.
+func TestParseOpsOptions(t *testing.T) {
+	for input, want := range map[string]struct {
+		level logging.Level
+		debug bool
+	}{
+		"coordcatalog {\n dev\n}":                                  {logging.LevelInfo, false},
+		"coordcatalog {\n dev\n log_level debug\n enable_debug\n}": {logging.LevelDebug, true},
+		"coordcatalog {\n dev\n log_level WARN\n}":                 {logging.LevelWarn, false},
+	} {
+		c := caddy.NewTestController("dns", input)
+		c.ServerBlockKeys = []string{"consul.:8600"}
+		_, o, err := parse(c)
+		if err != nil || o.logLevel != want.level || o.enableDebug != want.debug {
+			t.Errorf("%q: level %v, debug %v, %v; want %+v", input, o.logLevel, o.enableDebug, err, want)
 		}
 	}
 }
