@@ -28,7 +28,7 @@ var ErrACLDisabled = errors.New("ACL support disabled")
 // Identity is a resolved token: who it is and what it may do.
 type Identity struct {
 	AccessorID string
-	// Token is the token's row (nil only for ACLs off).
+	// Token is the token's row, as stored (not to be changed).
 	Token      *structs.ACLToken
 	Authorizer *acl.Authorizer
 }
@@ -68,10 +68,13 @@ func (a *Agent) ResolveToken(secret string) (*Identity, error) {
 		return nil, err
 	}
 	r.mu.Lock()
-	if r.generation != gen || r.bySecret == nil {
+	if gen > r.generation || r.bySecret == nil {
 		r.generation, r.bySecret = gen, map[string]*Identity{}
 	}
-	r.bySecret[secret] = id
+	if gen == r.generation {
+		// Not when a newer generation is cached: this one is outdated.
+		r.bySecret[secret] = id
+	}
 	r.mu.Unlock()
 	return id, nil
 }

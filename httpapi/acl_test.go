@@ -55,22 +55,9 @@ func (s *testServer) clientWith(t *testing.T, token string) *api.Client {
 	return c
 }
 
-// waitAnonymous waits until the anonymous token exists (the ACL setup).
-func (s *testServer) waitAnonymous(t *testing.T) {
-	t.Helper()
-	for i := 0; i < 1000; i++ {
-		if _, tok, _ := s.agent.State().ACLTokenGet(nil, "00000000-0000-0000-0000-000000000002"); tok != nil {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("no anonymous token after 10s")
-}
-
 func TestACLBootstrapAndCRUD(t *testing.T) {
 	t.Parallel()
 	s := startACLServer(t, "deny", "")
-	s.waitAnonymous(t)
 	acl := s.client.ACL()
 
 	boot, _, err := acl.Bootstrap()
