@@ -60,7 +60,13 @@ func TestACLBootstrapAndCRUD(t *testing.T) {
 	s := startACLServer(t, "deny", "")
 	acl := s.client.ACL()
 
-	boot, _, err := acl.Bootstrap()
+	// Before bootstrap an unknown token says so; bootstrap ignores it.
+	stale := s.clientWith(t, "left-over-token")
+	if _, _, err := stale.ACL().TokenList(nil); !isStatus(err, http.StatusForbidden) ||
+		!strings.Contains(err.Error(), "ACL system must be bootstrapped before making any requests that require authorization: ACL not found") {
+		t.Fatalf("unknown token before bootstrap: %v", err)
+	}
+	boot, _, err := stale.ACL().Bootstrap()
 	if err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
