@@ -263,6 +263,11 @@ func TestACLSnapshotRestore(t *testing.T) {
 	if _, _, err := s.clientWith(t, tok.SecretID).KV().Keys("", "", nil); !isStatus(err, http.StatusForbidden) {
 		t.Fatalf("deleted token: %v", err)
 	}
+	// Another datacenter is refused before the body is read (the official
+	// client's TestAPI_Snapshot_Options).
+	if err := s.client.Snapshot().Restore(&api.WriteOptions{Datacenter: "nope"}, strings.NewReader("")); !isStatus(err, http.StatusNotFound) || !strings.Contains(err.Error(), "No path to datacenter") {
+		t.Fatalf("restore into another datacenter: %v", err)
+	}
 	if err := s.client.Snapshot().Restore(nil, strings.NewReader(buf.String())); err != nil {
 		t.Fatal(err)
 	}

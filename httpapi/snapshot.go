@@ -31,6 +31,10 @@ func (s *server) snapshotSave(w http.ResponseWriter, r *http.Request) error {
 
 // snapshotRestore replaces the whole state with the archive in the body.
 func (s *server) snapshotRestore(w http.ResponseWriter, r *http.Request) error {
+	// Another datacenter is refused before the archive is read.
+	if err := s.checkWriteDatacenter(r); err != nil {
+		return err
+	}
 	if err := s.agent.SnapshotRestore(r.Body); err != nil {
 		return err
 	}
