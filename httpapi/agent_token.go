@@ -14,8 +14,8 @@ type agentTokenBody struct {
 
 // agentToken sets one of the agent's ACL tokens (default, agent,
 // agent_recovery, replication, config_file_service_registration, dns, and
-// their older names). The agent keeps it in memory; nothing enforces ACLs
-// yet, so it only takes effect once they exist.
+// their older names). The agent keeps it in memory. With ACLs on, the
+// default token is what a request without a token acts with.
 func (s *server) agentToken(w http.ResponseWriter, r *http.Request) error {
 	var body agentTokenBody
 	if err := decodeBody(r.Body, &body); err != nil {
