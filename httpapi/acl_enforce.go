@@ -18,10 +18,19 @@ import (
 type identityKey struct{}
 
 // requestIdentity is a request's resolved token, and whether the request
-// carried one (only then do filtered lists say so).
+// carried one (only then do filtered lists say so). It is the request's
+// context too, so that attaching it costs one allocation, not two.
 type requestIdentity struct {
+	context.Context
 	*agent.Identity
 	carried bool
+}
+
+func (ri *requestIdentity) Value(key any) any {
+	if key == (identityKey{}) {
+		return ri
+	}
+	return ri.Context.Value(key)
 }
 
 // identityOf is the request's resolved token, nil with ACLs off.
@@ -54,8 +63,7 @@ func (s *server) resolveRequest(r *http.Request, token string) (*http.Request, e
 	if err != nil {
 		return r, err
 	}
-	ri := &requestIdentity{Identity: id, carried: token != ""}
-	return r.WithContext(context.WithValue(r.Context(), identityKey{}, ri)), nil
+	return r.WithContext(&requestIdentity{Context: r.Context(), Identity: id, carried: token != ""}), nil
 }
 
 // authorize refuses with Consul's 403 unless the request's token grants
