@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"maps"
 	"net/http"
 
 	"github.com/coredns-coord/coredns-coord/acl"
@@ -79,19 +80,23 @@ func filterTxnResults(r *http.Request, results []*structs.TxnResult) []*structs.
 	return kept
 }
 
-// authorizeRegistration: a catalog registration needs node:write on the
-// node, unless it only adds a service (then service:write on it); each
-// check needs write on its service or, for a node check, on the node.
-func authorizeRegistration(r *http.Request, req *structs.RegisterRequest) error {
+// authorizeRegistration: as Consul, a catalog registration needs
+// node:write when it creates or changes the node, service:write on the
+// service it carries, and write on each check's service or, for a node
+// check, on the node.
+func (s *server) authorizeRegistration(r *http.Request, req *structs.RegisterRequest) error {
 	if identityOf(r) == nil {
 		return nil
 	}
-	if req.Service == nil {
+	if s.changesNode(req) {
 		if err := authorize(r, acl.ResourceNode, req.Node, acl.AccessWrite); err != nil {
 			return err
 		}
-	} else if err := authorize(r, acl.ResourceService, req.Service.Service, acl.AccessWrite); err != nil {
-		return err
+	}
+	if req.Service != nil {
+		if err := authorize(r, acl.ResourceService, req.Service.Service, acl.AccessWrite); err != nil {
+			return err
+		}
 	}
 	checks := req.Checks
 	if req.Check != nil {
@@ -103,6 +108,24 @@ func authorizeRegistration(r *http.Request, req *structs.RegisterRequest) error 
 		}
 	}
 	return nil
+}
+
+// changesNode reports whether a registration creates its node or changes
+// what the catalog holds for it.
+func (s *server) changesNode(req *structs.RegisterRequest) bool {
+	if req.Service == nil && req.Check == nil && len(req.Checks) == 0 {
+		return true
+	}
+	n, err := s.agent.State().Node(req.Node)
+	if err != nil || n == nil {
+		return true
+	}
+	if req.SkipNodeUpdate {
+		return false
+	}
+	return n.Address != req.Address || n.ID != req.ID && req.ID != "" ||
+		(req.TaggedAddresses != nil && !maps.Equal(n.TaggedAddresses, req.TaggedAddresses)) ||
+		(req.NodeMeta != nil && !maps.Equal(n.Meta, req.NodeMeta))
 }
 
 func authorizeCheckWrite(r *http.Request, req *structs.RegisterRequest, hc *structs.HealthCheck) error {

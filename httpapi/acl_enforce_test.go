@@ -165,6 +165,10 @@ operator = "read"
 		if err != nil {
 			t.Errorf("register web: %v", err)
 		}
+		_, err = c.Catalog().Register(&api.CatalogRegistration{Node: "web-node", Address: "10.9.9.9", Service: &api.AgentService{ID: "web3", Service: "web"}}, nil)
+		if !denied(err, id, "node:write", "web-node") {
+			t.Errorf("register web moving its node: %v", err)
+		}
 		_, err = c.Catalog().Register(&api.CatalogRegistration{Node: "db-node", Address: "10.0.0.2", Service: &api.AgentService{ID: "db2", Service: "db"}}, nil)
 		if !denied(err, id, "service:write", "db") {
 			t.Errorf("register db: %v", err)

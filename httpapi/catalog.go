@@ -21,7 +21,7 @@ func (s *server) catalogRegister(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := authorizeRegistration(r, req); err != nil {
+	if err := s.authorizeRegistration(r, req); err != nil {
 		return err
 	}
 	if err := s.agent.Register(req); err != nil {
