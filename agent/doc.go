@@ -17,6 +17,9 @@
 //     step with them (sync.go);
 //   - the catalog, KV, transaction, session and snapshot calls of the HTTP
 //     API (agent.go, kv.go, session.go, snapshot.go, raft_operator.go).
+//   - ACLs (acl.go, acl_config.go, tokens.go): the ACL writes, bootstrap,
+//     the servers' setup of the builtin policies and tokens, and token
+//     resolution, cached until the ACL tables change.
 //
 // The DNS plugin and the HTTP API read through it; it knows neither.
 package agent
