@@ -67,6 +67,7 @@ var commands = map[string]command{
 	"reload":      runReload,
 	"services":    runServices,
 	"snapshot":    runSnapshot,
+	"tls":         runTLS,
 	"watch":       runWatch,
 }
 
