@@ -117,3 +117,10 @@ func loadKeyPair(certFile, keyFile string) (*tls.Certificate, error) {
 	}
 	return &cert, nil
 }
+
+// Check reads the files cfg names as the agent would, for setup to refuse
+// a Corefile whose files are missing, unreadable or do not match.
+func Check(cfg Config) error {
+	_, err := load(cfg)
+	return err
+}

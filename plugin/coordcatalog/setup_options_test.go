@@ -24,9 +24,30 @@ func TestOptionsMatchREADME(t *testing.T) {
 	if syntax == nil {
 		t.Fatal("README.md has no Syntax block")
 	}
-	var documented []string
+	// A line ending in { opens a sub-block (tls): its lines are the
+	// sub-block's options.
+	var documented, documentedTLS []string
+	inTLS := false
 	for _, line := range strings.Split(string(syntax[1]), "\n") {
-		documented = append(documented, strings.Fields(line)[0])
+		name := strings.Fields(line)[0]
+		switch {
+		case name == "}":
+			inTLS = false
+		case inTLS:
+			documentedTLS = append(documentedTLS, name)
+		default:
+			documented = append(documented, name)
+			inTLS = name == "tls"
+		}
+	}
+	var parsedTLS []string
+	for name := range tlsBlockOptions {
+		parsedTLS = append(parsedTLS, name)
+	}
+	slices.Sort(documentedTLS)
+	slices.Sort(parsedTLS)
+	if !slices.Equal(documentedTLS, parsedTLS) {
+		t.Errorf("README documents tls { %v }\nthe block parses %v", documentedTLS, parsedTLS)
 	}
 	var parsed []string
 	for name := range blockOptions {
