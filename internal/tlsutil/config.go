@@ -83,6 +83,11 @@ func loadCAs(file string) (*x509.CertPool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tls: ca_file: %w", err)
 	}
+	return parseCAs(file, b)
+}
+
+// parseCAs reads every PEM certificate of b, the contents of file.
+func parseCAs(file string, b []byte) (*x509.CertPool, error) {
 	pool := x509.NewCertPool()
 	n := 0
 	for block, rest := pem.Decode(b); block != nil; block, rest = pem.Decode(rest) {
