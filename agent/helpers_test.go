@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"bytes"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,24 +39,4 @@ func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// syncWriter is a log destination tests can read while agents write.
-type syncWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncWriter) take() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	s := w.buf.String()
-	w.buf.Reset()
-	return s
 }

@@ -8,13 +8,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coredns-coord/coredns-coord/internal/testutil"
 )
 
 // A subscriber gets every entry whole, the output still gets everything,
 // and a subscriber that does not read loses entries (counted) instead of
 // holding up the logger.
 func TestLogTapFanOut(t *testing.T) {
-	var out syncWriter
+	var out testutil.SyncBuffer
 	lt := &logTap{out: &out, subs: map[*LogSubscription]struct{}{}}
 	logger := log.New(lt, "", 0)
 
@@ -29,7 +31,7 @@ func TestLogTapFanOut(t *testing.T) {
 		logger.Printf("[DEBUG] test: more %d", i)
 	}
 
-	if got, want := out.take(), "[INFO] test: first\n[WARN] test: two\nlines\n[DEBUG] test: more 0\n[DEBUG] test: more 1\n[DEBUG] test: more 2\n"; got != want {
+	if got, want := out.Take(), "[INFO] test: first\n[WARN] test: two\nlines\n[DEBUG] test: more 0\n[DEBUG] test: more 1\n[DEBUG] test: more 2\n"; got != want {
 		t.Fatalf("output got %q, want %q", got, want)
 	}
 	want := []string{"[INFO] test: first", "[WARN] test: two\nlines", "[DEBUG] test: more 0", "[DEBUG] test: more 1", "[DEBUG] test: more 2"}
@@ -75,7 +77,7 @@ func TestLogTapFanOut(t *testing.T) {
 // Many goroutines logging while subscribers come and go: no entry is torn
 // and, under -race, no data race.
 func TestLogTapConcurrent(t *testing.T) {
-	var out syncWriter
+	var out testutil.SyncBuffer
 	lt := &logTap{out: &out, subs: map[*LogSubscription]struct{}{}}
 	sub := lt.subscribe(10000)
 	defer sub.Close()
@@ -104,7 +106,7 @@ func TestLogTapConcurrent(t *testing.T) {
 			t.Fatalf("torn entry %q: %v", e.Text, err)
 		}
 	}
-	if n := strings.Count(out.take(), "\n"); n != 800 {
+	if n := strings.Count(out.Take(), "\n"); n != 800 {
 		t.Fatalf("output has %d lines, want 800", n)
 	}
 }
@@ -113,7 +115,7 @@ func TestLogTapConcurrent(t *testing.T) {
 // agent, CoreDNS's clog and the gossip pool log reaches SubscribeLogs, and
 // still reaches the original output.
 func TestAgentLogReachesSubscribers(t *testing.T) {
-	var out syncWriter
+	var out testutil.SyncBuffer
 	log.SetOutput(&out)
 	t.Cleanup(func() { log.SetOutput(os.Stderr) })
 
@@ -140,7 +142,7 @@ func TestAgentLogReachesSubscribers(t *testing.T) {
 			t.Fatalf("after 10s the subscriber has seen %v", seen)
 		}
 	}
-	if s := out.take(); !strings.Contains(s, "marker from clog") || !strings.Contains(s, "marker from log") {
+	if s := out.Take(); !strings.Contains(s, "marker from clog") || !strings.Contains(s, "marker from log") {
 		t.Fatalf("the original output lost entries:\n%s", s)
 	}
 }

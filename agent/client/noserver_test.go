@@ -1,45 +1,24 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"log"
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/coredns-coord/coredns-coord/agent/cluster/clustertest"
+	"github.com/coredns-coord/coredns-coord/internal/testutil"
 )
-
-// syncWriter is a log destination tests can read while the client writes.
-type syncWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncWriter) take() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	s := w.buf.String()
-	w.buf.Reset()
-	return s
-}
 
 // A client with no server says so, naming retry_join and server, until a
 // server joins its gossip pool; then it stops.
 func TestClientWithoutServerSaysSo(t *testing.T) {
-	logs := &syncWriter{}
+	logs := &testutil.SyncBuffer{}
 	log.SetOutput(logs)
 	t.Cleanup(func() { log.SetOutput(os.Stderr) })
 	old := noServerWarnInterval
@@ -55,7 +34,7 @@ func TestClientWithoutServerSaysSo(t *testing.T) {
 	pool := clustertest.Pool(t, "lonely", clustertest.ClientTags(uuid.NewString()), "", c.MemberChanged)
 	c.Start(pool)
 	warned := func() bool {
-		s := logs.take()
+		s := logs.Take()
 		return strings.Contains(s, "no server for") && strings.Contains(s, "retry_join") && strings.Contains(s, "`server`")
 	}
 	clustertest.WaitUntil(t, 5*time.Second, "the client's warning", warned)
@@ -64,9 +43,9 @@ func TestClientWithoutServerSaysSo(t *testing.T) {
 	// knowing one).
 	clustertest.Pool(t, "srv", clustertest.ServerTags(uuid.NewString(), 1), pool.LocalMember().Address(), nil)
 	clustertest.WaitUntil(t, 5*time.Second, "the server in the client's list", func() bool { return c.target() != "" })
-	logs.take()
+	logs.Take()
 	time.Sleep(5 * noServerWarnInterval)
-	if s := logs.take(); strings.Contains(s, "no server for") {
+	if s := logs.Take(); strings.Contains(s, "no server for") {
 		t.Fatalf("warned with a server known:\n%s", s)
 	}
 }
