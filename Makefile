@@ -103,6 +103,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCommand$$' -fuzztime $(FUZZTIME) ./raftstore
 	$(GO) test -run '^$$' -fuzz '^FuzzRedactedURL$$' -fuzztime $(FUZZTIME) ./httpapi
 	$(GO) test -run '^$$' -fuzz '^FuzzLineLevel$$' -fuzztime $(FUZZTIME) ./internal/logging
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadPEM$$' -fuzztime $(FUZZTIME) ./internal/tlsutil
 	$(GO) test -short -run '^$$' -fuzz '^FuzzMetricNames$$' -fuzztime $(FUZZTIME) ./packaging
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUserEvent$$' -fuzztime $(FUZZTIME) ./gossip
 

@@ -13,6 +13,7 @@ import (
 	"github.com/coredns-coord/coredns-coord/agent/local"
 	"github.com/coredns-coord/coredns-coord/checks"
 	"github.com/coredns-coord/coredns-coord/gossip"
+	"github.com/coredns-coord/coredns-coord/internal/tlsutil"
 	"github.com/coredns-coord/coredns-coord/raftstore"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
@@ -39,6 +40,9 @@ type Agent struct {
 
 	httpServer *http.Server
 	httpAddr   net.Addr
+	httpsAddr  net.Addr
+	// tls holds the certificates (nil without a tls block).
+	tls *tlsutil.Configurator
 
 	registered atomic.Bool
 	events     eventBuffer
@@ -95,14 +99,17 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 	a.setConfiguredTokens()
 	a.local.OnTransition(countTransition)
 	a.local.SetNodeInfo(a.selfRegistration())
-	a.role, err = openRole(a.stopCtx, cfg, id)
+	a.tls, err = openTLS(cfg)
+	if err == nil {
+		a.role, err = openRole(a.stopCtx, cfg, id, a.tls)
+	}
 	if err == nil {
 		err = a.startGossip()
 	}
 	if err == nil {
 		a.role.Start(a.gossip)
 	}
-	if err == nil && cfg.HTTPAddr != "" && api != nil {
+	if err == nil && (cfg.HTTPAddr != "" || cfg.HTTPSAddr != "") && api != nil {
 		err = a.serveHTTP(api(a))
 	}
 	if err != nil {
@@ -205,6 +212,9 @@ func (a *Agent) NodeID() string { return a.nodeID }
 
 // HTTPAddr is the address the HTTP API listens on, or nil.
 func (a *Agent) HTTPAddr() net.Addr { return a.httpAddr }
+
+// HTTPSAddr is the address the HTTPS API listens on, or nil.
+func (a *Agent) HTTPSAddr() net.Addr { return a.httpsAddr }
 
 // Ready reports whether a leader is known, the agent's own node is in the
 // catalog and the local state has caught up (see CaughtUp).

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/coredns-coord/coredns-coord/gossip"
+	"github.com/coredns-coord/coredns-coord/internal/tlsutil"
 
 	"github.com/google/uuid"
 )
@@ -37,6 +38,12 @@ type Config struct {
 	SerfLANPort   int
 	// HTTPAddr is host:port of the HTTP API; empty disables it.
 	HTTPAddr string
+	// HTTPSAddr is host:port of the HTTP API over TLS; empty disables it.
+	HTTPSAddr string
+	// TLS is the tls block: certificates for HTTPS, and TLS on the server
+	// port (RPC and Raft). A reload re-reads the files it names and may
+	// change its settings, but not turn TLS on or off.
+	TLS tlsutil.Config
 	// HTTPMaxConnsPerClient caps the HTTP connections one client address
 	// holds open (0: no cap); the next gets 429 and is closed.
 	HTTPMaxConnsPerClient int
@@ -163,6 +170,17 @@ func (c *Config) validateHTTP() error {
 		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 			return fmt.Errorf("http address %q: %w", c.HTTPAddr, err)
 		}
+	}
+	if c.HTTPSAddr != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPSAddr); err != nil {
+			return fmt.Errorf("https address %q: %w", c.HTTPSAddr, err)
+		}
+		if c.TLS.CertFile == "" {
+			return errors.New("https needs a tls block with cert_file and key_file")
+		}
+	}
+	if err := c.TLS.Validate(); err != nil {
+		return err
 	}
 	if c.HTTPMaxConnsPerClient < 0 {
 		return fmt.Errorf("http_max_conns_per_client %d is negative", c.HTTPMaxConnsPerClient)

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -40,12 +41,10 @@ var tooManyConns = func() []byte {
 // that Stop does not wait on a client that never hangs up.
 func (a *Agent) Stopping() <-chan struct{} { return a.stopCh }
 
+// serveHTTP serves the API on the http and https addresses that are set,
+// from one server. TLS handshakes run on each connection's goroutine under
+// the read header timeout, so a slow one never holds the accept loop.
 func (a *Agent) serveHTTP(h http.Handler) error {
-	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("agent: http listen: %w", err)
-	}
-	a.httpAddr = ln.Addr()
 	a.httpServer = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: a.cfg.HTTPReadHeaderTimeout,
@@ -55,12 +54,29 @@ func (a *Agent) serveHTTP(h http.Handler) error {
 		limiter := connlimit.NewLimiter(connlimit.Config{MaxConnsPerClientIP: a.cfg.HTTPMaxConnsPerClient})
 		a.httpServer.ConnState = limiter.HTTPConnStateFuncWithErrorHandler(refuseConn)
 	}
-	go func() {
-		if err := a.httpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			agentLog.Errorf("http api: %v", err)
+	if a.cfg.HTTPAddr != "" {
+		ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("agent: http listen: %w", err)
 		}
-	}()
+		a.httpAddr = ln.Addr()
+		go a.serveOn(ln, "http api")
+	}
+	if a.cfg.HTTPSAddr != "" {
+		ln, err := net.Listen("tcp", a.cfg.HTTPSAddr)
+		if err != nil {
+			return fmt.Errorf("agent: https listen: %w", err)
+		}
+		a.httpsAddr = ln.Addr()
+		go a.serveOn(tls.NewListener(ln, a.tls.Incoming("http/1.1")), "https api")
+	}
 	return nil
+}
+
+func (a *Agent) serveOn(ln net.Listener, what string) {
+	if err := a.httpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		agentLog.Errorf("%s: %v", what, err)
+	}
 }
 
 // refuseConn answers a connection over the limit with 429 and closes it.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+
+	"github.com/coredns-coord/coredns-coord/internal/tlsutil"
 )
 
 // The registry keeps one agent per data directory (or dev address) for the
@@ -49,7 +51,13 @@ func CheckSettings(cfg Config) error {
 	return nil
 }
 
+// sameSettings compares everything but the tls block's contents, which a
+// reload re-reads (ReloadTLS); turning TLS on or off needs a restart.
 func sameSettings(running, cfg Config) error {
+	if running.TLS.Enabled() != cfg.TLS.Enabled() {
+		return fmt.Errorf("tls turned on or off (%s); that takes effect after a restart", cfg.key())
+	}
+	running.TLS, cfg.TLS = tlsutil.Config{}, tlsutil.Config{}
 	if !reflect.DeepEqual(running, cfg) {
 		return fmt.Errorf("agent settings changed (%s); they take effect after a restart", cfg.key())
 	}

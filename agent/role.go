@@ -10,6 +10,7 @@ import (
 	"github.com/coredns-coord/coredns-coord/agent/client"
 	"github.com/coredns-coord/coredns-coord/agent/cluster"
 	"github.com/coredns-coord/coredns-coord/agent/server"
+	"github.com/coredns-coord/coredns-coord/internal/tlsutil"
 	"github.com/coredns-coord/coredns-coord/raftstore"
 	"github.com/coredns-coord/coredns-coord/state"
 )
@@ -21,10 +22,10 @@ var ErrNoLeader = cluster.ErrNoLeader
 // openRole opens the role the configuration asks for: a server (Raft on
 // the server port) or a client (a replica streamed from the servers). It
 // is the one place that tells them apart; ctx ends when the agent stops.
-func openRole(ctx context.Context, cfg Config, nodeID string) (cluster.Role, error) {
+func openRole(ctx context.Context, cfg Config, nodeID string, tls *tlsutil.Configurator) (cluster.Role, error) {
 	source := net.ParseIP(cfg.BindAddr)
 	if !cfg.Server {
-		return client.New(ctx, client.Config{RetryJoin: cfg.RetryJoin, SourceIP: source}), nil
+		return client.New(ctx, client.Config{RetryJoin: cfg.RetryJoin, SourceIP: source, TLS: tls}), nil
 	}
 	s, err := server.Open(ctx, server.Config{
 		NodeName:           cfg.NodeName,
@@ -38,6 +39,7 @@ func openRole(ctx context.Context, cfg Config, nodeID string) (cluster.Role, err
 		SnapshotThreshold:  cfg.SnapshotThreshold,
 		SnapshotInterval:   cfg.SnapshotInterval,
 		CleanupDeadServers: cfg.CleanupDeadServers,
+		TLS:                tls,
 	})
 	if err != nil {
 		// Not a nil *Server in the interface: Stop must see no role.

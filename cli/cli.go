@@ -67,6 +67,7 @@ var commands = map[string]command{
 	"reload":      runReload,
 	"services":    runServices,
 	"snapshot":    runSnapshot,
+	"tls":         runTLS,
 	"watch":       runWatch,
 }
 
@@ -185,6 +186,9 @@ type httpFlags struct {
 	tokenFile  string
 	datacenter string
 	stale      bool
+	// TLS, as Consul's -ca-file, -ca-path, -client-cert, -client-key and
+	// -tls-server-name.
+	caFile, caPath, clientCert, clientKey, tlsServerName string
 
 	// usedAddr is the address client() connected to, as configured, for
 	// messages.
@@ -203,6 +207,16 @@ func (h *httpFlags) register(fs *flag.FlagSet, withStale bool) {
 		"File holding the ACL token; -token wins if both are given. Default: $"+api.HTTPTokenFileEnvName+".")
 	fs.StringVar(&h.datacenter, "datacenter", "",
 		"Datacenter to query. Default: the agent's own.")
+	fs.StringVar(&h.caFile, "ca-file", "",
+		"CA certificate file to verify the agent's HTTPS certificate with. Default: $"+api.HTTPCAFile+".")
+	fs.StringVar(&h.caPath, "ca-path", "",
+		"Directory of CA certificates to verify the agent's HTTPS certificate with. Default: $"+api.HTTPCAPath+".")
+	fs.StringVar(&h.clientCert, "client-cert", "",
+		"Client certificate file, for an agent with verify_incoming. Default: $"+api.HTTPClientCert+".")
+	fs.StringVar(&h.clientKey, "client-key", "",
+		"Key of -client-cert. Default: $"+api.HTTPClientKey+".")
+	fs.StringVar(&h.tlsServerName, "tls-server-name", "",
+		"Name to expect in the agent's certificate, when it is not the host of -http-addr. Default: $"+api.HTTPTLSServerName+".")
 	if withStale {
 		fs.BoolVar(&h.stale, "stale", false,
 			"Allow any server to answer, without a round trip to the leader; "+
@@ -226,6 +240,15 @@ func (h *httpFlags) config() *api.Config {
 	}
 	if h.datacenter != "" {
 		cfg.Datacenter = h.datacenter
+	}
+	for _, f := range []struct{ flag, field *string }{
+		{&h.caFile, &cfg.TLSConfig.CAFile}, {&h.caPath, &cfg.TLSConfig.CAPath},
+		{&h.clientCert, &cfg.TLSConfig.CertFile}, {&h.clientKey, &cfg.TLSConfig.KeyFile},
+		{&h.tlsServerName, &cfg.TLSConfig.Address},
+	} {
+		if *f.flag != "" {
+			*f.field = *f.flag
+		}
 	}
 	return cfg
 }

@@ -41,6 +41,10 @@ type node struct {
 	Health      string   // coordhealth block body; empty: no block
 	Wrap        []string // command prefix the binary runs under (e.g. nsenter)
 	ReadyPort   int      // the ready plugin's port; 0: no ready plugin
+	// DoT, when set, adds tls://consul:DoT to the consul block's keys,
+	// with CoreDNS's tls plugin serving DoTCert and DoTKey.
+	DoT             int
+	DoTCert, DoTKey string
 }
 
 func newNode(t testing.TB) *node {
@@ -52,8 +56,9 @@ func newNode(t testing.TB) *node {
 
 // The consul block also serves the reverse zones: PTR for catalog
 // addresses, every other reverse name to its own forward.
-var corefileTmpl = template.Must(template.New("corefile").Parse(`consul:{{.DNS}} in-addr.arpa:{{.DNS}} ip6.arpa:{{.DNS}} {
+var corefileTmpl = template.Must(template.New("corefile").Parse(`consul:{{.DNS}}{{if .DoT}} tls://consul:{{.DoT}}{{end}} in-addr.arpa:{{.DNS}} ip6.arpa:{{.DNS}} {
     bind 127.0.0.1
+    {{if .DoT}}tls {{.DoTCert}} {{.DoTKey}}{{end}}
     coordcatalog consul. in-addr.arpa. ip6.arpa. {
         {{if .DataDir}}data_dir {{.DataDir}}{{if not .Client}}
         server

@@ -106,7 +106,19 @@ func BenchmarkClusterRegistrationToDNS(b *testing.B) {
 // BenchmarkClusterKVWrite16: 16 concurrent writers spread over the three
 // servers' HTTP APIs (writes to followers are forwarded to the leader).
 func BenchmarkClusterKVWrite16(b *testing.B) {
-	c := newCluster(b, 3, 0, "")
+	kvWrite16(b, newCluster(b, 3, 0, ""))
+}
+
+// BenchmarkClusterKVWrite16TLS is BenchmarkClusterKVWrite16 with mutual
+// TLS on the server port (verify_incoming, verify_outgoing,
+// verify_server_hostname): forwards and Raft replication run over TLS,
+// the writers still use plain HTTP, so the difference is mTLS's cost on
+// RPC and Raft.
+func BenchmarkClusterKVWrite16TLS(b *testing.B) {
+	kvWrite16(b, newTLSCluster(b, 3, 0).cluster)
+}
+
+func kvWrite16(b *testing.B, c *cluster) {
 	kvs := make([]*api.KV, 3)
 	for i, s := range c.servers {
 		kvs[i] = s.client(b).KV()

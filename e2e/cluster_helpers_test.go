@@ -28,13 +28,19 @@ type cluster struct {
 // block.
 func newCluster(t testing.TB, servers, clients int, extra string) *cluster {
 	t.Helper()
+	return newClusterEach(t, servers, clients, func(*node) string { return extra })
+}
+
+// newClusterEach is newCluster with the extra coordcatalog lines of each
+// node (named, bound and joined by then) from extra.
+func newClusterEach(t testing.TB, servers, clients int, extra func(*node) string) *cluster {
+	t.Helper()
 	c := &cluster{t: t, procs: map[*node]*proc{}}
 	for i := 0; i < servers+clients; i++ {
 		n := newNode(t)
 		n.Bind = fmt.Sprintf("127.0.0.%d", 10+i)
 		n.DataDir = filepath.Join(t.TempDir(), "data")
 		n.Expect = servers
-		n.Extra = extra
 		if i < servers {
 			n.Name = fmt.Sprintf("s%d", i+1)
 			c.servers = append(c.servers, n)
@@ -52,6 +58,7 @@ func newCluster(t testing.TB, servers, clients int, extra string) *cluster {
 		}
 	}
 	for _, n := range c.all() {
+		n.Extra = extra(n)
 		c.procs[n] = launch(t, n)
 	}
 	for _, n := range c.all() {

@@ -14,6 +14,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
+
+	"github.com/coredns-coord/coredns-coord/internal/tlsutil"
 )
 
 // dialTimeout bounds connecting to a server.
@@ -25,15 +27,17 @@ type Pool struct {
 	mu    sync.Mutex
 	conns map[string]*grpc.ClientConn
 	local net.IP
+	tls   *tlsutil.Configurator
 }
 
 // NewPool returns an empty pool whose connections come from the address
-// local (nil: any).
-func NewPool(local net.IP) *Pool {
+// local (nil: any), over TLS when tlsc says verify_outgoing (read at each
+// dial, so that a reload's certificates are used from the next one).
+func NewPool(local net.IP, tlsc *tlsutil.Configurator) *Pool {
 	if local.IsUnspecified() {
 		local = nil
 	}
-	return &Pool{conns: map[string]*grpc.ClientConn{}, local: local}
+	return &Pool{conns: map[string]*grpc.ClientConn{}, local: local, tls: tlsc}
 }
 
 func (p *Pool) conn(addr string) (*grpc.ClientConn, error) {
@@ -49,7 +53,7 @@ func (p *Pool) conn(addr string) (*grpc.ClientConn, error) {
 			if d, ok := ctx.Deadline(); ok {
 				timeout = min(timeout, time.Until(d))
 			}
-			return dialTyped(a, GRPCByte, timeout, p.local)
+			return dialTyped(a, GRPCByte, timeout, p.local, p.tls.Outgoing())
 		}),
 		grpc.WithDefaultCallOptions(grpc.ForceCodec(jsonCodec{}),
 			grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)),

@@ -5,7 +5,13 @@
 //   - 0x01 (RaftByte): a hashicorp/raft NetworkTransport stream;
 //   - 0x08 (GRPCByte): gRPC, used by servers to forward writes and consistent
 //     reads to the leader, and by client agents to forward theirs and to
-//     subscribe to the replicated state.
+//     subscribe to the replicated state;
+//   - 0x04 (TLSByte): a TLS handshake (mutual under verify_incoming), inside
+//     which the dialer writes 0x01 or 0x08 as above. Under verify_incoming
+//     plaintext is refused; under verify_server_hostname a Raft stream must
+//     come from a certificate for server.<dc>.consul. Dialers use TLS when
+//     the agent has verify_outgoing (internal/tlsutil decides per dial, so
+//     reloaded certificates apply to the next connection).
 //
 // Why gRPC rather than net/rpc with msgpack: a client agent keeps one
 // long-lived stream (the state subscription) next to ordinary calls, and

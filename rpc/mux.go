@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -9,16 +10,23 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/coredns-coord/coredns-coord/internal/tlsutil"
 )
 
-// Connection types: the first byte a dialer writes.
+// Connection types: the first byte a dialer writes. TLSByte opens a TLS
+// handshake, inside which the dialer writes RaftByte or GRPCByte (Consul
+// tells its connection types apart the same way).
 const (
 	RaftByte byte = 0x01
+	TLSByte  byte = 0x04
 	GRPCByte byte = 0x08
 )
 
 // firstByteTimeout bounds how long an accepted connection may stay silent
-// before it says what it is. A variable so that tests can shorten it.
+// before it says what it is, TLS handshake included: a slow or stalled
+// handshake holds only its own goroutine, never the accept loop. A
+// variable so that tests can shorten it.
 var firstByteTimeout = 5 * time.Second
 
 // Mux accepts connections on the server port and hands each to Raft or to
@@ -30,11 +38,15 @@ type Mux struct {
 	grpc      *chanListener
 	closeOnce sync.Once
 	done      chan struct{}
+	// tls (nil: plaintext only) accepts TLS connections, and refuses
+	// plaintext ones under verify_incoming.
+	tls *tlsutil.Configurator
 }
 
 // Listen binds addr; advertise is the address other servers dial (it must
-// be an IP address and port, as Raft keeps it in its configuration).
-func Listen(bind, advertise string) (*Mux, error) {
+// be an IP address and port, as Raft keeps it in its configuration). With
+// tlsc the port accepts TLS, and Raft dials with it under verify_outgoing.
+func Listen(bind, advertise string, tlsc *tlsutil.Configurator) (*Mux, error) {
 	adv, err := net.ResolveTCPAddr("tcp", advertise)
 	if err != nil {
 		return nil, fmt.Errorf("rpc: advertise address %q: %w", advertise, err)
@@ -46,7 +58,7 @@ func Listen(bind, advertise string) (*Mux, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rpc: listen on %s: %w", bind, err)
 	}
-	m := &Mux{ln: ln, advertise: adv, done: make(chan struct{})}
+	m := &Mux{ln: ln, advertise: adv, done: make(chan struct{}), tls: tlsc}
 	m.raft = newChanListener(ln.Addr(), m.done)
 	m.grpc = newChanListener(ln.Addr(), m.done)
 	go m.serve()
@@ -91,20 +103,33 @@ func (m *Mux) serve() {
 
 func (m *Mux) route(conn net.Conn) {
 	conn.SetReadDeadline(time.Now().Add(firstByteTimeout))
-	var b [1]byte
-	if _, err := io.ReadFull(conn, b[:]); err != nil {
+	kind, err := readByte(conn)
+	if err != nil {
 		conn.Close()
 		return
 	}
+	secure := kind == TLSByte
+	if secure {
+		if conn, kind, err = m.handshake(conn); err != nil {
+			rpcLog.Warningf("TLS connection from %s refused: %v", conn.RemoteAddr(), err)
+			conn.Close()
+			return
+		}
+	}
 	conn.SetReadDeadline(time.Time{})
 	var to *chanListener
-	switch b[0] {
+	switch kind {
 	case RaftByte:
 		to = m.raft
 	case GRPCByte:
 		to = m.grpc
 	default:
-		rpcLog.Warningf("connection from %s opened with unknown type 0x%02x; closed", conn.RemoteAddr(), b[0])
+		rpcLog.Warningf("connection from %s opened with unknown type 0x%02x; closed", conn.RemoteAddr(), kind)
+		conn.Close()
+		return
+	}
+	if !secure && m.tls.VerifyIncoming() {
+		rpcLog.Warningf("plaintext %s connection from %s refused: verify_incoming requires TLS with a certificate signed by the CA", kindName(kind), conn.RemoteAddr())
 		conn.Close()
 		return
 	}
@@ -113,13 +138,49 @@ func (m *Mux) route(conn net.Conn) {
 	}
 }
 
+// handshake runs the server side of a TLS connection and reads the type
+// byte inside it. A Raft connection must come from a server when
+// verify_server_hostname is on.
+func (m *Mux) handshake(raw net.Conn) (net.Conn, byte, error) {
+	if !m.tls.CanServe() {
+		return raw, 0, errors.New("this server has no tls cert_file")
+	}
+	conn := tls.Server(raw, m.tls.Incoming())
+	if err := conn.Handshake(); err != nil {
+		return raw, 0, fmt.Errorf("handshake: %w", err)
+	}
+	kind, err := readByte(conn)
+	if err != nil {
+		return raw, 0, err
+	}
+	if kind == RaftByte {
+		if err := m.tls.CheckServerPeer(conn.ConnectionState()); err != nil {
+			return raw, 0, fmt.Errorf("raft from a peer that is not a server of this datacenter (verify_server_hostname): %w", err)
+		}
+	}
+	return conn, kind, nil
+}
+
+func readByte(r io.Reader) (byte, error) {
+	var b [1]byte
+	_, err := io.ReadFull(r, b[:])
+	return b[0], err
+}
+
+func kindName(kind byte) string {
+	if kind == RaftByte {
+		return "raft"
+	}
+	return "rpc"
+}
+
 // GRPCListener yields the gRPC connections.
 func (m *Mux) GRPCListener() net.Listener { return m.grpc }
 
 // RaftLayer is the raft.StreamLayer for the Raft connections; it dials
 // other servers with the Raft byte.
 func (m *Mux) RaftLayer() raft.StreamLayer {
-	return &raftLayer{chanListener: m.raft, advertise: m.advertise, local: boundIP(m.ln.Addr())}
+	return &raftLayer{chanListener: m.raft, advertise: m.advertise, local: boundIP(m.ln.Addr()), tls: m.tls}
 }
 
 // boundIP is the IP a listener is bound to, nil for a wildcard bind.
@@ -134,18 +195,20 @@ type raftLayer struct {
 	*chanListener
 	advertise net.Addr
 	local     net.IP
+	tls       *tlsutil.Configurator
 }
 
 func (l *raftLayer) Addr() net.Addr { return l.advertise }
 
 func (l *raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return dialTyped(string(addr), RaftByte, timeout, l.local)
+	return dialTyped(string(addr), RaftByte, timeout, l.local, l.tls.Outgoing())
 }
 
-// dialTyped connects to a server port and announces the connection type.
-// A server dials from the address it is bound to (local, nil for any), so
-// that its peers (and a firewall) see where a connection comes from.
-func dialTyped(addr string, kind byte, timeout time.Duration, local net.IP) (net.Conn, error) {
+// dialTyped connects to a server port and announces the connection type,
+// inside TLS when tlsConfig is set (verify_outgoing). A server dials from
+// the address it is bound to (local, nil for any), so that its peers (and
+// a firewall) see where a connection comes from.
+func dialTyped(addr string, kind byte, timeout time.Duration, local net.IP, tlsConfig *tls.Config) (net.Conn, error) {
 	d := net.Dialer{Timeout: timeout}
 	if local != nil {
 		d.LocalAddr = &net.TCPAddr{IP: local}
@@ -154,12 +217,24 @@ func dialTyped(addr string, kind byte, timeout time.Duration, local net.IP) (net
 	if err != nil {
 		return nil, err
 	}
-	conn.SetWriteDeadline(time.Now().Add(timeout))
+	conn.SetDeadline(time.Now().Add(timeout))
+	if tlsConfig != nil {
+		if _, err := conn.Write([]byte{TLSByte}); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		tc := tls.Client(conn, tlsConfig)
+		if err := tc.Handshake(); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("tls handshake with %s: %w", addr, err)
+		}
+		conn = tc
+	}
 	if _, err := conn.Write([]byte{kind}); err != nil {
 		conn.Close()
 		return nil, err
 	}
-	conn.SetWriteDeadline(time.Time{})
+	conn.SetDeadline(time.Time{})
 	return conn, nil
 }
 

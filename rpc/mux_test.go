@@ -27,7 +27,7 @@ const testTimeout = 5 * time.Second
 // matters to Raft, which these tests do not use.
 func listenMux(t testing.TB) *Mux {
 	t.Helper()
-	m, err := Listen("127.0.0.1:0", "127.0.0.1:1")
+	m, err := Listen("127.0.0.1:0", "127.0.0.1:1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func listenMuxAdvertised(t testing.TB) *Mux {
 	for range 10 {
 		addr := testutil.FreeAddr(t)
 		var m *Mux
-		if m, err = Listen(addr, addr); err == nil {
+		if m, err = Listen(addr, addr, nil); err == nil {
 			t.Cleanup(func() { m.Close() })
 			return m
 		}
@@ -129,7 +129,7 @@ func expectEOF(t testing.TB, c net.Conn, within time.Duration) {
 
 func TestListenRejectsBadAdvertise(t *testing.T) {
 	for _, adv := range []string{"0.0.0.0:8300", "[::]:8300", ":8300", "not an address"} {
-		if m, err := Listen("127.0.0.1:0", adv); err == nil {
+		if m, err := Listen("127.0.0.1:0", adv, nil); err == nil {
 			m.Close()
 			t.Errorf("advertise %q accepted", adv)
 		}
@@ -169,7 +169,7 @@ func TestMuxServesGRPC(t *testing.T) {
 	srv := NewServer(b)
 	go srv.Serve(m.GRPCListener())
 	t.Cleanup(srv.Stop)
-	pool := NewPool(nil)
+	pool := NewPool(nil, nil)
 	t.Cleanup(pool.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
@@ -298,7 +298,7 @@ func TestRaftLayerDialWritesRaftByte(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	m, err := Listen("127.0.0.1:0", "127.0.0.1:8300")
+	m, err := Listen("127.0.0.1:0", "127.0.0.1:8300", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,7 +490,7 @@ func TestRaftClusterOverMux(t *testing.T) {
 		}
 	}
 
-	pool := NewPool(nil)
+	pool := NewPool(nil, nil)
 	defer pool.Close()
 	for i, m := range muxes {
 		resp, err := pool.ReadIndex(ctx, m.Addr().String(), &ReadIndexRequest{})

@@ -107,7 +107,7 @@ func serve(t testing.TB, b Backend) (string, *grpc.Server, *Mux) {
 }
 
 func newPool(t testing.TB) *Pool {
-	p := NewPool(nil)
+	p := NewPool(nil, nil)
 	t.Cleanup(p.Close)
 	return p
 }

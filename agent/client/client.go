@@ -13,6 +13,7 @@ import (
 
 	"github.com/coredns-coord/coredns-coord/agent/cluster"
 	"github.com/coredns-coord/coredns-coord/gossip"
+	"github.com/coredns-coord/coredns-coord/internal/tlsutil"
 	"github.com/coredns-coord/coredns-coord/raftstore"
 	"github.com/coredns-coord/coredns-coord/rpc"
 	"github.com/coredns-coord/coredns-coord/state"
@@ -26,6 +27,8 @@ type Config struct {
 	RetryJoin []string
 	// SourceIP is the address forwards and subscriptions are sent from.
 	SourceIP net.IP
+	// TLS, when set, makes connections to servers TLS (verify_outgoing).
+	TLS *tlsutil.Configurator
 }
 
 // Client is a running client role.
@@ -51,7 +54,7 @@ var _ cluster.Role = (*Client)(nil)
 // New is a client with an empty replica; Start starts following a server.
 func New(ctx context.Context, cfg Config) *Client {
 	c := &Client{cfg: cfg, ctx: ctx, replica: raftstore.NewReplica(), caughtUp: cluster.NewCaughtUp()}
-	c.fwd = cluster.NewForwarder(ctx, rpc.NewPool(cfg.SourceIP), c.target, nil)
+	c.fwd = cluster.NewForwarder(ctx, rpc.NewPool(cfg.SourceIP, cfg.TLS), c.target, nil)
 	return c
 }
 

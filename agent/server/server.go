@@ -18,6 +18,7 @@ import (
 
 	"github.com/coredns-coord/coredns-coord/agent/cluster"
 	"github.com/coredns-coord/coredns-coord/gossip"
+	"github.com/coredns-coord/coredns-coord/internal/tlsutil"
 	"github.com/coredns-coord/coredns-coord/raftstore"
 	"github.com/coredns-coord/coredns-coord/rpc"
 	"github.com/coredns-coord/coredns-coord/state"
@@ -49,6 +50,9 @@ type Config struct {
 	// CleanupDeadServers lets the leader remove failed servers from the
 	// Raft configuration when the quorum allows (autopilot).
 	CleanupDeadServers bool
+	// TLS, when set, secures the server port: TLS accepted (demanded
+	// under verify_incoming) and used to dial (verify_outgoing).
+	TLS *tlsutil.Configurator
 }
 
 // Server is a running server role.
@@ -81,7 +85,7 @@ var _ cluster.Role = (*Server)(nil)
 
 // Open opens the server port and Raft on it; Start starts the rest.
 func Open(ctx context.Context, cfg Config) (*Server, error) {
-	mux, err := rpc.Listen(cfg.BindAddr, cfg.Addr)
+	mux, err := rpc.Listen(cfg.BindAddr, cfg.Addr, cfg.TLS)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +108,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		membersChanged: make(chan struct{}, 1),
 		bootstrapWake:  make(chan struct{}, 1),
 	}
-	s.fwd = cluster.NewForwarder(ctx, rpc.NewPool(cfg.SourceIP), s.target, node)
+	s.fwd = cluster.NewForwarder(ctx, rpc.NewPool(cfg.SourceIP, cfg.TLS), s.target, node)
 	s.sessions.expire = s.expireSession
 	return s, nil
 }

@@ -36,6 +36,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/ready"
 	_ "github.com/coredns/coredns/plugin/reload"
 	_ "github.com/coredns/coredns/plugin/root"
+	_ "github.com/coredns/coredns/plugin/tls"
 
 	_ "github.com/coredns-coord/coredns-coord/plugin/coordcatalog"
 	_ "github.com/coredns-coord/coredns-coord/plugin/coordhealth"
@@ -61,6 +62,7 @@ var (
 // whatever the order.
 var directives = []string{
 	"root",
+	"tls",
 	"reload",
 	"bufsize",
 	"bind",

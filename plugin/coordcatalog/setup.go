@@ -44,7 +44,7 @@ func setup(c *caddy.Controller) error {
 	agenthost.Use(c, func(a *agent.Agent) error {
 		started.set(a)
 		opts.applyOps(a)
-		return nil
+		return reloadTLS(a, opts.agent.TLS)
 	})
 
 	cc := &CoordCatalog{
@@ -99,28 +99,25 @@ func (o *options) property(c *caddy.Controller) error {
 	if !ok {
 		return c.Errf("unknown property %q", name)
 	}
-	if opt.block != nil {
-		if len(args) != 0 {
-			return c.Errf("%s takes a block, not arguments", name)
-		}
-		return opt.block(o, c)
-	}
 	if opt.nargs != anyArgs && len(args) != opt.nargs {
 		return c.Errf("%s takes %d argument(s), got %d", name, opt.nargs, len(args))
 	}
 	if err := opt.parse(o, args); err != nil {
 		return c.Errf("%s: %v", name, err)
 	}
+	if opt.block != nil {
+		return opt.block(o, c)
+	}
 	return nil
 }
 
 // An option parses the arguments of one line of the block into the
 // options. nargs is how many arguments it takes, or anyArgs when parse
-// counts them itself.
+// counts them itself. block, when set, parses the { ... } block that
+// follows the line.
 type option struct {
 	nargs int
 	parse func(o *options, args []string) error
-	// block, when set, parses a { } block that follows the name instead.
 	block func(o *options, c *caddy.Controller) error
 }
 
@@ -129,9 +126,10 @@ const anyArgs = -1
 // blockOptions is every option of the block by name. Each concern keeps its
 // own table: setup_agent.go (who the agent is, where it keeps its state),
 // setup_cluster.go (how it finds and talks to the others), setup_http.go
-// (the HTTP API), setup_dns.go (the answers), setup_ops.go (logging and
-// debugging, which a reload changes) and setup_acl.go (acl { }).
-var blockOptions = joinOptions(agentOptions, clusterOptions, httpOptions, dnsOptions, opsOptions, aclOptions)
+// (the HTTP API), setup_tls.go (HTTPS and TLS on the server port),
+// setup_dns.go (the answers), setup_ops.go (logging and debugging, which a
+// reload changes) and setup_acl.go (the acl block).
+var blockOptions = joinOptions(agentOptions, clusterOptions, httpOptions, tlsOptions, dnsOptions, opsOptions, aclOptions)
 
 func joinOptions(tables ...map[string]option) map[string]option {
 	all := map[string]option{}
@@ -159,6 +157,29 @@ func valueOption(parse func(o *options, v string) error) option {
 	return option{nargs: 1, parse: func(o *options, args []string) error {
 		return parse(o, args[0])
 	}}
+}
+
+// parseSubBlock reads the { ... } block that follows an option's line,
+// calling each for every line in it with the line's first word and the
+// rest.
+func parseSubBlock(c *caddy.Controller, each func(name string, args []string) error) error {
+	name := c.Val()
+	if !c.NextArg() || c.Val() != "{" {
+		return c.Errf("%s needs a block: %s { ... }", name, name)
+	}
+	for c.Next() {
+		if c.Val() == "}" {
+			return nil
+		}
+		if err := each(c.Val(), c.RemainingArgs()); err != nil {
+			return err
+		}
+	}
+	return c.Errf("%s block is not closed", name)
+}
+
+func errArgs(want, got int) error {
+	return fmt.Errorf("takes %d argument(s), got %d", want, got)
 }
 
 func parsePositiveDuration(s string) (time.Duration, error) {

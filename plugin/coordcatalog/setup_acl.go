@@ -42,7 +42,7 @@ var aclBlockOptions = map[string]option{
 
 // aclOptions is the acl line of the coordcatalog block.
 var aclOptions = map[string]option{
-	"acl": {nargs: 0, block: parseACLBlock},
+	"acl": {nargs: 0, parse: func(*options, []string) error { return nil }, block: parseACLBlock},
 }
 
 func parseACLBlock(o *options, c *caddy.Controller) error {
@@ -50,29 +50,17 @@ func parseACLBlock(o *options, c *caddy.Controller) error {
 		return c.Err("acl may appear only once")
 	}
 	o.agent.ACL = agent.DefaultACLConfig()
-	// Inside the coordcatalog block, caddy's NextBlock does not open a
-	// nested one: read its braces here.
-	if !c.NextArg() || c.Val() != "{" {
-		return c.Err("acl needs a block: acl { ... }")
-	}
-	for {
-		if !c.Next() {
-			return c.Err("acl block is not closed")
-		}
-		name := c.Val()
-		if name == "}" {
-			return nil
-		}
+	return parseSubBlock(c, func(name string, args []string) error {
 		opt, ok := aclBlockOptions[name]
 		if !ok {
 			return c.Errf("acl: unknown property %q", name)
 		}
-		args := c.RemainingArgs()
 		if len(args) != opt.nargs {
-			return c.Errf("acl %s takes %d argument(s), got %d", name, opt.nargs, len(args))
+			return c.Errf("acl %s: %v", name, errArgs(opt.nargs, len(args)))
 		}
 		if err := opt.parse(o, args); err != nil {
 			return c.Errf("acl %s: %v", name, err)
 		}
-	}
+		return nil
+	})
 }

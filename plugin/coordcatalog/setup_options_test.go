@@ -1,6 +1,7 @@
 package coordcatalog
 
 import (
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -24,31 +25,41 @@ func TestOptionsMatchREADME(t *testing.T) {
 	if syntax == nil {
 		t.Fatal("README.md has no Syntax block")
 	}
-	// Lines indented deeper are the options of a nested block (acl).
-	var documented, documentedACL []string
+	// A line ending in { opens a sub-block (tls, acl): its lines are the
+	// sub-block's options.
+	subTables := map[string][]string{"tls": slices.Collect(maps.Keys(tlsBlockOptions)), "acl": slices.Collect(maps.Keys(aclBlockOptions))}
+	documentedSub := map[string][]string{}
+	var documented []string
+	sub := ""
 	for _, line := range strings.Split(string(syntax[1]), "\n") {
 		name := strings.Fields(line)[0]
 		switch {
 		case name == "}":
-		case strings.HasPrefix(line, "        "):
-			documentedACL = append(documentedACL, name)
+			sub = ""
+		case sub != "":
+			documentedSub[sub] = append(documentedSub[sub], name)
 		default:
 			documented = append(documented, name)
+			if strings.HasSuffix(line, "{") {
+				sub = name
+			}
 		}
 	}
-	for _, tc := range []struct {
-		documented []string
-		table      map[string]option
-	}{{documented, blockOptions}, {documentedACL, aclBlockOptions}} {
-		var parsed []string
-		for name := range tc.table {
-			parsed = append(parsed, name)
-		}
-		slices.Sort(tc.documented)
+	for block, parsed := range subTables {
+		slices.Sort(documentedSub[block])
 		slices.Sort(parsed)
-		if !slices.Equal(tc.documented, parsed) {
-			t.Errorf("README documents %v\nthe block parses %v", tc.documented, parsed)
+		if !slices.Equal(documentedSub[block], parsed) {
+			t.Errorf("README documents %s { %v }\nthe block parses %v", block, documentedSub[block], parsed)
 		}
+	}
+	var parsed []string
+	for name := range blockOptions {
+		parsed = append(parsed, name)
+	}
+	slices.Sort(documented)
+	slices.Sort(parsed)
+	if !slices.Equal(documented, parsed) {
+		t.Errorf("README documents %v\nthe block parses %v", documented, parsed)
 	}
 }
 
@@ -88,11 +99,11 @@ func TestParseACLBlock(t *testing.T) {
 	for corefile, want := range map[string]string{
 		"coordcatalog {\n dev\n acl {\n default_policy maybe\n }\n}": "default_policy \"maybe\"",
 		"coordcatalog {\n dev\n acl {\n down_policy never\n }\n}":    "down_policy \"never\"",
-		"coordcatalog {\n dev\n acl {\n initial_management\n }\n}":   "initial_management takes 1 argument",
+		"coordcatalog {\n dev\n acl {\n initial_management\n }\n}":   "acl initial_management: takes 1 argument",
 		"coordcatalog {\n dev\n acl {\n token_ttl 0s\n }\n}":         "token_ttl",
 		"coordcatalog {\n dev\n acl {\n bogus 1\n }\n}":              "unknown property \"bogus\"",
 		"coordcatalog {\n dev\n acl {\n default_policy\n }\n}":       "takes 1 argument",
-		"coordcatalog {\n dev\n acl x {\n }\n}":                      "takes a block",
+		"coordcatalog {\n dev\n acl x {\n }\n}":                      "acl takes 0 argument(s), got 1",
 		"coordcatalog {\n dev\n acl {\n }\n acl {\n }\n}":            "only once",
 	} {
 		_, _, err := parse(caddy.NewTestController("dns", corefile))

@@ -1,0 +1,40 @@
+package agent
+
+import (
+	"github.com/coredns-coord/coredns-coord/internal/tlsutil"
+)
+
+// Domain is the DNS domain of the agents' names; servers' certificates
+// name server.<datacenter>.<Domain> (verify_server_hostname).
+const Domain = "consul"
+
+// ServerName is the name a server of datacenter dc presents under
+// verify_server_hostname.
+func ServerName(dc string) string { return "server." + dc + "." + Domain }
+
+// openTLS reads the tls block's files; nil without a tls block.
+func openTLS(cfg Config) (*tlsutil.Configurator, error) {
+	if !cfg.TLS.Enabled() {
+		return nil, nil
+	}
+	return tlsutil.New(cfg.TLS, ServerName(cfg.Datacenter))
+}
+
+// ReloadTLS re-reads the certificate, key and CA (a Corefile reload may
+// name others, or change the verify settings): connections made from now
+// on use them, those open keep theirs. On error the old ones stay. An
+// agent started without a tls block ignores it (Acquire refuses a reload
+// that adds one).
+func (a *Agent) ReloadTLS(cfg tlsutil.Config) error {
+	if a.tls == nil {
+		return nil
+	}
+	if err := a.tls.Reload(cfg); err != nil {
+		return err
+	}
+	agentLog.Infof("tls: loaded %s (ca_file %s)", cfg.CertFile, cfg.CAFile)
+	return nil
+}
+
+// TLSSettings is the tls block last loaded (zero without one).
+func (a *Agent) TLSSettings() tlsutil.Config { return a.tls.Settings() }
