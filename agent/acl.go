@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,7 +91,10 @@ func (a *Agent) resolveFromState(st *state.Store, secret string) (*Identity, err
 		return nil, ErrACLNotFound
 	}
 	policies := st.ACLTokenPolicies(tok)
-	parsed := make([]*acl.Policy, 0, len(policies))
+	parsed := make([]*acl.Policy, 0, len(policies)+1)
+	if p := a.identityRules(tok); p != nil {
+		parsed = append(parsed, p)
+	}
 	for _, p := range policies {
 		if p.ID == structs.ACLManagementPolicyID {
 			return &Identity{AccessorID: tok.AccessorID, Token: tok, Authorizer: acl.ManageAll()}, nil
@@ -106,6 +110,41 @@ func (a *Agent) resolveFromState(st *state.Store, secret string) (*Identity, err
 	}
 	authz := acl.Compile(a.cfg.ACL.DefaultPolicy == ACLPolicyAllow, parsed...)
 	return &Identity{AccessorID: tok.AccessorID, Token: tok, Authorizer: authz}, nil
+}
+
+// identityRules are the rules of a token's service and node identities,
+// as Consul's templates: a service identity writes its service (and its
+// sidecar proxy's) and reads every service and node; a node identity
+// writes its node and reads every service. An identity for another
+// datacenter grants nothing here.
+func (a *Agent) identityRules(tok *structs.ACLToken) *acl.Policy {
+	if len(tok.ServiceIdentities) == 0 && len(tok.NodeIdentities) == 0 {
+		return nil
+	}
+	dc := a.cfg.Datacenter
+	p := &acl.Policy{}
+	readAll := func(resources ...acl.Resource) {
+		for _, res := range resources {
+			p.Rules = append(p.Rules, acl.Rule{Resource: res, Prefix: true, Access: acl.AccessRead})
+		}
+	}
+	for _, si := range tok.ServiceIdentities {
+		if len(si.Datacenters) > 0 && !slices.Contains(si.Datacenters, dc) {
+			continue
+		}
+		p.Rules = append(p.Rules,
+			acl.Rule{Resource: acl.ResourceService, Name: si.ServiceName, Access: acl.AccessWrite},
+			acl.Rule{Resource: acl.ResourceService, Name: si.ServiceName + "-sidecar-proxy", Access: acl.AccessWrite})
+		readAll(acl.ResourceService, acl.ResourceNode)
+	}
+	for _, ni := range tok.NodeIdentities {
+		if ni.Datacenter != dc {
+			continue
+		}
+		p.Rules = append(p.Rules, acl.Rule{Resource: acl.ResourceNode, Name: ni.NodeName, Access: acl.AccessWrite})
+		readAll(acl.ResourceService)
+	}
+	return p
 }
 
 // ACLWrite applies one ACL write through Raft.

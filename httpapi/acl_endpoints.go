@@ -82,12 +82,10 @@ func (s *server) aclBootstrap(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, r, http.StatusOK, tok)
 }
 
-// tokenBody is a token as a client sends it; the identities and templated
-// policies of Consul's tokens are refused, not silently dropped.
+// tokenBody is a token as a client sends it; templated policies are
+// refused, not silently dropped.
 type tokenBody struct {
 	structs.ACLToken
-	ServiceIdentities json.RawMessage
-	NodeIdentities    json.RawMessage
 	TemplatedPolicies json.RawMessage
 }
 
@@ -96,12 +94,8 @@ func decodeToken(r *http.Request) (*structs.ACLToken, error) {
 	if err := decodeBody(r.Body, &body); err != nil {
 		return nil, err
 	}
-	for name, raw := range map[string]json.RawMessage{
-		"ServiceIdentities": body.ServiceIdentities, "NodeIdentities": body.NodeIdentities, "TemplatedPolicies": body.TemplatedPolicies,
-	} {
-		if len(raw) > 0 && !isNull(raw) && string(raw) != "[]" {
-			return nil, badRequest("%s are not supported", name)
-		}
+	if raw := body.TemplatedPolicies; len(raw) > 0 && !isNull(raw) && string(raw) != "[]" {
+		return nil, badRequest("TemplatedPolicies are not supported")
 	}
 	return &body.ACLToken, nil
 }
@@ -254,6 +248,7 @@ func (s *server) aclTokenClone(w http.ResponseWriter, r *http.Request) error {
 	}
 	clone := &structs.ACLToken{
 		Description: body.Description, Policies: old.Policies, Roles: old.Roles,
+		ServiceIdentities: old.ServiceIdentities, NodeIdentities: old.NodeIdentities,
 		Local: old.Local, ExpirationTime: old.ExpirationTime,
 	}
 	if clone.ExpirationTime != nil && !clone.ExpirationTime.After(time.Now()) {
@@ -286,7 +281,16 @@ func (s *server) aclTokenList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	policy, role := q.Get("policy"), q.Get("role")
+	policy, role, service, method := q.Get("policy"), q.Get("role"), q.Get("servicename"), q.Get("authmethod")
+	set := 0
+	for _, f := range []string{policy, role, service, method} {
+		if f != "" {
+			set++
+		}
+	}
+	if set > 1 {
+		return badRequest("can only filter by one of policy, role, serviceName, or authMethod at a time")
+	}
 	st := s.agent.State()
 	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, []*structs.ACLToken, error) {
 		idx, toks, err := st.ACLTokenList(ws)
@@ -295,13 +299,18 @@ func (s *server) aclTokenList(w http.ResponseWriter, r *http.Request) error {
 		}
 		out := make([]*structs.ACLToken, 0, len(toks))
 		for _, t := range toks {
-			if (policy != "" && !hasLink(t.Policies, policy)) || (role != "" && !hasLink(t.Roles, role)) {
-				continue
+			if (policy != "" && !hasLink(t.Policies, policy)) || (role != "" && !hasLink(t.Roles, role)) ||
+				(service != "" && !hasServiceIdentity(t, service)) || method != "" {
+				continue // no token comes from an auth method
 			}
 			out = append(out, redactToken(r, t))
 		}
 		return idx, out, nil
 	})
+}
+
+func hasServiceIdentity(t *structs.ACLToken, service string) bool {
+	return slices.ContainsFunc(t.ServiceIdentities, func(si *structs.ACLServiceIdentity) bool { return si.ServiceName == service })
 }
 
 func hasLink(links []*structs.ACLLink, id string) bool {
@@ -441,7 +450,8 @@ func (s *server) aclRoleUpdate(w http.ResponseWriter, r *http.Request) error {
 	return s.aclRoleWrite(w, r, r.PathValue("id"), false)
 }
 
-// roleBody is a role as a client sends it; identities are refused.
+// roleBody is a role as a client sends it; identities (on roles: not
+// built yet) and templated policies are refused.
 type roleBody struct {
 	structs.ACLRole
 	ServiceIdentities json.RawMessage

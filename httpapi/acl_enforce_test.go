@@ -247,3 +247,41 @@ func TestACLDefaultAllow(t *testing.T) {
 		t.Fatalf("default allow elsewhere: %v", err)
 	}
 }
+
+// A token's service identity is Consul's template: write on the service,
+// read on every service and node, nothing else.
+func TestACLServiceIdentity(t *testing.T) {
+	t.Parallel()
+	s := startACLServer(t, "deny", uuid.NewString())
+	acl := s.client.ACL()
+	tok, _, err := acl.TokenCreate(&api.ACLToken{ServiceIdentities: []*api.ACLServiceIdentity{{ServiceName: "web"}}}, nil)
+	if err != nil || len(tok.ServiceIdentities) != 1 {
+		t.Fatalf("token with a service identity: %+v, %v", tok, err)
+	}
+	if _, _, err := acl.TokenCreate(&api.ACLToken{ServiceIdentities: []*api.ACLServiceIdentity{{ServiceName: "Bad Name"}}}, nil); !isStatus(err, http.StatusBadRequest) {
+		t.Fatalf("bad service identity: %v", err)
+	}
+	if _, _, err := acl.TokenCreate(&api.ACLToken{ServiceIdentities: []*api.ACLServiceIdentity{{ServiceName: "db"}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := s.clientWith(t, tok.SecretID)
+	if err := c.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "web", Port: 80}); err != nil {
+		t.Errorf("register its service: %v", err)
+	}
+	if err := c.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "db"}); !denied(err, tok.AccessorID, "service:write", "db") {
+		t.Errorf("register another service: %v", err)
+	}
+	if nodes, _, err := c.Catalog().Nodes(nil); err != nil || len(nodes) == 0 {
+		t.Errorf("nodes: %v, %v", nodes, err)
+	}
+	if _, _, err := c.KV().Get("k", nil); !denied(err, tok.AccessorID, "key:read", "k") {
+		t.Errorf("kv read: %v", err)
+	}
+	list, _, err := acl.TokenListFiltered(api.ACLTokenFilterOptions{ServiceName: "web"}, nil)
+	if err != nil || len(list) != 1 || list[0].AccessorID != tok.AccessorID {
+		t.Errorf("tokens of service web: %+v, %v", list, err)
+	}
+	if _, _, err := acl.TokenListFiltered(api.ACLTokenFilterOptions{ServiceName: "web", Policy: "p"}, nil); !isStatus(err, http.StatusBadRequest) {
+		t.Errorf("two filters: %v", err)
+	}
+}

@@ -86,6 +86,9 @@ func (tx *writeTxn) aclTokenSet(tok *structs.ACLToken, create bool) error {
 	if tok.Roles, err = tx.resolveLinks(tableACLRoles, "role", tok.Roles); err != nil {
 		return err
 	}
+	if err := validateIdentities(tok); err != nil {
+		return err
+	}
 	tok.ModifyIndex = tx.idx
 	return tx.aclInsert(tableACLTokens, tok)
 }
@@ -93,7 +96,48 @@ func (tx *writeTxn) aclTokenSet(tok *structs.ACLToken, create bool) error {
 func cloneToken(t *structs.ACLToken) *structs.ACLToken {
 	c := *t
 	c.Policies, c.Roles = cloneLinks(t.Policies), cloneLinks(t.Roles)
+	c.ServiceIdentities = make([]*structs.ACLServiceIdentity, len(t.ServiceIdentities))
+	for i, si := range t.ServiceIdentities {
+		if si != nil {
+			s := *si
+			s.Datacenters = slices.Clone(si.Datacenters)
+			c.ServiceIdentities[i] = &s
+		}
+	}
+	c.NodeIdentities = make([]*structs.ACLNodeIdentity, len(t.NodeIdentities))
+	for i, ni := range t.NodeIdentities {
+		if ni != nil {
+			n := *ni
+			c.NodeIdentities[i] = &n
+		}
+	}
 	return &c
+}
+
+// validIdentityName is Consul's rule for service and node identity names.
+var validIdentityName = regexp.MustCompile(`^[a-z0-9]([a-z0-9\-_]*[a-z0-9])?$`)
+
+func validateIdentities(tok *structs.ACLToken) error {
+	for _, si := range tok.ServiceIdentities {
+		if si == nil || len(si.ServiceName) > 256 || !validIdentityName.MatchString(si.ServiceName) {
+			return invalidACL("a service identity needs a service name of lowercase alphanumerics, '-' and '_'")
+		}
+	}
+	for _, ni := range tok.NodeIdentities {
+		if ni == nil || len(ni.NodeName) > 256 || !validIdentityName.MatchString(ni.NodeName) {
+			return invalidACL("a node identity needs a node name of lowercase alphanumerics, '-' and '_'")
+		}
+		if ni.Datacenter == "" {
+			return invalidACL("a node identity needs a datacenter")
+		}
+	}
+	if len(tok.ServiceIdentities) == 0 {
+		tok.ServiceIdentities = nil
+	}
+	if len(tok.NodeIdentities) == 0 {
+		tok.NodeIdentities = nil
+	}
+	return nil
 }
 
 func cloneLinks(links []*structs.ACLLink) []*structs.ACLLink {

@@ -35,7 +35,12 @@ type ACLToken struct {
 	Description    string
 	Policies       []*ACLLink `json:",omitempty"`
 	Roles          []*ACLLink `json:",omitempty"`
-	Local          bool
+	// ServiceIdentities and NodeIdentities grant Consul's templated
+	// rules for a service (write on it, read on every service and node)
+	// and a node (write on it, read on every service).
+	ServiceIdentities []*ACLServiceIdentity `json:",omitempty"`
+	NodeIdentities    []*ACLNodeIdentity    `json:",omitempty"`
+	Local             bool
 	ExpirationTime *time.Time    `json:",omitempty"`
 	ExpirationTTL  time.Duration `json:",omitempty"`
 	CreateTime     time.Time
@@ -47,6 +52,19 @@ type ACLToken struct {
 // Expired reports whether the token's expiration time has passed at now.
 func (t *ACLToken) Expired(now time.Time) bool {
 	return t.ExpirationTime != nil && !now.Before(*t.ExpirationTime)
+}
+
+// ACLServiceIdentity names a service a token acts as; Datacenters, when
+// set, limits where.
+type ACLServiceIdentity struct {
+	ServiceName string
+	Datacenters []string `json:",omitempty"`
+}
+
+// ACLNodeIdentity names a node a token acts as, in one datacenter.
+type ACLNodeIdentity struct {
+	NodeName   string
+	Datacenter string
 }
 
 // ACLPolicy is a named rule set.
