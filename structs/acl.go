@@ -30,23 +30,23 @@ type ACLLink struct {
 
 // ACLToken is a token as Consul's API has it.
 type ACLToken struct {
-	AccessorID     string
-	SecretID       string
-	Description    string
-	Policies       []*ACLLink `json:",omitempty"`
-	Roles          []*ACLLink `json:",omitempty"`
+	AccessorID  string
+	SecretID    string
+	Description string
+	Policies    []*ACLLink `json:",omitempty"`
+	Roles       []*ACLLink `json:",omitempty"`
 	// ServiceIdentities and NodeIdentities grant Consul's templated
 	// rules for a service (write on it, read on every service and node)
 	// and a node (write on it, read on every service).
 	ServiceIdentities []*ACLServiceIdentity `json:",omitempty"`
 	NodeIdentities    []*ACLNodeIdentity    `json:",omitempty"`
 	Local             bool
-	ExpirationTime *time.Time    `json:",omitempty"`
-	ExpirationTTL  time.Duration `json:",omitempty"`
-	CreateTime     time.Time
-	Hash           []byte `json:",omitempty"`
-	CreateIndex    uint64
-	ModifyIndex    uint64
+	ExpirationTime    *time.Time    `json:",omitempty"`
+	ExpirationTTL     time.Duration `json:",omitempty"`
+	CreateTime        time.Time
+	Hash              []byte `json:",omitempty"`
+	CreateIndex       uint64
+	ModifyIndex       uint64
 }
 
 // Expired reports whether the token's expiration time has passed at now.
