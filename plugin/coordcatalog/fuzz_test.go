@@ -63,6 +63,8 @@ func FuzzSetup(f *testing.F) {
 	f.Add("coordcatalog consul. {\n data_dir /tmp/x\n http off\n a_record_limit 3\n}")
 	f.Add("coordcatalog {\n dev\n https 127.0.0.1:8501\n tls {\n ca_file /nonexistent\n verify_outgoing false\n }\n node n1\n}")
 	f.Add("coordcatalog {\n dev\n tls {\n tls {\n }\n}")
+	f.Add("coordcatalog {\n dev\n acl {\n default_policy deny\n initial_management root\n token_ttl 1m\n }\n node n1\n}")
+	f.Add("coordcatalog {\n dev\n acl {\n acl {\n }\n}")
 	f.Fuzz(func(t *testing.T, input string) {
 		c := caddy.NewTestController("dns", input)
 		c.ServerBlockKeys = []string{"consul.:8600"}
