@@ -254,11 +254,6 @@ func (s *server) aclTokenClone(w http.ResponseWriter, r *http.Request) error {
 	if clone.ExpirationTime != nil && !clone.ExpirationTime.After(time.Now()) {
 		return badRequest("Cannot clone an expired token")
 	}
-	if clone.ExpirationTime != nil {
-		// createToken refuses a time in the past only; keep the original's.
-		exp := *clone.ExpirationTime
-		clone.ExpirationTime = &exp
-	}
 	return s.createToken(w, r, clone)
 }
 

@@ -33,9 +33,15 @@ func (ri *requestIdentity) Value(key any) any {
 	return ri.Context.Value(key)
 }
 
+// requestIdentityOf is what decide attached to r; false with ACLs off.
+func requestIdentityOf(r *http.Request) (*requestIdentity, bool) {
+	ri, ok := r.Context().Value(identityKey{}).(*requestIdentity)
+	return ri, ok
+}
+
 // identityOf is the request's resolved token, nil with ACLs off.
 func identityOf(r *http.Request) *agent.Identity {
-	if ri, ok := r.Context().Value(identityKey{}).(*requestIdentity); ok {
+	if ri, ok := requestIdentityOf(r); ok {
 		return ri.Identity
 	}
 	return nil
@@ -88,7 +94,7 @@ const filteredHeader = "X-Consul-Results-Filtered-By-ACLs"
 // and, when it dropped some and the request carried a token, says so (a
 // request without a token learns nothing of what is hidden, as Consul).
 func aclFiltered[T any](w http.ResponseWriter, r *http.Request, fn queryFunc[[]T], readable func(*acl.Authorizer, T) bool) queryFunc[[]T] {
-	ri, ok := r.Context().Value(identityKey{}).(*requestIdentity)
+	ri, ok := requestIdentityOf(r)
 	if !ok {
 		return fn
 	}
@@ -125,7 +131,7 @@ func markFiltered(w http.ResponseWriter, ri *requestIdentity, filtered bool) {
 // shortens it in place (or drops it, answering nil) and reports whether
 // it hid anything.
 func aclFilteredValue[T any](w http.ResponseWriter, r *http.Request, fn queryFunc[T], filter func(*acl.Authorizer, T) (T, bool)) queryFunc[T] {
-	ri, ok := r.Context().Value(identityKey{}).(*requestIdentity)
+	ri, ok := requestIdentityOf(r)
 	if !ok {
 		return fn
 	}
@@ -152,7 +158,7 @@ func authorizerOf(r *http.Request) *acl.Authorizer {
 // markRequestFiltered says that a list built outside a query function was
 // shortened.
 func markRequestFiltered(w http.ResponseWriter, r *http.Request) {
-	if ri, ok := r.Context().Value(identityKey{}).(*requestIdentity); ok {
+	if ri, ok := requestIdentityOf(r); ok {
 		markFiltered(w, ri, true)
 	}
 }
