@@ -86,6 +86,9 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 	autopilot := time.NewTicker(time.Second)
 	defer autopilot.Stop()
 	failedSince := map[string]time.Time{}
+	// A renewal racing the end of an earlier term may have left a timer
+	// behind; start the term with none, so that every session gets one.
+	s.sessions.stopAll()
 	sessionsChanged := s.syncSessionTimers()
 	for {
 		select {
@@ -101,6 +104,13 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 		case <-autopilot.C:
 			s.cleanupDeadServers(failedSince)
 			continue
+		}
+		// select picks at random among ready cases: never reconcile once
+		// the term has ended.
+		select {
+		case <-stop:
+			return
+		default:
 		}
 		next := reconcileInterval
 		if !s.reconcileMembers() {
@@ -121,6 +131,9 @@ func (s *Server) reconcileMembers() bool {
 	members := s.members.Members()
 	known := make(map[string]bool, len(members))
 	for _, m := range members {
+		if !s.raft.IsLeader() {
+			return false // the term ended: the new leader reconciles
+		}
 		known[m.Name] = true
 		var err error
 		switch m.Status {

@@ -173,12 +173,21 @@ func (s *Server) Apply(ctx context.Context, cmd []byte) (any, uint64, error) {
 	return s.fwd.Apply(ctx, cmd, 0)
 }
 
-// write applies a command of this server's own (the leader's
-// reconciliation, session expiry) within the write timeout.
+// write applies a leader duty's command (membership reconciliation,
+// session expiry, the first autopilot configuration) on this server's own
+// Raft, and fails at once when it does not lead. It never forwards: a
+// server that has just lost leadership acts on a stale view (its gossip
+// may see healthy nodes as failed across a partition; its session timers
+// did not see renewals sent to the new leader), and the new leader's own
+// duties do the same work from a current one. A failed duty is retried by
+// its loop with a new command.
 func (s *Server) write(buf []byte) (any, error) {
+	if !s.raft.IsLeader() {
+		return nil, fmt.Errorf("%w: leader duty dropped, this server no longer leads", raftstore.ErrNotLeader)
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, cluster.WriteTimeout)
 	defer cancel()
-	res, _, err := s.fwd.Apply(ctx, buf, 0)
+	res, _, err := s.raft.ApplyEncoded(ctx, buf)
 	return res, err
 }
 

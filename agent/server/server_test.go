@@ -187,6 +187,11 @@ func TestFollowerWithoutLeaderRefuses(t *testing.T) {
 	if _, _, err := s.Apply(wctx, kvSet("k")); !errors.Is(err, cluster.ErrNoLeader) {
 		t.Errorf("write without a leader: %v, want ErrNoLeader", err)
 	}
+	// A leader duty is never forwarded: it is dropped as not the leader's
+	// (a forward would end in ErrNoLeader after the hold time).
+	if _, err := s.write(kvSet("duty")); !errors.Is(err, raftstore.ErrNotLeader) {
+		t.Errorf("leader duty on a server that does not lead: %v, want ErrNotLeader", err)
+	}
 	if s.Leader() != "" || s.IsLeader() {
 		t.Errorf("a server that was never bootstrapped knows leader %q", s.Leader())
 	}

@@ -27,7 +27,13 @@ type sessionTimers struct {
 	expire func(id string)
 }
 
+// reset gives the session a full period: its TTL times the grace.
 func (t *sessionTimers) reset(id string, ttl time.Duration) {
+	t.after(id, time.Duration(float64(ttl)*sessionTTLGrace))
+}
+
+// after (re)arms the session's timer to fire in d.
+func (t *sessionTimers) after(id string, d time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if old, ok := t.timers[id]; ok {
@@ -36,7 +42,7 @@ func (t *sessionTimers) reset(id string, ttl time.Duration) {
 	if t.timers == nil {
 		t.timers = map[string]*time.Timer{}
 	}
-	t.timers[id] = time.AfterFunc(time.Duration(float64(ttl)*sessionTTLGrace), func() { t.expire(id) })
+	t.timers[id] = time.AfterFunc(d, func() { t.expire(id) })
 }
 
 // sync keeps exactly the timers of live, arming missing ones.
@@ -70,10 +76,12 @@ func (t *sessionTimers) stopAll() {
 }
 
 // expireSession is a TTL timer firing: invalidate the session, unless the
-// agent stops or the session is gone already (destroyed through the API
-// while its timer was due).
+// agent stops, this server no longer leads (renewals go to the new leader,
+// whose timers decide), or the session is gone already (destroyed through
+// the API while its timer was due). A failed write tries again shortly:
+// the timer stays in the map, so nothing else would re-arm it.
 func (s *Server) expireSession(id string) {
-	if s.ctx.Err() != nil {
+	if s.ctx.Err() != nil || !s.raft.IsLeader() {
 		return
 	}
 	if _, sess, err := s.State().SessionGet(nil, id); err == nil && sess == nil {
@@ -83,11 +91,15 @@ func (s *Server) expireSession(id string) {
 		Op: structs.SessionDestroy, Session: structs.Session{ID: id}, Cause: state.CauseTTL,
 	})
 	if err != nil {
-		agentLog.Errorf("invalidate session %s after its TTL: %v", id, err)
+		agentLog.Errorf("invalidate session %s after its TTL: %v (trying again in %s)", id, err, expireRetry)
+		s.sessions.after(id, expireRetry)
 		return
 	}
 	s.sessionsExpired.Add(1)
 }
+
+// expireRetry is how soon a failed TTL invalidation is tried again.
+const expireRetry = time.Second
 
 // syncSessionTimers arms a timer (a full TTL) for every TTL session that
 // has none and drops the timers of sessions that are gone; the leader runs
