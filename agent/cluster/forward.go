@@ -222,8 +222,8 @@ func (f *Forwarder) forward(hops int, what string, fn func(ctx context.Context, 
 			ctx, cancel := context.WithTimeout(f.ctx, CallTimeout)
 			err := fn(ctx, addr)
 			cancel()
-			if err == nil {
-				return nil
+			if err == nil || errors.Is(err, raftstore.ErrOutcomeUnknown) {
+				return err // done, or must not be sent again
 			}
 			if !errors.Is(err, errRetry) {
 				last = err
@@ -304,14 +304,23 @@ func (f *Forwarder) RenewSession(id string, hops int) (*structs.Session, error) 
 	return s, err
 }
 
-// Operator sends a Raft operator command to the leader.
+// Operator sends a Raft operator command to the leader. A command that
+// changes the configuration (remove a peer, transfer leadership) whose
+// call failed after it may have reached the leader is not sent again: a
+// second transfer would move leadership twice, a second removal would
+// report an unknown peer for one that worked. It answers
+// raftstore.ErrOutcomeUnknown instead.
 func (f *Forwarder) Operator(req *rpc.OperatorRequest) (*rpc.OperatorResponse, error) {
 	var resp *rpc.OperatorResponse
+	changes := req.Op == OpRemovePeer || req.Op == OpTransferLeader
 	err := f.forward(req.Hops, "operator", func(ctx context.Context, addr string) error {
 		fwd := *req
 		fwd.Hops++
 		r, err := f.pool.Operator(ctx, addr, &fwd)
 		if err != nil {
+			if changes && !rpc.NotSent(err) {
+				return fmt.Errorf("%w: operator %s: %v", raftstore.ErrOutcomeUnknown, req.Op, err)
+			}
 			return err
 		}
 		if r.Error != nil && leaderAnswer(r.Error) == errRetry {
