@@ -122,6 +122,9 @@ func (s *server) routes() {
 	// Debug() asks there); /v1/debug/pprof is the same.
 	s.handle("GET /debug/pprof/{profile...}", s.debugPprof)
 	s.handle("GET /v1/debug/pprof/{profile...}", s.debugPprof)
+
+	// The web UI and the summaries its pages read (ui.go).
+	s.uiRoutes()
 }
 
 // handlerFunc serves one route. It either writes the whole response and
