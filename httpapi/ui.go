@@ -31,9 +31,12 @@ func (s *server) uiRoutes() {
 		// is the embed's zero time, so the browser asks each load).
 		h.Set("Cache-Control", "no-cache")
 		file := r.PathValue("file")
-		if file == "" || !fileExists(files, file) {
-			// Pages have their own URLs under /ui/: each is index.html.
+		if path.Ext(file) == "" {
+			// A page's own URL under /ui/ (no file extension) is index.html.
 			file = "index.html"
+		}
+		if !fileExists(files, file) {
+			return errorf(http.StatusNotFound, "no such file in the UI")
 		}
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = "/" + file
@@ -48,7 +51,7 @@ func (s *server) uiRoutes() {
 }
 
 func fileExists(files fs.FS, name string) bool {
-	if !fs.ValidPath(name) || path.Ext(name) == "" {
+	if !fs.ValidPath(name) {
 		return false
 	}
 	st, err := fs.Stat(files, name)

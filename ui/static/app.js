@@ -77,5 +77,9 @@ async function datacenters() {
 }
 
 window.addEventListener('hashchange', navigate);
+// Leaving the document ends its blocking queries at once: the browser
+// allows only six connections to the agent, long polls included.
+window.addEventListener('pagehide', () => current && current.abort());
+window.addEventListener('pageshow', (e) => { if (e.persisted) navigate(); });
 navigate();
 datacenters();

@@ -1,0 +1,299 @@
+package ui_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+	"github.com/hashicorp/consul/api"
+)
+
+// TestServing checks how the HTTP API serves the UI: / redirects, every
+// page path is index.html, files carry a strict CSP and their type.
+func TestServing(t *testing.T) {
+	a := startAgent(t)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string) (*http.Response, string) {
+		t.Helper()
+		resp, err := noRedirect.Get(a.base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("read %s: %v", path, err)
+		}
+		return resp, string(body)
+	}
+	resp, _ := get("/")
+	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/ui/" {
+		t.Fatalf("GET /: %d Location %q, want 301 to /ui/", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for _, tc := range []struct{ path, ctype, body string }{
+		{"/ui/", "text/html", `<script type="module" src="/ui/app.js">`},
+		{"/ui/services/web", "text/html", `<main id="main"`},
+		{"/ui/app.js", "javascript", "hashchange"},
+		{"/ui/style.css", "text/css", "prefers-color-scheme: dark"},
+	} {
+		resp, body := get(tc.path)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", tc.path, resp.StatusCode)
+		}
+		if ct := resp.Header.Get("Content-Type"); !strings.Contains(ct, tc.ctype) {
+			t.Errorf("GET %s: Content-Type %q, want %s", tc.path, ct, tc.ctype)
+		}
+		if !strings.Contains(body, tc.body) {
+			t.Errorf("GET %s: body lacks %q", tc.path, tc.body)
+		}
+		csp := resp.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "script-src 'self';") || !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("GET %s: Content-Security-Policy %q is not strict", tc.path, csp)
+		}
+	}
+	if resp, _ := get("/ui/missing.js"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /ui/missing.js: %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestPages loads every page as a new document in a desktop and a
+// 375 px wide window, light and dark, and expects no console error, no
+// horizontal overflow, and the page's content.
+func TestPages(t *testing.T) {
+	a := startAgent(t)
+	b := startBrowser(t)
+	if _, err := a.client.KV().Put(&api.KVPair{Key: "app/config", Value: []byte("x")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	session, _, err := a.client.Session().Create(&api.SessionEntry{Name: "leader-lock", TTL: "60s"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, err := a.client.KV().Acquire(&api.KVPair{Key: "app/lock", Session: session}, nil); err != nil || !ok {
+		t.Fatalf("acquire: %v %v", ok, err)
+	}
+	pages := []struct{ hash, want string }{
+		{"#/services", "consul"},
+		{"#/services/consul", "node1"},
+		{"#/nodes", "127.0.0.1"},
+		{"#/nodes/node1", "Serf Health Status"},
+		{"#/kv/", "app/"},
+		{"#/kv/app/", "config"},
+		{"#/kv/app/lock", session},
+		{"#/sessions", "leader-lock"},
+		{"#/sessions/" + session, "app/lock"},
+		{"#/cluster", "leader"},
+		{"#/token", "session storage"},
+	}
+	for _, width := range []int64{1280, 375} {
+		for _, dark := range []bool{false, true} {
+			scheme := map[bool]string{false: "light", true: "dark"}[dark]
+			b.run(t, chromedp.EmulateViewport(width, 860), emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}))
+			for _, p := range pages {
+				where := p.hash + " at " + scheme + " " + map[bool]string{false: "desktop", true: "375px"}[width == 375]
+				b.open(t, a.base, p.hash)
+				b.waitFor(t, "main", p.want)
+				var overflow bool
+				b.eval(t, `document.documentElement.scrollWidth > document.documentElement.clientWidth`, &overflow)
+				if overflow {
+					t.Errorf("%s: the page is wider than the window", where)
+				}
+				b.noErrors(t, where)
+			}
+			var bg string
+			b.eval(t, `getComputedStyle(document.body).backgroundColor`, &bg)
+			if want := map[bool]string{false: "rgb(255, 255, 255)", true: "rgb(13, 17, 23)"}[dark]; bg != want {
+				t.Errorf("%s: background %s, want %s", scheme, bg, want)
+			}
+		}
+	}
+}
+
+// TestServicesLive registers a service over the API with the services page
+// open and expects it to appear, and its health counts to change when its
+// TTL check fails, without a reload.
+func TestServicesLive(t *testing.T) {
+	a := startAgent(t)
+	b := startBrowser(t)
+	b.open(t, a.base, "#/services")
+	b.waitFor(t, "main tbody", "consul")
+	var loads int
+	b.eval(t, `performance.getEntriesByType("navigation").length`, &loads)
+
+	reg := &api.AgentServiceRegistration{
+		ID: "web1", Name: "web", Port: 8080, Tags: []string{"v1", "http"}, Meta: map[string]string{"team": "edge"},
+		Check: &api.AgentServiceCheck{CheckID: "web1-ttl", Name: "web alive", TTL: "10m", Status: api.HealthPassing},
+	}
+	if err := a.client.Agent().ServiceRegister(reg); err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	row := `main tbody tr:has(a[href="#/services/web"])`
+	text := b.waitFor(t, row, "passing")
+	if strings.Contains(text, "critical") {
+		t.Fatalf("web row before the failure: %q", text)
+	}
+	b.screenshot(t, "services")
+
+	if err := a.client.Agent().FailTTL("web1-ttl", "disk full"); err != nil {
+		t.Fatalf("fail TTL: %v", err)
+	}
+	b.waitFor(t, row, "1 critical")
+	var after int
+	b.eval(t, `performance.getEntriesByType("navigation").length + (performance.timeOrigin ? 0 : 1)`, &after)
+	if after != loads {
+		t.Fatalf("the page reloaded")
+	}
+
+	// The filter box, by keyboard.
+	b.run(t, chromedp.Focus("#filter"), chromedp.SendKeys("#filter", "no-such"))
+	b.waitFor(t, "main", "No service matches the filter.")
+	var hash string
+	b.eval(t, `location.hash`, &hash)
+	if hash != "#/services?filter=no-such" {
+		t.Errorf("filter not kept in the URL: %q", hash)
+	}
+
+	b.open(t, a.base, "#/services/web")
+	text = b.waitFor(t, "main", "disk full")
+	for _, want := range []string{"node1", "8080", "http", "team", "edge", "web alive", "critical"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("service page lacks %q:\n%s", want, text)
+		}
+	}
+	b.screenshot(t, "service")
+	b.noErrors(t, "services")
+}
+
+// TestKV creates, edits and deletes keys through the page, and changes a
+// key under an open editor: saving must show the conflict and keep the
+// other writer's value.
+func TestKV(t *testing.T) {
+	a := startAgent(t)
+	b := startBrowser(t)
+	kv := a.client.KV()
+	value := func(key string) string {
+		t.Helper()
+		p, _, err := kv.Get(key, nil)
+		if err != nil {
+			t.Fatalf("get %s: %v", key, err)
+		}
+		if p == nil {
+			return "<missing>"
+		}
+		return string(p.Value)
+	}
+
+	// Create app/config from the root folder view.
+	b.open(t, a.base, "#/kv/")
+	b.waitFor(t, "main", "No keys here.")
+	b.run(t, chromedp.SendKeys("#kv-name", "app/config"), chromedp.SendKeys("#kv-new-value", "v1"),
+		chromedp.Click(`//button[normalize-space()="Create"]`, chromedp.BySearch))
+	b.waitFor(t, "h1", "app/config")
+	if got := value("app/config"); got != "v1" {
+		t.Fatalf("created value %q, want v1", got)
+	}
+
+	// Edit it.
+	b.run(t, clearValue("#kv-value"), chromedp.SendKeys("#kv-value", "v2"),
+		chromedp.Click(`//button[normalize-space()="Save"]`, chromedp.BySearch))
+	b.waitFor(t, "main", "Saved.")
+	if got := value("app/config"); got != "v2" {
+		t.Fatalf("saved value %q, want v2", got)
+	}
+	b.screenshot(t, "kv-key")
+
+	// Another writer changes the key while this edit is open.
+	b.run(t, clearValue("#kv-value"), chromedp.SendKeys("#kv-value", "mine"))
+	if _, err := kv.Put(&api.KVPair{Key: "app/config", Value: []byte("theirs")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor(t, "main", "has changed since you started editing")
+	b.run(t, chromedp.Click(`//button[normalize-space()="Save"]`, chromedp.BySearch))
+	b.waitFor(t, "main [role=alert]", "changed by someone else")
+	if got := value("app/config"); got != "theirs" {
+		t.Fatalf("after the conflict the value is %q, want the other writer's", got)
+	}
+	var editor string
+	b.eval(t, `document.querySelector("#kv-value").value`, &editor)
+	if editor != "mine" {
+		t.Errorf("the user's edit was lost: editor holds %q", editor)
+	}
+
+	// A binary value is shown as base64.
+	if _, err := kv.Put(&api.KVPair{Key: "app/bin", Value: []byte{0, 1, 2, 0xff}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	b.open(t, a.base, "#/kv/app/bin")
+	b.waitFor(t, "main", "base64 (binary value)")
+	var shown string
+	var isB64 bool
+	b.eval(t, `document.querySelector("#kv-value").value`, &shown)
+	b.eval(t, `document.querySelector("#kv-base64").checked`, &isB64)
+	if shown != "AAEC/w==" || !isB64 {
+		t.Errorf("binary value shown as %q (base64 box %v)", shown, isB64)
+	}
+
+	// Delete the folder with everything under it, after confirming.
+	if _, err := kv.Put(&api.KVPair{Key: "app/deep/er", Value: []byte("x")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(&api.KVPair{Key: "apple", Value: []byte("stays")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	b.open(t, a.base, "#/kv/app/")
+	b.waitFor(t, "main .keys", "deep/")
+	b.screenshot(t, "kv")
+	b.run(t, chromedp.Click(`//button[normalize-space()="Delete folder"]`, chromedp.BySearch))
+	b.waitFor(t, "main [role=alert]", "all 3 keys")
+	if got := value("app/config"); got != "theirs" {
+		t.Fatalf("deleted before the confirmation: %q", got)
+	}
+	b.run(t, chromedp.Click(`//button[normalize-space()="Yes, delete folder"]`, chromedp.BySearch))
+	b.waitFor(t, "main .keys", "apple")
+	keys, _, err := kv.Keys("", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(keys, ",") != "apple" {
+		t.Errorf("keys after the folder delete: %v, want only apple", keys)
+	}
+	b.noErrors(t, "kv")
+}
+
+// TestNodePage shows a node registered over the catalog API with its
+// services and failing check.
+func TestNodePage(t *testing.T) {
+	a := startAgent(t)
+	b := startBrowser(t)
+	_, err := a.client.Catalog().Register(&api.CatalogRegistration{
+		Node: "db-host", Address: "127.0.0.9", NodeMeta: map[string]string{"rack": "r1"},
+		Service: &api.AgentService{ID: "pg1", Service: "postgres", Port: 5432},
+		Check:   &api.AgentCheck{CheckID: "disk", Name: "disk space", Status: api.HealthCritical, Output: "98% used"},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.open(t, a.base, "#/nodes")
+	text := b.waitFor(t, "main tbody", "db-host")
+	if !strings.Contains(text, "127.0.0.9") || !strings.Contains(text, "postgres") || !strings.Contains(text, "1 critical") {
+		t.Errorf("nodes page row:\n%s", text)
+	}
+	b.screenshot(t, "nodes")
+	b.run(t, chromedp.Click(`a[href="#/nodes/db-host"]`, chromedp.ByQuery))
+	text = b.waitFor(t, "main", "98% used")
+	for _, want := range []string{"127.0.0.9", "rack", "r1", "postgres", "5432", "disk space"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("node page lacks %q:\n%s", want, text)
+		}
+	}
+	b.noErrors(t, "node page")
+}
+
+// clearValue empties a form field (chromedp.SetValue refuses textareas).
+func clearValue(selector string) chromedp.Action {
+	return chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).value = ""`, selector), nil)
+}
