@@ -148,6 +148,7 @@ func (b *browser) waitFor(t testing.TB, selector, want string) string {
 			return text
 		}
 	}
+	b.noErrors(t, "before the wait")
 	t.Fatalf("%q never showed %q; last text:\n%s", selector, want, text)
 	return ""
 }

@@ -205,6 +205,14 @@ func TestKV(t *testing.T) {
 		t.Fatalf("saved value %q, want v2", got)
 	}
 	b.screenshot(t, "kv-key")
+	// A second save starts from the first one's index.
+	b.run(t, clearValue("#kv-value"), chromedp.SendKeys("#kv-value", "v2b"),
+		chromedp.Evaluate(`document.querySelector("main [role=status].ok") && (document.querySelector("main [role=status].ok").textContent = "")`, nil),
+		chromedp.Click(`//button[normalize-space()="Save"]`, chromedp.BySearch))
+	b.waitFor(t, "main", "Saved.")
+	if got := value("app/config"); got != "v2b" {
+		t.Fatalf("second save: value %q, want v2b", got)
+	}
 
 	// Another writer changes the key while this edit is open.
 	b.run(t, clearValue("#kv-value"), chromedp.SendKeys("#kv-value", "mine"))

@@ -115,8 +115,15 @@ function key(main, route, path) {
     try {
       const { data } = await request('PUT', kvURL(path), { params: { cas: loaded.ModifyIndex, flags: flags.value || 0 }, body });
       if (data === true) {
+        // The watch may have seen this write before the answer came:
+        // start again from the entry as stored, with its new index.
+        const now = await request('GET', kvURL(path), { ok: [404] });
+        if (Array.isArray(now.data)) {
+          latest = now.data[0];
+          load(latest);
+        }
+        message(msg, '');
         message(saveMsg, 'ok', 'Saved.');
-        dirty = false;
         return;
       }
       message(saveMsg, 'conflict', `Not saved: ${path} was changed by someone else since you loaded it ` +
