@@ -3,11 +3,16 @@ package ui_test
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/hashicorp/consul/api"
 )
@@ -54,6 +59,15 @@ func TestServing(t *testing.T) {
 		if !strings.Contains(csp, "script-src 'self';") || !strings.Contains(csp, "default-src 'none'") {
 			t.Errorf("GET %s: Content-Security-Policy %q is not strict", tc.path, csp)
 		}
+	}
+	// The browser revalidates its copy by hash.
+	resp, _ = get("/ui/app.js")
+	req, _ := http.NewRequest(http.MethodGet, a.base+"/ui/app.js", nil)
+	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+	if again, err := http.DefaultClient.Do(req); err != nil || again.StatusCode != http.StatusNotModified {
+		t.Errorf("GET /ui/app.js with its ETag %q: %v %v, want 304", resp.Header.Get("ETag"), again, err)
+	} else {
+		again.Body.Close()
 	}
 	if resp, _ := get("/ui/missing.js"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /ui/missing.js: %d, want 404", resp.StatusCode)
@@ -304,4 +318,95 @@ func TestNodePage(t *testing.T) {
 // clearValue empties a form field (chromedp.SetValue refuses textareas).
 func clearValue(selector string) chromedp.Action {
 	return chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).value = ""`, selector), nil)
+}
+
+// TestToken logs in on the token page and expects every API call to carry
+// the token (the seam the ACL checks will read), and none after log out.
+func TestToken(t *testing.T) {
+	a := startAgent(t)
+	b := startBrowser(t)
+	var mu sync.Mutex
+	sent := map[string]string{} // API path → X-Consul-Token it carried
+	chromedp.ListenTarget(b.ctx, func(ev any) {
+		if ev, ok := ev.(*network.EventRequestWillBeSent); ok && strings.Contains(ev.Request.URL, "/v1/") {
+			tok, _ := ev.Request.Headers["X-Consul-Token"].(string)
+			mu.Lock()
+			sent[strings.SplitN(strings.TrimPrefix(ev.Request.URL, a.base), "?", 2)[0]] = tok
+			mu.Unlock()
+		}
+	})
+	b.run(t, network.Enable())
+	tokens := func() map[string]string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := maps.Clone(sent)
+		clear(sent)
+		return out
+	}
+
+	b.open(t, a.base, "#/token")
+	b.waitFor(t, "main", "No token set")
+	b.run(t, chromedp.SendKeys("#token", "secret-1"), chromedp.Click(`//button[normalize-space()="Log in"]`, chromedp.BySearch))
+	b.waitFor(t, "main", "A token is set for this tab.")
+	tokens()
+	b.open(t, a.base, "#/services")
+	b.waitFor(t, "main tbody", "consul")
+	got := tokens()
+	if len(got) == 0 {
+		t.Fatal("no API request seen")
+	}
+	for path, tok := range got {
+		if tok != "secret-1" {
+			t.Errorf("%s sent token %q, want secret-1", path, tok)
+		}
+	}
+
+	b.open(t, a.base, "#/token")
+	b.run(t, chromedp.Click(`//button[normalize-space()="Log out"]`, chromedp.BySearch))
+	b.waitFor(t, "main", "No token set")
+	b.open(t, a.base, "#/nodes")
+	b.waitFor(t, "main tbody", "node1")
+	for path, tok := range tokens() {
+		if tok != "" {
+			t.Errorf("after log out %s sent token %q", path, tok)
+		}
+	}
+	b.noErrors(t, "token")
+}
+
+// TestValueCodec runs the UI's KV value codec in the browser: what is
+// shown as text, what as base64, and what a save sends.
+func TestValueCodec(t *testing.T) {
+	a := startAgent(t)
+	b := startBrowser(t)
+	b.open(t, a.base, "#/token")
+	b.waitFor(t, "main", "Token")
+	var got []any
+	b.run(t, chromedp.Evaluate(`import("/ui/value.js").then(({ decodeValue, encodeValue }) => {
+		const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+		let bad = "accepted";
+		try { encodeValue("not base64!", true); } catch (e) { bad = e.message; }
+		return [
+			decodeValue(null),
+			decodeValue(b64("héllo\nwörld\t!")),
+			decodeValue(btoa("\x00\x01")),
+			decodeValue(btoa("\xff\xfe")),
+			Array.from(encodeValue("AAEC/w==", true)),
+			encodeValue("plain", false),
+			bad,
+		];
+	})`, &got, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	want := []any{
+		map[string]any{"text": "", "binary": false},
+		map[string]any{"text": "héllo\nwörld\t!", "binary": false},
+		map[string]any{"text": "AAE=", "binary": true},
+		map[string]any{"text": "//4=", "binary": true},
+		[]any{0.0, 1.0, 2.0, 255.0},
+		"plain",
+		"The value is not valid base64.",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("codec:\n got %v\nwant %v", got, want)
+	}
+	b.noErrors(t, "codec")
 }
