@@ -133,8 +133,22 @@ func TestPages(t *testing.T) {
 func TestServicesLive(t *testing.T) {
 	a := startAgent(t)
 	b := startBrowser(t)
+	// A few more services, for the screenshot.
+	for i, svc := range []struct{ node, name, status string }{
+		{"db-1", "postgres", api.HealthPassing}, {"db-2", "postgres", api.HealthWarning},
+		{"cache-1", "redis", api.HealthPassing}, {"cache-2", "redis", api.HealthPassing},
+	} {
+		_, err := a.client.Catalog().Register(&api.CatalogRegistration{
+			Node: svc.node, Address: fmt.Sprintf("127.0.0.%d", 10+i),
+			Service: &api.AgentService{ID: svc.name, Service: svc.name, Port: 5432 + i, Tags: []string{"primary-" + svc.node}},
+			Check:   &api.AgentCheck{CheckID: "up", Name: "up", Status: svc.status, ServiceID: svc.name},
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	b.open(t, a.base, "#/services")
-	b.waitFor(t, "main tbody", "consul")
+	b.waitFor(t, "main tbody", "redis")
 	var loads int
 	b.eval(t, `performance.getEntriesByType("navigation").length`, &loads)
 
@@ -150,12 +164,12 @@ func TestServicesLive(t *testing.T) {
 	if strings.Contains(text, "critical") {
 		t.Fatalf("web row before the failure: %q", text)
 	}
-	b.screenshot(t, "services")
 
 	if err := a.client.Agent().FailTTL("web1-ttl", "disk full"); err != nil {
 		t.Fatalf("fail TTL: %v", err)
 	}
 	b.waitFor(t, row, "1 critical")
+	b.screenshot(t, "services")
 	var after int
 	b.eval(t, `performance.getEntriesByType("navigation").length + (performance.timeOrigin ? 0 : 1)`, &after)
 	if after != loads {
