@@ -2,6 +2,8 @@ import { h, replace, table, message, status, title } from './dom.js';
 import { request, watch } from './api.js';
 
 const memberStatus = ['none', 'alive', 'leaving', 'left', 'failed'];
+// Gossip's role tag: Consul's servers carry "consul", clients "node".
+const roles = { consul: 'server', node: 'client' };
 
 // clusterPage shows the gossip members, the Raft configuration and
 // autopilot's health. None of those reads blocks, so the page re-reads
@@ -26,7 +28,7 @@ export function clusterPage(main, route) {
       ]);
       message(msg, '');
       replace(members, h('h2', null, 'Members'), table(`${m.data.length} members (LAN)`, ['Name', 'Address', 'Status', 'Role', 'Datacenter'],
-        m.data.map((x) => [x.Name, `${x.Addr}:${x.Port}`, memberState(x.Status), x.Tags.role || '—', x.Tags.dc || '—'])));
+        m.data.map((x) => [x.Name, `${x.Addr}:${x.Port}`, memberState(x.Status), roles[x.Tags.role] || x.Tags.role || '—', x.Tags.dc || '—'])));
       replace(raft, h('h2', null, 'Raft servers'), table('Raft configuration', ['Node', 'ID', 'Address', 'Leader', 'Voter'],
         r.data.Servers.map((s) => [s.Node, s.ID, s.Address, s.Leader ? h('strong', null, 'leader') : 'follower', s.Voter ? 'yes' : 'no'])));
       const hd = a.data;

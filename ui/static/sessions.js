@@ -61,7 +61,7 @@ export function sessionsPage(main, route) {
     }
     replace(list, [...byNode.keys()].sort().map((node) => h('section', null,
       h('h2', null, 'Node ', link('/nodes/' + enc(node), node)),
-      table(`Sessions on ${node}`, ['Session', 'Behavior', 'TTL', 'Locks', ''],
+      table(`Sessions on ${node}`, ['Session', 'Behavior', 'TTL', 'Locks', 'Action'],
         byNode.get(node).map((s) => [link('/sessions/' + enc(s.ID), s.Name || s.ID), s.Behavior, s.TTL || '—',
           locksList(locks().get(s.ID)), invalidate(s, msg)])))));
   };
