@@ -127,6 +127,41 @@ func TestPages(t *testing.T) {
 	}
 }
 
+// TestDatacenterAndKeyboard: ?dc is carried to the API (another
+// datacenter's refusal is shown plainly) and the switch reloads with the
+// chosen one; the first Tab reaches the skip link, which moves focus to
+// the content.
+func TestDatacenterAndKeyboard(t *testing.T) {
+	a := startAgent(t)
+	b := startBrowser(t)
+	b.run(t, chromedp.Navigate(a.base+"/ui/?dc=dc2#/services"))
+	b.waitFor(t, "main", "No path to datacenter")
+	b.waitFor(t, "#dc", "dc1")
+	b.run(t, chromedp.SetValue("#dc", "dc1", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector("#dc").dispatchEvent(new Event("change"))`, nil))
+	b.waitFor(t, "main tbody", "consul")
+	var search string
+	b.eval(t, `location.search`, &search)
+	if search != "?dc=dc1" {
+		t.Errorf("after the switch the UI is at %q, want ?dc=dc1", search)
+	}
+
+	b.open(t, a.base, "#/services")
+	b.waitFor(t, "main tbody", "consul")
+	var focused string
+	b.run(t, chromedp.KeyEvent("\t"))
+	b.eval(t, `document.activeElement.textContent`, &focused)
+	if focused != "Skip to content" {
+		t.Fatalf("first Tab focuses %q, want the skip link", focused)
+	}
+	b.run(t, chromedp.KeyEvent("\r"))
+	b.eval(t, `document.activeElement.id`, &focused)
+	if focused != "main" {
+		t.Errorf("the skip link moved focus to %q, want main", focused)
+	}
+	b.noErrors(t, "datacenter and keyboard")
+}
+
 // TestServicesLive registers a service over the API with the services page
 // open and expects it to appear, and its health counts to change when its
 // TTL check fails, without a reload.

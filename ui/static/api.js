@@ -26,13 +26,13 @@ export class ApiError extends Error {
 }
 
 // request calls the API. params: true adds a bare flag (?keys), other
-// values are strings; ok lists non-2xx statuses that still carry an answer
+// values are strings; params.dc overrides the UI's ?dc ("" for none); ok lists non-2xx statuses that still carry an answer
 // (404 for a missing key). The answer is {data, index, status}.
 export async function request(method, path, { params = {}, body, signal, ok = [] } = {}) {
   const url = new URL(path, location.origin);
-  const dc = datacenter();
+  const { dc = datacenter(), ...rest } = params;
   if (dc) url.searchParams.set('dc', dc);
-  for (const [k, v] of Object.entries(params)) {
+  for (const [k, v] of Object.entries(rest)) {
     if (v === true) url.searchParams.set(k, '');
     else if (v !== undefined && v !== null && v !== false) url.searchParams.set(k, String(v));
   }

@@ -62,7 +62,8 @@ async function datacenters() {
   const select = document.getElementById('dc');
   const here = datacenter();
   try {
-    const { data } = await request('GET', '/v1/catalog/datacenters');
+    // Asked of the agent's own datacenter: the list is the same from all.
+    const { data } = await request('GET', '/v1/catalog/datacenters', { params: { dc: '' } });
     const list = data.includes(here) || !here ? data : [here, ...data];
     replace(select, list.map((dc) => h('option', { value: dc }, dc)));
     select.value = here || data[0];
