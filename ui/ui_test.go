@@ -200,10 +200,18 @@ func TestServicesLive(t *testing.T) {
 		t.Fatalf("web row before the failure: %q", text)
 	}
 
+	// A keyboard user on the web link keeps the focus through the update.
+	b.run(t, chromedp.Focus(`a[href="#/services/web"]`, chromedp.ByQuery))
 	if err := a.client.Agent().FailTTL("web1-ttl", "disk full"); err != nil {
 		t.Fatalf("fail TTL: %v", err)
 	}
 	b.waitFor(t, row, "1 critical")
+	var focused string
+	b.eval(t, `document.activeElement.getAttribute("href")`, &focused)
+	if focused != "#/services/web" {
+		t.Errorf("after the update the focus is on %q, want the web link", focused)
+	}
+	b.run(t, chromedp.Blur(`a[href="#/services/web"]`, chromedp.ByQuery))
 	b.screenshot(t, "services")
 	var after int
 	b.eval(t, `performance.getEntriesByType("navigation").length + (performance.timeOrigin ? 0 : 1)`, &after)

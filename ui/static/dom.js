@@ -23,10 +23,17 @@ function add(el, children) {
   }
 }
 
-// replace swaps el's children for children.
+// replace swaps el's children for children. Live updates replace lists
+// under the user: a focused link or field inside is focused again in the
+// new content (matched by href or id), so keyboard users keep their place.
 export function replace(el, ...children) {
+  const active = document.activeElement;
+  const key = el.contains(active) && active !== el
+    ? (active.id && `#${CSS.escape(active.id)}`) || (active.getAttribute('href') && `a[href="${CSS.escape(active.getAttribute('href'))}"]`)
+    : null;
   el.replaceChildren();
   add(el, children);
+  if (key) el.querySelector(key)?.focus();
 }
 
 // link to a UI page; path segments are encoded.

@@ -28,7 +28,7 @@ function crumbs(path) {
 
 function folder(main, route, prefix) {
   const msg = h('p');
-  const list = h('div', { 'aria-live': 'polite' });
+  const list = h('div');
   const name = h('input', { id: 'kv-name', required: true, autocomplete: 'off' });
   const value = h('textarea', { id: 'kv-new-value', rows: 3 });
   const formMsg = h('p');

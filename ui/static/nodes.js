@@ -4,7 +4,7 @@ import { watch } from './api.js';
 // nodesPage lists nodes with their check counts and services.
 export function nodesPage(main, route) {
   const msg = h('p');
-  const list = h('div', { 'aria-live': 'polite' });
+  const list = h('div');
   replace(main, title('Nodes'), msg, list);
   watch('/v1/internal/ui/nodes', {
     signal: route.signal,

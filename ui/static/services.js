@@ -6,7 +6,7 @@ import { watch } from './api.js';
 export function servicesPage(main, route) {
   const filter = h('input', { type: 'search', id: 'filter', value: route.query.get('filter') || '', autocomplete: 'off' });
   const msg = h('p');
-  const list = h('div', { 'aria-live': 'polite' });
+  const list = h('div');
   replace(main, title('Services'),
     h('form', { role: 'search', class: 'filter', onsubmit: (e) => e.preventDefault() },
       h('label', { for: 'filter' }, 'Filter by name or tag'), filter),
@@ -37,7 +37,7 @@ export function servicesPage(main, route) {
 export function servicePage(main, route) {
   const name = route.item;
   const msg = h('p');
-  const list = h('div', { 'aria-live': 'polite' });
+  const list = h('div');
   replace(main, h('p', { class: 'crumbs' }, link('/services', 'Services'), ' / '), title(name), msg, list);
   watch('/v1/health/service/' + enc(name), {
     signal: route.signal,

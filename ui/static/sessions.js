@@ -45,7 +45,7 @@ function watchLocks(route, msg, show) {
 // sessionsPage lists sessions grouped by node, with their locks.
 export function sessionsPage(main, route) {
   const msg = h('p');
-  const list = h('div', { 'aria-live': 'polite' });
+  const list = h('div');
   replace(main, title('Sessions and locks'), msg, list);
   let sessions = null;
   const show = () => {
@@ -77,7 +77,7 @@ export function sessionsPage(main, route) {
 export function sessionPage(main, route) {
   const id = route.item;
   const msg = h('p');
-  const info = h('div', { 'aria-live': 'polite' });
+  const info = h('div');
   replace(main, h('p', { class: 'crumbs' }, link('/sessions', 'Sessions'), ' / '), title(`Session ${id}`), msg, info);
   let session;
   const show = () => {
