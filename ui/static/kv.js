@@ -10,8 +10,18 @@ export function kvPage(main, route) {
   else key(main, route, path);
 }
 
-const kvURL = (key) => '/v1/kv/' + key.split('/').map(enc).join('/');
-const kvLink = (key, text) => link('/kv/' + key.split('/').map(enc).join('/'), text);
+// A key in a URL: each segment encoded, the slashes kept.
+const kvPath = (key) => key.split('/').map(enc).join('/');
+const kvURL = (key) => '/v1/kv/' + kvPath(key);
+export const kvLink = (key, text) => link('/kv/' + kvPath(key), text);
+const goTo = (key) => { location.hash = '#/kv/' + kvPath(key); };
+
+// parentOf is the folder a key or folder is in ("" for the root).
+function parentOf(key) {
+  const parts = key.replace(/\/$/, '').split('/');
+  parts.pop();
+  return parts.length ? parts.join('/') + '/' : '';
+}
 
 // crumbs links every folder above path.
 function crumbs(path) {
@@ -43,7 +53,7 @@ function folder(main, route, prefix) {
         message(formMsg, 'conflict', `${full} already exists.`);
         return;
       }
-      location.hash = '#/kv/' + full.split('/').map(enc).join('/');
+      goTo(full);
     } catch (err) {
       message(formMsg, 'error', err.message);
     }
@@ -63,8 +73,7 @@ function folder(main, route, prefix) {
     async () => {
       try {
         await request('DELETE', kvURL(prefix), { params: { recurse: true } });
-        const parent = prefix.slice(0, -1).split('/').slice(0, -1).join('/');
-        location.hash = '#/kv/' + (parent ? parent.split('/').map(enc).join('/') + '/' : '');
+        goTo(parentOf(prefix));
       } catch (err) {
         message(msg, 'error', err.message);
       }
@@ -145,8 +154,7 @@ function key(main, route, path) {
           message(saveMsg, 'conflict', `Not deleted: ${path} changed since you loaded it.`);
           return;
         }
-        const parent = path.split('/').slice(0, -1).join('/');
-        location.hash = '#/kv/' + (parent ? parent.split('/').map(enc).join('/') + '/' : '');
+        goTo(parentOf(path));
       } catch (err) {
         message(saveMsg, 'error', err.message);
       }

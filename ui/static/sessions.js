@@ -1,5 +1,6 @@
 import { h, replace, link, enc, table, dl, message, confirmButton, title } from './dom.js';
 import { request, watch } from './api.js';
+import { kvLink } from './kv.js';
 
 // Locks are the KV entries a session holds. There is no index by session,
 // so the pages read the whole store's entries (values included).
@@ -12,8 +13,6 @@ function locksBy(entries) {
   }
   return out;
 }
-
-const kvLink = (key) => link('/kv/' + key.split('/').map(enc).join('/'), key);
 
 function invalidate(s, msg) {
   return confirmButton('Invalidate', `Invalidate session ${s.Name || s.ID}? Its locks are released or deleted (behavior ${s.Behavior}).`,
@@ -28,7 +27,7 @@ function invalidate(s, msg) {
 }
 
 function locksList(keys) {
-  return keys && keys.length ? h('ul', { class: 'tags' }, keys.map((k) => h('li', null, kvLink(k)))) : h('span', { class: 'muted' }, 'none');
+  return keys && keys.length ? h('ul', { class: 'tags' }, keys.map((k) => h('li', null, kvLink(k, k)))) : h('span', { class: 'muted' }, 'none');
 }
 
 // watchLocks keeps locks current and calls show after each change.
