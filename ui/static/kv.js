@@ -122,7 +122,10 @@ function key(main, route, path) {
       return;
     }
     try {
-      const { data } = await request('PUT', kvURL(path), { params: { cas: loaded.ModifyIndex, flags: flags.value || 0 }, body });
+      // No entry loaded (the key is missing): cas=0 creates it, only if
+      // nobody has meanwhile.
+      const cas = loaded ? loaded.ModifyIndex : 0;
+      const { data } = await request('PUT', kvURL(path), { params: { cas, flags: flags.value || 0 }, body });
       if (data === true) {
         // The watch may have seen this write before the answer came:
         // start again from the entry as stored, with its new index.
@@ -136,8 +139,12 @@ function key(main, route, path) {
         return;
       }
       message(saveMsg, 'conflict', `Not saved: ${path} was changed by someone else since you loaded it ` +
-        `(index ${loaded.ModifyIndex}). Your edit is still in the editor; `,
-      h('button', { type: 'button', onclick: () => { if (latest) load(latest); message(saveMsg, 'ok', 'Loaded the current value.'); } },
+        `(index ${cas}). Your edit is still in the editor; `,
+      h('button', { type: 'button', onclick: () => {
+        if (latest) load(latest);
+        message(msg, '');
+        message(saveMsg, 'ok', 'Loaded the current value.');
+      } },
         'load the current value'), ' to start again from it.');
     } catch (err) {
       message(saveMsg, 'error', err.message);
@@ -149,6 +156,10 @@ function key(main, route, path) {
   h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Save'), ' ',
     confirmButton('Delete key', `Delete ${path}?`, async () => {
       try {
+        if (!loaded) {
+          message(saveMsg, 'error', `${path} does not exist.`);
+          return;
+        }
         const { data } = await request('DELETE', kvURL(path), { params: { cas: loaded.ModifyIndex } });
         if (data !== true) {
           message(saveMsg, 'conflict', `Not deleted: ${path} changed since you loaded it.`);
