@@ -25,9 +25,9 @@ import (
 //
 // Run with: go test -run '^$' -bench ServicesPage1000 -benchtime 10x ./ui/
 func BenchmarkServicesPage1000(b *testing.B) {
+	br := startBrowser(b)
 	a := startAgent(b)
 	register1000(b, a.client)
-	br := startBrowser(b)
 
 	var mu sync.Mutex
 	urls := map[network.RequestID]string{}

@@ -78,8 +78,8 @@ func TestServing(t *testing.T) {
 // 375 px wide window, light and dark, and expects no console error, no
 // horizontal overflow, and the page's content.
 func TestPages(t *testing.T) {
+	b := startBrowser(t) // first: it skips under -short
 	a := startAgent(t)
-	b := startBrowser(t)
 	if _, err := a.client.KV().Put(&api.KVPair{Key: "app/config", Value: []byte("x")}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -132,8 +132,8 @@ func TestPages(t *testing.T) {
 // chosen one; the first Tab reaches the skip link, which moves focus to
 // the content.
 func TestDatacenterAndKeyboard(t *testing.T) {
+	b := startBrowser(t) // first: it skips under -short
 	a := startAgent(t)
-	b := startBrowser(t)
 	b.run(t, chromedp.Navigate(a.base+"/ui/?dc=dc2#/services"))
 	b.waitFor(t, "main", "No path to datacenter")
 	b.waitFor(t, "#dc", "dc1")
@@ -166,8 +166,8 @@ func TestDatacenterAndKeyboard(t *testing.T) {
 // open and expects it to appear, and its health counts to change when its
 // TTL check fails, without a reload.
 func TestServicesLive(t *testing.T) {
+	b := startBrowser(t) // first: it skips under -short
 	a := startAgent(t)
-	b := startBrowser(t)
 	// A few more services, for the screenshot.
 	for i, svc := range []struct{ node, name, status string }{
 		{"db-1", "postgres", api.HealthPassing}, {"db-2", "postgres", api.HealthWarning},
@@ -243,8 +243,8 @@ func TestServicesLive(t *testing.T) {
 // key under an open editor: saving must show the conflict and keep the
 // other writer's value.
 func TestKV(t *testing.T) {
+	b := startBrowser(t) // first: it skips under -short
 	a := startAgent(t)
-	b := startBrowser(t)
 	kv := a.client.KV()
 	value := func(key string) string {
 		t.Helper()
@@ -346,8 +346,8 @@ func TestKV(t *testing.T) {
 // TestNodePage shows a node registered over the catalog API with its
 // services and failing check.
 func TestNodePage(t *testing.T) {
+	b := startBrowser(t) // first: it skips under -short
 	a := startAgent(t)
-	b := startBrowser(t)
 	_, err := a.client.Catalog().Register(&api.CatalogRegistration{
 		Node: "db-host", Address: "127.0.0.9", NodeMeta: map[string]string{"rack": "r1"},
 		Service: &api.AgentService{ID: "pg1", Service: "postgres", Port: 5432},
@@ -380,8 +380,8 @@ func clearValue(selector string) chromedp.Action {
 // TestToken logs in on the token page and expects every API call to carry
 // the token (the seam the ACL checks will read), and none after log out.
 func TestToken(t *testing.T) {
+	b := startBrowser(t) // first: it skips under -short
 	a := startAgent(t)
-	b := startBrowser(t)
 	var mu sync.Mutex
 	sent := map[string]string{} // API path → X-Consul-Token it carried
 	chromedp.ListenTarget(b.ctx, func(ev any) {
@@ -434,8 +434,8 @@ func TestToken(t *testing.T) {
 // TestValueCodec runs the UI's KV value codec in the browser: what is
 // shown as text, what as base64, and what a save sends.
 func TestValueCodec(t *testing.T) {
+	b := startBrowser(t) // first: it skips under -short
 	a := startAgent(t)
-	b := startBrowser(t)
 	b.open(t, a.base, "#/token")
 	b.waitFor(t, "main", "Token")
 	var got []any
