@@ -124,6 +124,8 @@ func (s *server) routes() {
 	s.handle("GET /v1/debug/pprof/{profile...}", s.debugPprof)
 
 	s.aclRoutes()
+	// The web UI and the summaries its pages read (ui.go).
+	s.uiRoutes()
 }
 
 // handlerFunc serves one route. It either writes the whole response and
