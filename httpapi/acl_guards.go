@@ -169,6 +169,12 @@ func readableInstance(authz *acl.Authorizer, cs *structs.CatalogService) bool {
 		authz.Allowed(acl.ResourceNode, cs.Node, acl.AccessRead)
 }
 
+// readableServiceNode is readableInstance for a services table row.
+func readableServiceNode(authz *acl.Authorizer, sn *structs.ServiceNode) bool {
+	return authz.Allowed(acl.ResourceService, sn.ServiceName, acl.AccessRead) &&
+		authz.Allowed(acl.ResourceNode, sn.Node, acl.AccessRead)
+}
+
 func readableEntryOfService(authz *acl.Authorizer, e *structs.ServiceEntry) bool {
 	return authz.Allowed(acl.ResourceService, e.Service.Service, acl.AccessRead) &&
 		authz.Allowed(acl.ResourceNode, e.Node.Node, acl.AccessRead)

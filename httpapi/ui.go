@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-memdb"
 
+	"github.com/coredns-coord/coredns-coord/acl"
 	"github.com/coredns-coord/coredns-coord/structs"
 	"github.com/coredns-coord/coredns-coord/ui"
 )
@@ -108,6 +109,9 @@ func (s *server) uiServices(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return 0, nil, err
 		}
+		var hidden bool
+		instances, hidden = readableOnly(w, r, instances, readableServiceNode)
+		checks, _ = readableOnly(w, r, checks, readableCheck, hidden)
 		byOwner := checksByOwner(checks)
 		byName := map[string]*serviceSummary{}
 		for _, sn := range instances {
@@ -186,6 +190,10 @@ func (s *server) uiNodes(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return 0, nil, err
 		}
+		var hidden bool
+		nodes, hidden = readableOnly(w, r, nodes, readableNode)
+		instances, hidden = readableOnly(w, r, instances, readableServiceNode, hidden)
+		checks, _ = readableOnly(w, r, checks, readableCheck, hidden)
 		services := map[string][]*structs.NodeService{}
 		for _, sn := range instances {
 			k := strings.ToLower(sn.Node)
@@ -210,4 +218,19 @@ func (s *server) uiNodes(w http.ResponseWriter, r *http.Request) error {
 		}
 		return max(nidx, sidx, cidx), out, nil
 	})
+}
+
+// readableOnly keeps the items the request's token may read, as the
+// catalog and health lists do (nothing to do with ACLs off). It marks the
+// response filtered when it, or an earlier call (hiddenBefore), dropped
+// something, and reports whether anything is hidden so far.
+func readableOnly[T any](w http.ResponseWriter, r *http.Request, items []T, readable func(*acl.Authorizer, T) bool, hiddenBefore ...bool) ([]T, bool) {
+	ri, ok := requestIdentityOf(r)
+	if !ok {
+		return items, false
+	}
+	kept := filterReadable(ri.Authorizer, items, readable)
+	hidden := len(kept) < len(items) || slices.Contains(hiddenBefore, true)
+	markFiltered(w, ri, hidden)
+	return kept, hidden
 }

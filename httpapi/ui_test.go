@@ -2,11 +2,13 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hashicorp/consul/api"
 )
 
@@ -113,5 +115,57 @@ func TestUINodes(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no node a in %s", body)
+	}
+}
+
+// With ACLs on, the summaries hold only what the token may read, as the
+// catalog lists do, and say so when it carried a token.
+func TestUISummariesFilteredByACLs(t *testing.T) {
+	t.Parallel()
+	s := startACLServer(t, "deny", uuid.NewString())
+	s.registerNode(t, "web-node", "10.0.0.1", nil, &api.AgentService{ID: "web1", Service: "web"}, api.HealthPassing)
+	s.registerNode(t, "db-node", "10.0.0.2", nil, &api.AgentService{ID: "db1", Service: "db"}, api.HealthPassing)
+	tok := tokenWithRules(t, s.client, `
+service "web" { policy = "read" }
+node_prefix "web-" { policy = "read" }
+`)
+	get := func(path, token string) (*http.Response, []byte) {
+		req, _ := http.NewRequest("GET", s.base+path, nil)
+		if token != "" {
+			req.Header.Set("X-Consul-Token", token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, body
+	}
+
+	resp, body := get("/v1/internal/ui/services", tok.SecretID)
+	var services []uiServiceSummary
+	if err := json.Unmarshal(body, &services); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	if len(services) != 1 || services[0].Name != "web" || resp.Header.Get("X-Consul-Results-Filtered-By-ACLs") != "true" {
+		t.Errorf("services for a web-only token: %s (filtered header %q)", body, resp.Header.Get("X-Consul-Results-Filtered-By-ACLs"))
+	}
+	resp, body = get("/v1/internal/ui/nodes", tok.SecretID)
+	var nodes []struct {
+		Node     string
+		Services []struct{ Service string }
+	}
+	if err := json.Unmarshal(body, &nodes); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	if len(nodes) != 1 || nodes[0].Node != "web-node" || len(nodes[0].Services) != 1 || resp.Header.Get("X-Consul-Results-Filtered-By-ACLs") != "true" {
+		t.Errorf("nodes for a web-only token: %s", body)
+	}
+	for _, path := range []string{"/v1/internal/ui/services", "/v1/internal/ui/nodes"} {
+		resp, body := get(path, "")
+		if string(body) != "[]" || resp.Header.Get("X-Consul-Results-Filtered-By-ACLs") != "" {
+			t.Errorf("anonymous %s: %s %v", path, body, resp.Header)
+		}
 	}
 }
