@@ -43,7 +43,8 @@ func (a *Agent) Stopping() <-chan struct{} { return a.stopCh }
 
 // serveHTTP serves the API on the http and https addresses that are set,
 // from one server. TLS handshakes run on each connection's goroutine under
-// the read header timeout, so a slow one never holds the accept loop.
+// the read header timeout, so a slow one never holds the accept loop (a
+// refused one is closed unanswered: refuseConn).
 func (a *Agent) serveHTTP(h http.Handler) error {
 	a.httpServer = &http.Server{
 		Handler:           h,
@@ -81,11 +82,16 @@ func (a *Agent) serveOn(ln net.Listener, what string) {
 
 // refuseConn answers a connection over the limit with 429 and closes it.
 // It runs on the accept loop, so a client that does not read gets 10 ms.
+// An HTTPS connection is closed without an answer: writing would first
+// run the TLS handshake there, and a client holding the limit could keep
+// the loop busy with handshakes for everyone else.
 func refuseConn(err error, conn net.Conn) {
 	if errors.Is(err, connlimit.ErrPerClientIPLimitReached) {
 		httpConnsRefused.Inc()
-		conn.SetDeadline(time.Now().Add(10 * time.Millisecond))
-		conn.Write(tooManyConns)
+		if _, isTLS := conn.(*tls.Conn); !isTLS {
+			conn.SetDeadline(time.Now().Add(10 * time.Millisecond))
+			conn.Write(tooManyConns)
+		}
 	}
 	conn.Close()
 }

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -139,4 +141,53 @@ func TestCLIOverHTTPS(t *testing.T) {
 	t.Setenv("CONSUL_HTTP_SSL", "")
 	r = ta.cli(t, "kv", "get", "cli/k")
 	expectCode(t, r, exitOK)
+}
+
+// Over http_max_conns_per_client, an HTTPS connection is closed before any
+// handshake (answering 429 would run the handshake on the accept loop).
+func TestHTTPSOverConnLimitClosedUnanswered(t *testing.T) {
+	pki := tlstest.New(t)
+	cfg := testagent.DevConfig(t, "tls-limit", "")
+	cfg.HTTPSAddr = "127.0.0.1:0"
+	cfg.HTTPMaxConnsPerClient = 1
+	cfg.TLS = pki.Config(t, "server", tlsutil.RoleServer)
+	a := testagent.Start(t, cfg, httpapi.New)
+	addr := a.HTTPSAddr().String()
+
+	// The one allowed connection, handshaken: the server has accepted
+	// and counted it.
+	certFile, keyFile := pki.Cert(t, "cli", tlsutil.RoleCLI, "dc1")
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{cert}}
+	held, err := tls.Dial("tcp", addr, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	over, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer over.Close()
+	over.SetDeadline(time.Now().Add(5 * time.Second))
+	err = tls.Client(over, conf).Handshake()
+	if err == nil {
+		t.Fatal("a handshake over the limit succeeded")
+	}
+	if !errors.Is(err, io.EOF) && !strings.Contains(err.Error(), "reset") {
+		t.Errorf("over the limit: %v, want the connection closed before any handshake", err)
+	}
+	// The allowed connection still works: the other was refused for the
+	// limit, not for its certificate.
+	held.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(held, "GET /v1/status/leader HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	line := make([]byte, 12)
+	if _, err := io.ReadFull(held, line); err != nil || string(line) != "HTTP/1.1 200" {
+		t.Errorf("request on the allowed connection: %q %v", line, err)
+	}
 }
