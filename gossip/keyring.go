@@ -154,9 +154,12 @@ func (p *Pool) resolveKeyring() ([][]byte, error) {
 // loadKeyring reads the keyring file, or its last good copy when the file
 // is damaged or empty. serf rewrites the file in place after every key
 // operation (no temporary file and rename), so a crash in that instant can
-// leave half of it; the copy, kept by keepGoodCopy, is at most one key
-// operation behind, which still shares a key with the rest of the pool
-// (install adds one, use changes the primary, remove drops one).
+// leave half of it. The copy, kept by keepGoodCopy, is the keyring of at
+// most 100 ms before: normally one key operation behind (each is a query
+// answered by every member), which still shares a key with the rest of
+// the pool (install adds one, use changes the primary, remove drops one).
+// Operators should wait for each step's answer before the next; the
+// keyring command does.
 func (p *Pool) loadKeyring(path string) ([][]byte, error) {
 	keys, err := loadKeyringFile(path)
 	if (err == nil && len(keys) > 0) || errors.Is(err, fs.ErrNotExist) {
@@ -178,7 +181,7 @@ func goodCopyPath(path string) string { return path + ".good" }
 
 // keepGoodCopy saves the keyring to KeyringFile's good copy whenever it
 // changes, until the pool stops. Key operations change it from serf's
-// query handler, which tells nobody; a poll once a second costs a lock
+// query handler, which tells nobody; a poll every 100 ms costs a lock
 // and a copy of a few keys.
 func (p *Pool) keepGoodCopy(every time.Duration) {
 	defer close(p.goodCopyDone)

@@ -97,7 +97,7 @@ func Create(cfg Config) (*Pool, error) {
 	}
 	p.created.Store(p.serf)
 	if p.keyring != nil && cfg.KeyringFile != "" {
-		go p.keepGoodCopy(time.Second)
+		go p.keepGoodCopy(100 * time.Millisecond)
 	} else {
 		close(p.goodCopyDone)
 	}
