@@ -42,7 +42,8 @@ type Agent struct {
 	httpAddr   net.Addr
 	httpsAddr  net.Addr
 	// tls holds the certificates (nil without a tls block).
-	tls *tlsutil.Configurator
+	tls   *tlsutil.Configurator
+	tlsMu sync.Mutex // ReloadTLS and ReloadTLSFiles, one at a time
 
 	registered atomic.Bool
 	events     eventBuffer

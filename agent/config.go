@@ -179,7 +179,7 @@ func (c *Config) validateHTTP() error {
 			return errors.New("https needs a tls block with cert_file and key_file")
 		}
 	}
-	if err := c.TLS.Validate(); err != nil {
+	if err := validTLS(c.Server, c.TLS); err != nil {
 		return err
 	}
 	if c.HTTPMaxConnsPerClient < 0 {

@@ -8,8 +8,9 @@
 //     subscribe to the replicated state;
 //   - 0x04 (TLSByte): a TLS handshake (mutual under verify_incoming), inside
 //     which the dialer writes 0x01 or 0x08 as above. Under verify_incoming
-//     plaintext is refused; under verify_server_hostname a Raft stream must
-//     come from a certificate for server.<dc>.consul. Dialers use TLS when
+//     plaintext is refused, and with verify_server_hostname too a Raft
+//     stream must come from a certificate for server.<dc>.consul (without
+//     verify_incoming, plaintext Raft is still taken, as Consul's). Dialers use TLS when
 //     the agent has verify_outgoing (internal/tlsutil decides per dial, so
 //     reloaded certificates apply to the next connection).
 //

@@ -140,7 +140,7 @@ func (m *Mux) route(conn net.Conn) {
 
 // handshake runs the server side of a TLS connection and reads the type
 // byte inside it. A Raft connection must come from a server when
-// verify_server_hostname is on.
+// verify_incoming and verify_server_hostname are both on.
 func (m *Mux) handshake(raw net.Conn) (net.Conn, byte, error) {
 	if !m.tls.CanServe() {
 		return raw, 0, errors.New("this server has no tls cert_file")

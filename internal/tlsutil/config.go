@@ -26,7 +26,8 @@ type Config struct {
 	// check the server's certificate against the CA.
 	VerifyOutgoing bool
 	// VerifyServerHostname: servers must present a certificate for
-	// server.<datacenter>.<domain>, on RPC and on incoming Raft.
+	// server.<datacenter>.<domain> when dialled, and, with
+	// VerifyIncoming, on incoming Raft.
 	VerifyServerHostname bool
 }
 

@@ -129,7 +129,13 @@ func watchTLSOnSIGHUP() {
 		for range ch {
 			tlsAgents.Range(func(k, _ any) bool {
 				a := k.(*agent.Agent)
-				if err := a.ReloadTLS(a.TLSSettings()); err != nil {
+				select {
+				case <-a.Stopping():
+					tlsAgents.Delete(k) // released by a reload, or shut down
+					return true
+				default:
+				}
+				if err := a.ReloadTLSFiles(); err != nil {
 					log.Errorf("SIGHUP: %v; the certificates loaded before stay in use", err)
 				}
 				return true

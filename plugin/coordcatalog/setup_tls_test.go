@@ -65,6 +65,7 @@ func TestParseTLSErrors(t *testing.T) {
 		"tls {\n ca_file " + pki.CAFile + "\n verify_server_hostname\n }":            "verify_server_hostname needs verify_outgoing",
 		"tls {\n ca_file " + pki.CAFile + "\n verify_incoming\n }":                   "verify_incoming needs cert_file and key_file",
 		"tls {\n ca_file " + pki.CAFile + "\n verify_outgoing maybe\n }":             "tls: verify_outgoing: strconv.ParseBool",
+		"tls {\n ca_file " + pki.CAFile + "\n verify_outgoing\n }":                   "a server with verify_outgoing needs cert_file and key_file",
 		"tls {\n ca_file\n }":    "tls: ca_file: takes 1 argument(s), got 0",
 		"tls {\n certfile x\n }": `tls: unknown property "certfile"`,
 		"tls {\n }":              "tls block is empty",
