@@ -59,6 +59,10 @@ func (p *Pool) checkName(s *serf.Serf, m *serf.Member) error {
 		switch {
 		case theirs == fromSerf(s.LocalMember()).Address():
 			return nil
+		case sameAgent(m.Tags, p.cfg.Tags):
+			// A previous life of this agent at another address (it
+			// restarted there): the pool learns the new one.
+			return nil
 		case m.Status == serf.StatusLeft:
 			// A previous life of this agent that left: memberlist lets
 			// a new address take over the name at once.
@@ -74,10 +78,18 @@ func (p *Pool) checkName(s *serf.Serf, m *serf.Member) error {
 	}
 	for _, known := range s.Members() {
 		k := fromSerf(known)
-		if k.Name == m.Name && k.Address() != theirs && (k.Status == StatusAlive || k.Status == StatusLeaving) {
+		if k.Name == m.Name && k.Address() != theirs && (k.Status == StatusAlive || k.Status == StatusLeaving) &&
+			!sameAgent(k.Tags, m.Tags) {
 			return fmt.Errorf("refusing the agent at %s: node name %q is already in use by the member at %s; node names must be unique",
 				theirs, m.Name, k.Address())
 		}
 	}
 	return nil
+}
+
+// sameAgent reports whether two members' tags carry the same node ID: one
+// agent (as Consul's merge delegate tells them apart), whatever address
+// each entry has.
+func sameAgent(a, b map[string]string) bool {
+	return a["id"] != "" && a["id"] == b["id"]
 }

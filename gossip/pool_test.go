@@ -341,7 +341,8 @@ func TestWrongDatacenterRefused(t *testing.T) {
 func TestDuplicateNameRefused(t *testing.T) {
 	ps := cluster(t, "d", 3, nil)
 	orig := ps[1].addr()
-	dup := newPool(t, "d1", nil)
+	// Another agent (another node ID) taking the name.
+	dup := newPool(t, "d1", func(c *Config) { c.Tags["id"] = "id-another-d1" })
 	n, err := dup.Join([]string{ps[0].addr()})
 	if err == nil || n != 0 {
 		t.Fatalf("join with a taken name: n=%d err=%v", n, err)
@@ -365,6 +366,30 @@ func TestDuplicateNameRefused(t *testing.T) {
 	if len(dup.Members()) != 1 {
 		t.Fatalf("the newcomer sees %v", dup.Members())
 	}
+}
+
+// The same agent (same node ID) back at another address is not a
+// duplicate: the pool takes its new address.
+func TestSameAgentAtNewAddressAccepted(t *testing.T) {
+	// memberlist itself keeps a dead member's name for its address this
+	// long; the merge delegate must not refuse anything on top of it.
+	reclaim := func(c *Config) { c.Tuning.DeadNodeReclaimTime = time.Second }
+	ps := cluster(t, "m", 2, func(_ int, c *Config) { reclaim(c) })
+	if err := ps[1].Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	moved := newPool(t, "m1", reclaim) // same name and id tag, a new port
+	// m0's state still holds m1 at its old address: the merge must take it.
+	if n, err := moved.Join([]string{ps[0].addr()}); err != nil || n != 1 {
+		t.Fatalf("the agent back at a new address: n=%d err=%v", n, err)
+	}
+	// Once memberlist on m0 has declared the old address dead and its
+	// reclaim time passed, a join (retry_join does them) moves the name.
+	waitFor(t, 15*time.Second, "m0 to see m1 alive at its new address", func() bool {
+		moved.Join([]string{ps[0].addr()})
+		m, ok := ps[0].Member("m1")
+		return ok && m.Status == StatusAlive && m.Address() == moved.addr()
+	})
 }
 
 func TestUserEvents(t *testing.T) {
