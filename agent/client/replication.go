@@ -44,18 +44,21 @@ func (c *Client) replicationLoop() {
 		}
 		addr := c.target()
 		if addr != "" {
-			err := c.subscribe(addr)
-			if err == nil {
+			// A stream the server ended cleanly (it is stopping) is
+			// resubscribed after the shortest wait, not at once: a
+			// stopping server ends every new stream at once, and would
+			// be asked again in a tight loop until it is gone.
+			if err := c.subscribe(addr); err == nil {
 				backoff = replicaRetryMin
-				continue
+			} else {
+				select {
+				case <-c.ctx.Done():
+					return
+				default:
+				}
+				agentLog.Warningf("replication from %s: %v; resubscribing", addr, err)
+				replicaResubscribes.Inc()
 			}
-			select {
-			case <-c.ctx.Done():
-				return
-			default:
-			}
-			agentLog.Warningf("replication from %s: %v; resubscribing", addr, err)
-			replicaResubscribes.Inc()
 		}
 		select {
 		case <-c.ctx.Done():
