@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/coredns-coord/coredns-coord/agent/cluster"
 	"github.com/coredns-coord/coredns-coord/gossip"
@@ -43,10 +44,12 @@ type Client struct {
 	caughtUp *cluster.CaughtUp
 
 	// serverCache holds the alive servers' addresses until the
-	// membership of a server changes.
-	serverMu    sync.Mutex
-	serverCache []string
-	wg          sync.WaitGroup
+	// membership of a server changes, or serverCacheTTL has passed (a
+	// member event dropped from a full channel is not seen).
+	serverMu      sync.Mutex
+	serverCache   []string
+	serverCacheAt time.Time
+	wg            sync.WaitGroup
 }
 
 var _ cluster.Role = (*Client)(nil)
@@ -129,7 +132,8 @@ func (c *Client) Stats() cluster.Stats {
 func (c *Client) serverAddrs() []string {
 	c.serverMu.Lock()
 	defer c.serverMu.Unlock()
-	if c.serverCache == nil {
+	if c.serverCache == nil || time.Since(c.serverCacheAt) > serverCacheTTL {
+		c.serverCache, c.serverCacheAt = nil, time.Now()
 		for _, s := range cluster.Servers(c.members.Members()) {
 			if s.Status == gossip.StatusAlive {
 				c.serverCache = append(c.serverCache, s.Addr)
@@ -138,6 +142,10 @@ func (c *Client) serverAddrs() []string {
 	}
 	return c.serverCache
 }
+
+// serverCacheTTL bounds how long the server list is used without reading
+// the members again.
+const serverCacheTTL = 10 * time.Second
 
 // target is a server picked at random ("" when none is known).
 func (c *Client) target() string {
