@@ -74,8 +74,8 @@ type Agent struct {
 }
 
 // Start opens its role (a server's Raft, a client's replica), joins the
-// gossip pool, serves the HTTP API (if cfg.HTTPAddr is set and api is not
-// nil) and registers the agent's own node once a leader is known.
+// gossip pool, serves the HTTP API (on cfg.HTTPAddr and cfg.HTTPSAddr,
+// those set, when api is not nil) and registers the agent's own node once a leader is known.
 func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -55,7 +55,8 @@ type Sentinel struct {
 
 // sentinels are the errors a server answers another agent with. A new one
 // is added here only. Order matters for the wire, which keeps one sentinel
-// per error: the outcome of a write comes first, so that the agent that
+// per error: the outcome of a write (not leader, no leader, not applied,
+// unknown) comes before any cause, so that the agent that
 // forwarded it still knows whether it may re-send (a no-leader caused by a
 // log write failure travels as no-leader).
 var sentinels = []Sentinel{

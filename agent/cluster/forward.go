@@ -210,7 +210,7 @@ var errRetry = errors.New("retry")
 // time.
 func (f *Forwarder) forward(hops int, what string, fn func(ctx context.Context, addr string) error) error {
 	if hops >= MaxHops {
-		return fmt.Errorf("%w: forwarded %d times without reaching the leader", ErrNoLeader, hops)
+		return fmt.Errorf("%w: forwarded %d times without reaching the leader", errHopLimit, hops)
 	}
 	forwardedTotal.WithLabelValues(what).Inc()
 	deadline := time.Now().Add(HoldTimeout)

@@ -18,7 +18,7 @@ import (
 // and a way to the leader for what only the leader answers. A role is
 // opened with a context that ends when the agent begins to stop (calls in
 // flight end then), started once the gossip pool exists, and shut down
-// last.
+// after the agent's own loops, before the gossip pool.
 type Role interface {
 	// State is the local state store; reads never leave the process.
 	State() *state.Store
