@@ -406,7 +406,7 @@ func TestUserEvents(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, 10*time.Second, "every event everywhere", func() bool {
+	waitFor(t, 30*time.Second, "every event everywhere", func() bool {
 		for _, p := range ps {
 			if len(p.rec.userEvents()) < len(want) {
 				return false
@@ -415,7 +415,7 @@ func TestUserEvents(t *testing.T) {
 		return true
 	})
 	// Let the re-gossip die out, then check that nothing came twice.
-	waitFor(t, 15*time.Second, "the broadcast queues to drain", func() bool {
+	waitFor(t, 30*time.Second, "the broadcast queues to drain", func() bool {
 		for _, p := range ps {
 			if queued(p.Pool) != 0 {
 				return false
@@ -446,7 +446,7 @@ func TestUserEvents(t *testing.T) {
 	if err := ps[1].UserEvent("before-join", nil); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "u0 to get before-join", func() bool {
+	waitFor(t, 30*time.Second, "u0 to get before-join", func() bool {
 		return len(ps[0].rec.userEvents()) == len(want)+1
 	})
 	late := newPool(t, "u-late", nil)
@@ -456,7 +456,7 @@ func TestUserEvents(t *testing.T) {
 	if err := ps[0].UserEvent("after-join", nil); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "after-join delivered and the queues drained", func() bool {
+	waitFor(t, 30*time.Second, "after-join delivered and the queues drained", func() bool {
 		if len(late.rec.userEvents()) == 0 {
 			return false
 		}
