@@ -151,7 +151,8 @@ func TestFailureDetection(t *testing.T) {
 }
 
 // A failed member's name is reserved for its address for
-// DeadNodeReclaimTime; after that an agent at another address may take it.
+// DeadNodeReclaimTime; after that another agent at another address may
+// take it.
 func TestFailedNameReclaim(t *testing.T) {
 	t.Parallel()
 	const reclaim = 2 * time.Second
@@ -164,7 +165,9 @@ func TestFailedNameReclaim(t *testing.T) {
 	waitFailed(t, ps[:2], "n2", time.Now(), 15*time.Second)
 	failedAt := time.Now()
 
-	early := newPool(t, "n2", func(c *Config) { mod(0, c) })
+	// Another agent (another node ID) taking the name: a new host.
+	other := func(c *Config) { mod(0, c); c.Tags["id"] = "id-new-host-n2" }
+	early := newPool(t, "n2", other)
 	_, err := early.Join([]string{ps[0].addr()})
 	if time.Since(failedAt) < reclaim-500*time.Millisecond {
 		if err == nil || !strings.Contains(err.Error(), "failed member") {
@@ -174,7 +177,7 @@ func TestFailedNameReclaim(t *testing.T) {
 	}
 	early.Shutdown()
 
-	late := newPool(t, "n2", func(c *Config) { mod(0, c) })
+	late := newPool(t, "n2", other)
 	// Retry like retry_join does, until the pool forgets the old address.
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(500 * time.Millisecond) {
 		_, err := late.Join([]string{ps[0].addr()})
