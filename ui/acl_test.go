@@ -139,6 +139,8 @@ func TestACLLogin(t *testing.T) {
 	b.waitFor(t, "main tbody", "web")
 	b.waitFor(t, "main", "Some services are hidden")
 	b.notShown(t, "db")
+	b.open(t, a.base, "#/services/db")
+	b.waitFor(t, "main", "0 instances; some are hidden")
 	b.open(t, a.base, "#/nodes")
 	b.waitFor(t, "main tbody", "node2")
 	b.open(t, a.base, "#/kv/")

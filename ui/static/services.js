@@ -41,8 +41,9 @@ export function servicePage(main, route) {
   replace(main, h('p', { class: 'crumbs' }, link('/services', 'Services'), ' / '), title(name), msg, list);
   watch('/v1/health/service/' + enc(name), {
     signal: route.signal,
-    onData: (entries) => {
-      message(msg, '', `${entries.length} instance${entries.length === 1 ? '' : 's'}`);
+    onData: (entries, r) => {
+      message(msg, '', `${entries.length} instance${entries.length === 1 ? '' : 's'}`,
+        r.filtered ? '; some are hidden: the token may not read them.' : '');
       replace(list, entries.map((e) => h('section', { class: 'card' },
         h('h2', null, e.Service.ID),
         dl([
