@@ -27,12 +27,12 @@ export class ApiError extends Error {
   constructor(status, text) {
     super(status === 403 ? forbidden(text) : `${status}: ${text || 'request failed'}`);
     this.status = status;
-    this.text = text;
   }
 }
 
 function forbidden(text) {
-  if (/ACL not found/.test(text)) return 'ACL not found: the token set for this tab does not exist (see Token).';
+  // Before bootstrap every token is unknown; the agent says so itself.
+  if (/ACL not found/.test(text) && !/bootstrapped/.test(text)) return 'ACL not found: the token set for this tab does not exist (see Token).';
   const why = text && !/^Permission denied/.test(text) ? `Permission denied: ${text}` : text || 'Permission denied';
   return `${why} (see Token)`;
 }

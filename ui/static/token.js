@@ -27,7 +27,8 @@ export function tokenPage(main, route) {
         'ACLs are off on this agent: tokens have no effect and every request is allowed.');
       replace(info);
     } else if (acl.error) {
-      message(msg, 'error', acl.error.message);
+      message(msg, 'error', /ACL not found/.test(acl.error.message)
+        ? 'ACL not found: the agent knows no token with this SecretID. Log out, or log in with another token.' : acl.error.message);
       replace(info);
     } else if (acl.token.AccessorID === anonymousID) {
       message(msg, 'ok', set ? 'A token is set for this tab. ' : 'No token set. ',
