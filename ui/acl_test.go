@@ -116,7 +116,7 @@ func TestACLLogin(t *testing.T) {
 	b.login(t, a.base, managementSecret, "Initial Management Token")
 	b.waitFor(t, "main", "global-management")
 	b.waitFor(t, "#dc", "dc1") // read again with the token the agent knows
-	b.screenshot(t, "ui-token")
+	b.screenshot(t, "token")
 	pages := []struct{ hash, want string }{
 		{"#/services", "db"},
 		{"#/services/web", "node2"},
@@ -146,7 +146,7 @@ func TestACLLogin(t *testing.T) {
 	b.open(t, a.base, "#/kv/")
 	b.waitFor(t, "main [role=alert]", "Permission denied")
 	b.waitFor(t, "main [role=alert]", "key:list")
-	b.screenshot(t, "ui-permission-denied")
+	b.screenshot(t, "kv-denied")
 	b.open(t, a.base, "#/cluster")
 	b.waitFor(t, "main", "node1")
 	b.waitFor(t, "main [role=alert]", "operator:read")
