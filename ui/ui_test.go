@@ -377,8 +377,9 @@ func clearValue(selector string) chromedp.Action {
 	return chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).value = ""`, selector), nil)
 }
 
-// TestToken logs in on the token page and expects every API call to carry
-// the token (the seam the ACL checks will read), and none after log out.
+// TestToken logs in on the token page of an agent without ACLs: the page
+// says the token has no effect, every API call carries it all the same,
+// and none does after log out (TestACLLogin has ACLs on).
 func TestToken(t *testing.T) {
 	b := startBrowser(t) // first: it skips under -short
 	a := startAgent(t)
@@ -405,6 +406,7 @@ func TestToken(t *testing.T) {
 	b.waitFor(t, "main", "No token set")
 	b.run(t, chromedp.SendKeys("#token", "secret-1"), chromedp.Click(`//button[normalize-space()="Log in"]`, chromedp.BySearch))
 	b.waitFor(t, "main", "A token is set for this tab.")
+	b.waitFor(t, "main", "ACLs are off on this agent: tokens have no effect")
 	tokens()
 	b.open(t, a.base, "#/services")
 	b.waitFor(t, "main tbody", "consul")

@@ -9,7 +9,7 @@ import { nodesPage, nodePage } from './nodes.js';
 import { kvPage } from './kv.js';
 import { sessionsPage, sessionPage } from './sessions.js';
 import { clusterPage } from './cluster.js';
-import { tokenPage } from './token.js';
+import { tokenPage, tokenBadge } from './token.js';
 
 // routes: section → [page for the list, page for one item].
 const routes = {
@@ -70,17 +70,21 @@ async function datacenters() {
   } catch {
     replace(select, h('option', null, here || '?'));
   }
-  select.addEventListener('change', () => {
-    const q = new URLSearchParams(location.search);
-    q.set('dc', select.value);
-    location.search = q.toString(); // reloads every page with ?dc
-  });
 }
+
+document.getElementById('dc').addEventListener('change', (e) => {
+  const q = new URLSearchParams(location.search);
+  q.set('dc', e.target.value);
+  location.search = q.toString(); // reloads every page with ?dc
+});
 
 window.addEventListener('hashchange', navigate);
 // Leaving the document ends its blocking queries at once: the browser
 // allows only six connections to the agent, long polls included.
 window.addEventListener('pagehide', () => current && current.abort());
 window.addEventListener('pageshow', (e) => { if (e.persisted) navigate(); });
+// The list of datacenters needs a token the agent knows.
+window.addEventListener('tokenchange', datacenters);
 navigate();
 datacenters();
+tokenBadge();

@@ -18,28 +18,28 @@ export function clusterPage(main, route) {
   replace(main, title('Cluster'), h('p', null, refresh), msg, members, raft, health);
   const { signal } = route;
 
-  async function load() {
-    try {
-      const [m, r, a] = await Promise.all([
-        request('GET', '/v1/agent/members', { signal }),
-        request('GET', '/v1/operator/raft/configuration', { signal }),
-        // 429 is autopilot's answer when the cluster is unhealthy.
-        request('GET', '/v1/operator/autopilot/health', { signal, ok: [429] }),
-      ]);
-      message(msg, '');
-      replace(members, h('h2', null, 'Members'), table(`${m.data.length} members (LAN)`, ['Name', 'Address', 'Status', 'Role', 'Datacenter'],
-        m.data.map((x) => [x.Name, `${x.Addr}:${x.Port}`, memberState(x.Status), roles[x.Tags.role] || x.Tags.role || '—', x.Tags.dc || '—'])));
-      replace(raft, h('h2', null, 'Raft servers'), table('Raft configuration', ['Node', 'ID', 'Address', 'Leader', 'Voter'],
-        r.data.Servers.map((s) => [s.Node, s.ID, s.Address, s.Leader ? h('strong', null, 'leader') : 'follower', s.Voter ? 'yes' : 'no'])));
-      const hd = a.data;
-      replace(health, h('h2', null, 'Autopilot health'),
-        h('p', null, hd.Healthy ? status('passing') : status('critical'), ` ${hd.Healthy ? 'Healthy' : 'Unhealthy'}; failure tolerance ${hd.FailureTolerance}`),
+  // Each section is read and shown on its own: a token may read the
+  // members (node:read) and not the Raft configuration (operator:read).
+  const section = (el, heading, read, render) => read.then((r) => {
+    if (!signal.aborted) replace(el, h('h2', null, heading), render(r.data));
+  }, (e) => {
+    if (!signal.aborted) replace(el, h('h2', null, heading), h('p', { class: 'message error', role: 'alert' }, e.message));
+  });
+
+  function load() {
+    message(msg, '');
+    section(members, 'Members', request('GET', '/v1/agent/members', { signal }),
+      (m) => table(`${m.length} members (LAN)`, ['Name', 'Address', 'Status', 'Role', 'Datacenter'],
+        m.map((x) => [x.Name, `${x.Addr}:${x.Port}`, memberState(x.Status), roles[x.Tags.role] || x.Tags.role || '—', x.Tags.dc || '—'])));
+    section(raft, 'Raft servers', request('GET', '/v1/operator/raft/configuration', { signal }),
+      (r) => table('Raft configuration', ['Node', 'ID', 'Address', 'Leader', 'Voter'],
+        r.Servers.map((s) => [s.Node, s.ID, s.Address, s.Leader ? h('strong', null, 'leader') : 'follower', s.Voter ? 'yes' : 'no'])));
+    // 429 is autopilot's answer when the cluster is unhealthy.
+    section(health, 'Autopilot health', request('GET', '/v1/operator/autopilot/health', { signal, ok: [429] }),
+      (hd) => [h('p', null, hd.Healthy ? status('passing') : status('critical'), ` ${hd.Healthy ? 'Healthy' : 'Unhealthy'}; failure tolerance ${hd.FailureTolerance}`),
         table('Servers as autopilot sees them', ['Name', 'Healthy', 'Voter', 'Last contact', 'Last term', 'Last index'],
           (hd.Servers || []).map((s) => [s.Name, s.Healthy ? status('passing') : status('critical'), s.Voter ? 'yes' : 'no',
-            s.LastContact, String(s.LastTerm), String(s.LastIndex)])));
-    } catch (e) {
-      if (!signal.aborted) message(msg, 'error', e.message);
-    }
+            s.LastContact, String(s.LastTerm), String(s.LastIndex)]))]);
   }
 
   watch('/v1/health/state/any', {

@@ -126,6 +126,13 @@ export function message(el, kind, ...text) {
   replace(el, ...text);
 }
 
+// filteredNote clears a page's status line after a read, or says that ACLs hid
+// part of the list (r.filtered: the token may not read every item).
+export function filteredNote(el, r, what) {
+  if (r && r.filtered) message(el, 'ok', `Some ${what} are hidden: the token may not read them.`);
+  else message(el, '');
+}
+
 // title sets the page's <title> and returns its heading.
 export function title(text) {
   document.title = `${text} · coredns-coord`;

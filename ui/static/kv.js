@@ -1,4 +1,4 @@
-import { h, replace, link, enc, dl, message, confirmButton, title } from './dom.js';
+import { h, replace, link, enc, dl, message, filteredNote, confirmButton, title } from './dom.js';
 import { request, watch } from './api.js';
 import { decodeValue, encodeValue } from './value.js';
 
@@ -82,8 +82,8 @@ function folder(main, route, prefix) {
   watch(kvURL(prefix), {
     signal: route.signal, params: { keys: true, separator: '/' }, ok: [404],
     onError: (e) => message(msg, 'error', e.message),
-    onData: (keys) => {
-      message(msg, '');
+    onData: (keys, r) => {
+      filteredNote(msg, r, 'keys');
       keys = (Array.isArray(keys) ? keys : []).filter((k) => k !== prefix);
       replace(list, keys.length
         ? h('ul', { class: 'keys' }, keys.map((k) => h('li', { class: k.endsWith('/') ? 'folder' : 'key' },

@@ -1,4 +1,4 @@
-import { h, replace, link, enc, counts, countChecks, table, meta, checksTable, dl, tags, message, title } from './dom.js';
+import { h, replace, link, enc, counts, countChecks, table, meta, checksTable, dl, tags, message, filteredNote, title } from './dom.js';
 import { watch } from './api.js';
 
 // nodesPage lists nodes with their check counts and services.
@@ -8,8 +8,8 @@ export function nodesPage(main, route) {
   replace(main, title('Nodes'), msg, list);
   watch('/v1/internal/ui/nodes', {
     signal: route.signal,
-    onData: (nodes) => {
-      message(msg, '');
+    onData: (nodes, r) => {
+      filteredNote(msg, r, 'nodes');
       replace(list, table(`${nodes.length} nodes`, ['Node', 'Address', 'Datacenter', 'Checks', 'Services'],
         nodes.map((n) => {
           const c = countChecks(n.Checks);

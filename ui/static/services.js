@@ -1,4 +1,4 @@
-import { h, replace, link, enc, counts, tags, table, meta, checksTable, dl, message, title } from './dom.js';
+import { h, replace, link, enc, counts, tags, table, meta, checksTable, dl, message, filteredNote, title } from './dom.js';
 import { watch } from './api.js';
 
 // servicesPage lists services with their health; the filter box matches
@@ -28,7 +28,7 @@ export function servicesPage(main, route) {
   });
   watch('/v1/internal/ui/services', {
     signal: route.signal,
-    onData: (data) => { services = data; message(msg, ''); show(); },
+    onData: (data, r) => { services = data; filteredNote(msg, r, 'services'); show(); },
     onError: (e) => message(msg, 'error', e.message),
   });
 }
@@ -41,8 +41,9 @@ export function servicePage(main, route) {
   replace(main, h('p', { class: 'crumbs' }, link('/services', 'Services'), ' / '), title(name), msg, list);
   watch('/v1/health/service/' + enc(name), {
     signal: route.signal,
-    onData: (entries) => {
-      message(msg, '', `${entries.length} instance${entries.length === 1 ? '' : 's'}`);
+    onData: (entries, r) => {
+      message(msg, '', `${entries.length} instance${entries.length === 1 ? '' : 's'}`,
+        r.filtered ? '; some are hidden: the token may not read them.' : '');
       replace(list, entries.map((e) => h('section', { class: 'card' },
         h('h2', null, e.Service.ID),
         dl([
