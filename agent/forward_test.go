@@ -211,8 +211,13 @@ func TestMiddleHopTimingOutIsUnknownAndResentOnce(t *testing.T) {
 	if n := hop.calls.Load(); n < 2 {
 		t.Errorf("the middle hop sent %d times; it re-sends until its hold time ends", n)
 	}
-	if n := first.calls.Load(); n != 2 {
-		t.Errorf("the first hop sent %d times, want 2", n)
+	// Twice: to the middle hop, then (outcome unknown) with the same ID
+	// to the leader. A leader change under load may add attempts; a
+	// blind re-send would show as the CAS failing or k written twice.
+	if n := first.calls.Load(); n < 2 {
+		t.Errorf("the first hop sent %d times, want it re-sent after the unknown outcome", n)
+	} else if n > 2 {
+		t.Logf("the first hop sent %d times (a leader change during the test adds attempts)", n)
 	}
 	if e := kvEntry(t, leader, "k"); e == nil || e.CreateIndex != e.ModifyIndex {
 		t.Errorf("BUG: k = %+v", e)
