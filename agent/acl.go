@@ -21,7 +21,7 @@ import (
 
 // ErrACLNotFound is a token that does not exist or has expired (Consul's
 // "ACL not found", a 403).
-var ErrACLNotFound = errors.New("ACL not found")
+var ErrACLNotFound = acl.ErrNotFound
 
 // ErrACLDisabled is an ACL endpoint on an agent without an acl block.
 var ErrACLDisabled = errors.New("ACL support disabled")

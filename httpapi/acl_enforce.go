@@ -9,6 +9,7 @@ import (
 
 	"github.com/coredns-coord/coredns-coord/acl"
 	"github.com/coredns-coord/coredns-coord/agent"
+	"github.com/coredns-coord/coredns-coord/agent/aclcheck"
 )
 
 // ACL enforcement. With ACLs off none of this runs: decide returns at
@@ -75,16 +76,20 @@ func (s *server) resolveRequest(r *http.Request, token string) (*http.Request, e
 // authorize refuses with Consul's 403 unless the request's token grants
 // want on name of res.
 func authorize(r *http.Request, res acl.Resource, name string, want acl.Access) error {
-	id := identityOf(r)
-	if id == nil || id.Authorizer.Allowed(res, name, want) {
-		return nil
+	if t, ok := checkerOf(r); ok {
+		return t.Need(res, name, want)
 	}
-	return permissionDenied(id, res, name, want)
+	return nil
 }
 
-func permissionDenied(id *agent.Identity, res acl.Resource, name string, want acl.Access) error {
-	e := &acl.PermissionDeniedError{AccessorID: id.AccessorID, Resource: res, Access: want, Name: name}
-	return errorf(http.StatusForbidden, "%s", e.Error())
+// checkerOf is the request's token as the shared write rules (aclcheck)
+// take it; false with ACLs off.
+func checkerOf(r *http.Request) (aclcheck.Token, bool) {
+	id := identityOf(r)
+	if id == nil {
+		return aclcheck.Token{}, false
+	}
+	return aclcheck.Token{AccessorID: id.AccessorID, Authorizer: id.Authorizer}, true
 }
 
 // filteredHeader is Consul's header on a list that ACLs shortened.
