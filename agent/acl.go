@@ -14,6 +14,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/coredns-coord/coredns-coord/acl"
+	"github.com/coredns-coord/coredns-coord/agent/aclcheck"
+	"github.com/coredns-coord/coredns-coord/agent/cluster"
 	"github.com/coredns-coord/coredns-coord/raftstore"
 	"github.com/coredns-coord/coredns-coord/state"
 	"github.com/coredns-coord/coredns-coord/structs"
@@ -48,12 +50,11 @@ type aclResolver struct {
 // ResolveToken turns a request's token into an Identity. An empty token is
 // the agent's default token, else the anonymous token.
 func (a *Agent) ResolveToken(secret string) (*Identity, error) {
-	if secret == "" {
-		secret = a.Token(TokenDefault)
-		if secret == "" {
-			secret = structs.ACLAnonymousSecret
-		}
-	}
+	return a.resolveSecret(a.EffectiveToken(secret))
+}
+
+// resolveSecret resolves a SecretID as it is (no default token).
+func (a *Agent) resolveSecret(secret string) (*Identity, error) {
 	st := a.State()
 	gen := st.ACLGeneration()
 	r := &a.acls
@@ -78,6 +79,27 @@ func (a *Agent) ResolveToken(secret string) (*Identity, error) {
 	}
 	r.mu.Unlock()
 	return id, nil
+}
+
+// forwardedWriteCheck is how a leading server checks a write another
+// agent forwarded: the token it carried, resolved against this server's
+// own ACL state (none is the anonymous token, never this server's
+// default), and the command checked with the HTTP API's rules. Nil with
+// ACLs off.
+func (a *Agent) forwardedWriteCheck() cluster.Authorize {
+	if !a.ACLEnabled() {
+		return nil
+	}
+	return func(secret string, cmd []byte) error {
+		if secret == "" {
+			secret = structs.ACLAnonymousSecret
+		}
+		id, err := a.resolveSecret(secret)
+		if err != nil {
+			return err
+		}
+		return aclcheck.Token{AccessorID: id.AccessorID, Authorizer: id.Authorizer}.Command(a.State(), cmd)
+	}
 }
 
 // resolveFromState compiles a token's policies (directly and through its
@@ -148,11 +170,12 @@ func (a *Agent) identityRules(tok *structs.ACLToken) *acl.Policy {
 }
 
 // ACLWrite applies one ACL write through Raft.
-func (a *Agent) ACLWrite(req *structs.ACLRequest) error {
+func (w Writer) ACLWrite(req *structs.ACLRequest) error {
+	a := w.a
 	if !a.ACLEnabled() {
 		return ErrACLDisabled
 	}
-	_, err := apply(a, raftstore.ACL, req)
+	_, err := apply(w, raftstore.ACL, req)
 	return err
 }
 
@@ -205,10 +228,12 @@ func (a *Agent) readBootstrapReset() uint64 {
 	return idx
 }
 
-// initACLs makes sure, once a leader is known, that the builtin policy,
-// the anonymous token and the initial management token exist. Every server
-// sends it (the write changes nothing that exists), so that it happens
-// whichever server leads; it retries until it lands or the agent stops.
+// initACLs makes sure, while this server leads, that the builtin policy,
+// the anonymous token and the initial management token exist: a leader
+// duty, as in Consul, since a forwarded write that creates a management
+// token would need one. Every server runs it (the write changes nothing
+// that exists), so that it happens whichever server leads; it ends once
+// the state holds what it writes, or when the agent stops.
 func (a *Agent) initACLs() {
 	defer a.wg.Done()
 	req := &structs.ACLRequest{Op: structs.ACLInit}
@@ -220,20 +245,34 @@ func (a *Agent) initACLs() {
 			CreateTime:  time.Now().UTC(),
 		}
 	}
+	leads, _ := a.role.(interface{ IsLeader() bool })
 	backoff := 50 * time.Millisecond
-	for {
-		err := a.waitForLeader(a.stopCtx)
-		if err == nil {
-			err = a.ACLWrite(req)
-		}
-		if err == nil {
-			return
+	for !a.aclsInitialized() {
+		if leads != nil && leads.IsLeader() {
+			if err := a.ACLWrite(req); err != nil {
+				agentLog.Warningf("ACL setup: %v", err)
+			}
 		}
 		select {
 		case <-a.stopCh:
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 2*time.Second)
+		backoff = min(2*backoff, time.Second)
 	}
+}
+
+// aclsInitialized reports whether the state holds the anonymous token and
+// this server's initial management token.
+func (a *Agent) aclsInitialized() bool {
+	st := a.State()
+	if _, anon, _ := st.ACLTokenGet(nil, structs.ACLAnonymousTokenID); anon == nil {
+		return false
+	}
+	if secret := a.cfg.ACL.InitialManagement; secret != "" {
+		if _, tok, _ := st.ACLTokenBySecret(nil, secret); tok == nil {
+			return false
+		}
+	}
+	return true
 }

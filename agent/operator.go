@@ -33,8 +33,8 @@ func (a *Agent) AutopilotConfiguration() (structs.AutopilotConfig, error) {
 // SetAutopilotConfiguration writes the autopilot configuration through
 // Raft; with cas, only if the stored one is still at index casIndex. It
 // reports whether it was written.
-func (a *Agent) SetAutopilotConfiguration(c structs.AutopilotConfig, cas bool, casIndex uint64) (bool, error) {
-	return apply(a, raftstore.Autopilot, &structs.AutopilotRequest{Config: c, CAS: cas, CASIndex: casIndex})
+func (w Writer) SetAutopilotConfiguration(c structs.AutopilotConfig, cas bool, casIndex uint64) (bool, error) {
+	return apply(w, raftstore.Autopilot, &structs.AutopilotRequest{Config: c, CAS: cas, CASIndex: casIndex})
 }
 
 // RaftStats are this server's Raft figures (info, debug); ok is false on a

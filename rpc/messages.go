@@ -18,9 +18,15 @@ type Error struct {
 // ApplyRequest carries one encoded Raft command towards the leader. Hops
 // counts forwards so that servers with stale leader information cannot
 // bounce a request between them.
+//
+// Token is the SecretID the write was made with (the agent's own token
+// for its internal writes): the leader resolves it against its own ACL
+// state and checks the command before applying it. Older agents send
+// none, which is the anonymous token.
 type ApplyRequest struct {
 	Command []byte
-	Hops    int `json:",omitempty"`
+	Hops    int    `json:",omitempty"`
+	Token   string `json:",omitempty"`
 }
 
 // ApplyResponse is the leader's FSM result (JSON of the command's result

@@ -50,6 +50,8 @@ type Forwarder struct {
 	local  Local // nil on a client
 	// send replaces pool.Apply when set: tests inject faults there.
 	send atomic.Pointer[ApplyFunc]
+	// authorize checks forwarded writes on the leader (nil: ACLs off).
+	authorize Authorize
 }
 
 // NewForwarder forwards through pool to target() ("" when no target is
@@ -141,6 +143,11 @@ var (
 // else to the forward target (forwarded says so).
 func (f *Forwarder) applyAttempt(ctx context.Context, buf []byte, hops int) (res any, idx uint64, forwarded bool, err error) {
 	if f.local != nil && f.local.IsLeader() {
+		if tok := tokenOf(ctx); tok.forwarded && f.authorize != nil {
+			if err := f.authorize(tok.secret, buf); err != nil {
+				return nil, 0, false, err
+			}
+		}
 		res, idx, err = f.local.ApplyEncoded(ctx, buf)
 		return res, idx, false, err
 	}
@@ -164,7 +171,7 @@ func (f *Forwarder) forwardApply(ctx context.Context, addr string, buf []byte, h
 	if s := f.send.Load(); s != nil {
 		send = *s
 	}
-	resp, err := send(callCtx, addr, &rpc.ApplyRequest{Command: buf, Hops: hops + 1})
+	resp, err := send(callCtx, addr, &rpc.ApplyRequest{Command: buf, Hops: hops + 1, Token: tokenOf(ctx).secret})
 	forwardDuration.WithLabelValues("apply").Observe(time.Since(start).Seconds())
 	if err != nil {
 		if rpc.NotSent(err) {

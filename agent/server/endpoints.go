@@ -20,7 +20,7 @@ var _ rpc.Backend = rpcBackend{}
 // Apply forwards or applies a command for another agent. ctx carries that
 // agent's deadline, so this hop stops re-sending when it does.
 func (b rpcBackend) Apply(ctx context.Context, req *rpc.ApplyRequest) *rpc.ApplyResponse {
-	res, idx, err := b.s.fwd.Apply(ctx, req.Command, req.Hops)
+	res, idx, err := b.s.fwd.Apply(cluster.Forwarded(ctx, req.Token), req.Command, req.Hops)
 	if err != nil {
 		return &rpc.ApplyResponse{Error: cluster.ToWire(err)}
 	}

@@ -53,6 +53,9 @@ type Config struct {
 	// TLS, when set, secures the server port: TLS accepted (demanded
 	// under verify_incoming) and used to dial (verify_outgoing).
 	TLS *tlsutil.Configurator
+	// Authorize checks a write another agent forwarded before this
+	// server, leading, applies it (nil: ACLs off).
+	Authorize cluster.Authorize
 }
 
 // Server is a running server role.
@@ -109,6 +112,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		bootstrapWake:  make(chan struct{}, 1),
 	}
 	s.fwd = cluster.NewForwarder(ctx, rpc.NewPool(cfg.SourceIP, cfg.TLS), s.target, node)
+	s.fwd.SetAuthorize(cfg.Authorize)
 	s.sessions.expire = s.expireSession
 	return s, nil
 }
