@@ -246,9 +246,9 @@ func (a *Agent) initACLs() {
 		}
 	}
 	leads, _ := a.role.(interface{ IsLeader() bool })
-	backoff := 50 * time.Millisecond
+	backoff := 20 * time.Millisecond
 	for !a.aclsInitialized() {
-		if leads != nil && leads.IsLeader() {
+		if a.waitForLeader(a.stopCtx) == nil && leads != nil && leads.IsLeader() {
 			if err := a.ACLWrite(req); err != nil {
 				agentLog.Warningf("ACL setup: %v", err)
 			}
@@ -258,7 +258,7 @@ func (a *Agent) initACLs() {
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, time.Second)
+		backoff = min(2*backoff, 500*time.Millisecond)
 	}
 }
 
