@@ -276,3 +276,18 @@ func (a *Agent) aclsInitialized() bool {
 	}
 	return true
 }
+
+// DNSAuthorizer is what DNS answers may show: the dns token's
+// authorizer, else the default token's, else the anonymous token's; nil
+// with ACLs off. A token that does not resolve may read nothing. On a
+// hit it is a map lookup, cached until the ACL tables change.
+func (a *Agent) DNSAuthorizer() *acl.Authorizer {
+	if !a.ACLEnabled() {
+		return nil
+	}
+	id, err := a.ResolveToken(a.Token(TokenDNS))
+	if err != nil {
+		return acl.DenyAll()
+	}
+	return id.Authorizer
+}
