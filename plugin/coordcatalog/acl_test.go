@@ -58,6 +58,8 @@ func startACLAgent(t testing.TB, dnsToken string, readNodes ...string) (*agent.A
 		}
 	}
 	c := newTestPlugin(a.State())
+	c.Zones = []string{"consul.", "in-addr.arpa."}
+	c.Next = nextMarker
 	c.authz = a.DNSAuthorizer
 	return a, c
 }
@@ -86,10 +88,17 @@ func TestDNSACL(t *testing.T) {
 		{"db.service.consul.", dns.TypeA, dns.RcodeNameError},
 		{"web-node.node.consul.", dns.TypeA, dns.RcodeSuccess},
 		{"db-node.node.consul.", dns.TypeA, dns.RcodeNameError},
+		{"1.0.0.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess},
 	} {
 		if rcode, n := rcodeOf(t, c, tc.name, tc.qtype); rcode != tc.rcode || (rcode == dns.RcodeSuccess && n == 0) {
 			t.Errorf("%s: rcode %s with %d answers, want %s", tc.name, dns.RcodeToString[rcode], n, dns.RcodeToString[tc.rcode])
 		}
+	}
+	// A PTR of an address whose node it may not read goes to the next
+	// plugin, as an address the catalog does not know.
+	m := serve(t, c, new(dns.Msg).SetQuestion("2.0.0.10.in-addr.arpa.", dns.TypePTR), false)
+	if len(m.Answer) != 1 || m.Answer[0].Header().Rrtype != dns.TypeTXT {
+		t.Errorf("PTR of db-node: %v, want the next plugin's answer", m.Answer)
 	}
 
 	_, anon := startACLAgent(t, "")
