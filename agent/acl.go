@@ -53,8 +53,12 @@ func (a *Agent) ResolveToken(secret string) (*Identity, error) {
 	return a.resolveSecret(a.EffectiveToken(secret))
 }
 
-// resolveSecret resolves a SecretID as it is (no default token).
+// resolveSecret resolves a SecretID as it is (no default token): a
+// server from its own state, a client through a server (cached).
 func (a *Agent) resolveSecret(secret string) (*Identity, error) {
+	if resolver, ok := a.role.(tokenResolver); ok {
+		return a.resolveThroughServer(resolver, secret)
+	}
 	st := a.State()
 	gen := st.ACLGeneration()
 	r := &a.acls
@@ -81,29 +85,52 @@ func (a *Agent) resolveSecret(secret string) (*Identity, error) {
 	return id, nil
 }
 
-// forwardedWriteCheck is how a leading server checks a write another
-// agent forwarded: the token it carried, resolved against this server's
-// own ACL state (none is the anonymous token, never this server's
-// default), and the command checked with the HTTP API's rules. Nil with
-// ACLs off.
-func (a *Agent) forwardedWriteCheck() cluster.Authorize {
-	if !a.ACLEnabled() {
-		return nil
-	}
-	return func(secret string, cmd []byte) error {
-		if secret == "" {
-			secret = structs.ACLAnonymousSecret
-		}
-		id, err := a.resolveSecret(secret)
-		if err != nil {
-			return err
-		}
-		return aclcheck.Token{AccessorID: id.AccessorID, Authorizer: id.Authorizer}.Command(a.State(), cmd)
-	}
+// serverACLs is what a server does for other agents with its ACL state
+// (both nil with ACLs off).
+type serverACLs struct {
+	// authorize is how a leading server checks a write another agent
+	// forwarded: the token it carried, resolved against this server's
+	// own ACL state (none is the anonymous token, never this server's
+	// default), and the command checked with the HTTP API's rules.
+	authorize cluster.Authorize
+	// resolve answers a client's token resolution.
+	resolve func(secret string) (*structs.ACLToken, []*structs.ACLPolicy, error)
 }
 
-// resolveFromState compiles a token's policies (directly and through its
-// roles) over the default policy.
+func (a *Agent) serverACLs() serverACLs {
+	if !a.ACLEnabled() {
+		return serverACLs{}
+	}
+	return serverACLs{authorize: a.checkForwardedWrite, resolve: a.tokenForClient}
+}
+
+// tokenForClient is a token's row and its policies, for a client that
+// compiles them itself.
+func (a *Agent) tokenForClient(secret string) (*structs.ACLToken, []*structs.ACLPolicy, error) {
+	st := a.State()
+	_, tok, err := st.ACLTokenBySecret(nil, secret)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tok == nil || tok.Expired(time.Now()) {
+		return nil, nil, ErrACLNotFound
+	}
+	return tok, st.ACLTokenPolicies(tok), nil
+}
+
+func (a *Agent) checkForwardedWrite(secret string, cmd []byte) error {
+	if secret == "" {
+		secret = structs.ACLAnonymousSecret
+	}
+	id, err := a.resolveSecret(secret)
+	if err != nil {
+		return err
+	}
+	return aclcheck.Token{AccessorID: id.AccessorID, Authorizer: id.Authorizer}.Command(a.State(), cmd)
+}
+
+// resolveFromState resolves a token from this agent's own state (a
+// server's).
 func (a *Agent) resolveFromState(st *state.Store, secret string) (*Identity, error) {
 	_, tok, err := st.ACLTokenBySecret(nil, secret)
 	if err != nil {
@@ -112,14 +139,19 @@ func (a *Agent) resolveFromState(st *state.Store, secret string) (*Identity, err
 	if tok == nil || tok.Expired(time.Now()) {
 		return nil, ErrACLNotFound
 	}
-	policies := st.ACLTokenPolicies(tok)
+	return a.compileIdentity(tok, st.ACLTokenPolicies(tok)), nil
+}
+
+// compileIdentity compiles a token's policies (directly and through its
+// roles) and identities over the default policy.
+func (a *Agent) compileIdentity(tok *structs.ACLToken, policies []*structs.ACLPolicy) *Identity {
 	parsed := make([]*acl.Policy, 0, len(policies)+1)
 	if p := a.identityRules(tok); p != nil {
 		parsed = append(parsed, p)
 	}
 	for _, p := range policies {
 		if p.ID == structs.ACLManagementPolicyID {
-			return &Identity{AccessorID: tok.AccessorID, Token: tok, Authorizer: acl.ManageAll()}, nil
+			return &Identity{AccessorID: tok.AccessorID, Token: tok, Authorizer: acl.ManageAll()}
 		}
 		rules, err := acl.Parse(p.Rules)
 		if err != nil {
@@ -131,7 +163,7 @@ func (a *Agent) resolveFromState(st *state.Store, secret string) (*Identity, err
 		parsed = append(parsed, rules)
 	}
 	authz := acl.Compile(a.cfg.ACL.DefaultPolicy == ACLPolicyAllow, parsed...)
-	return &Identity{AccessorID: tok.AccessorID, Token: tok, Authorizer: authz}, nil
+	return &Identity{AccessorID: tok.AccessorID, Token: tok, Authorizer: authz}
 }
 
 // identityRules are the rules of a token's service and node identities,

@@ -49,6 +49,8 @@ type Agent struct {
 	events     eventBuffer
 	tokens     tokenStore
 	acls       aclResolver
+	// clientTokens: a client's tokens, resolved through a server.
+	clientTokens clientTokens
 
 	// sessionsDestroyed counts the sessions destroyed through this agent.
 	sessionsDestroyed atomic.Uint64
@@ -102,7 +104,7 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 	a.local.SetNodeInfo(a.selfRegistration())
 	a.tls, err = openTLS(cfg)
 	if err == nil {
-		a.role, err = openRole(a.stopCtx, cfg, id, a.tls, a.forwardedWriteCheck())
+		a.role, err = openRole(a.stopCtx, cfg, id, a.tls, a.serverACLs())
 	}
 	if err == nil {
 		err = a.startGossip()

@@ -22,7 +22,7 @@ var ErrNoLeader = cluster.ErrNoLeader
 // openRole opens the role the configuration asks for: a server (Raft on
 // the server port) or a client (a replica streamed from the servers). It
 // is the one place that tells them apart; ctx ends when the agent stops.
-func openRole(ctx context.Context, cfg Config, nodeID string, tls *tlsutil.Configurator, authorize cluster.Authorize) (cluster.Role, error) {
+func openRole(ctx context.Context, cfg Config, nodeID string, tls *tlsutil.Configurator, acls serverACLs) (cluster.Role, error) {
 	source := net.ParseIP(cfg.BindAddr)
 	if !cfg.Server {
 		return client.New(ctx, client.Config{RetryJoin: cfg.RetryJoin, SourceIP: source, TLS: tls}), nil
@@ -40,7 +40,8 @@ func openRole(ctx context.Context, cfg Config, nodeID string, tls *tlsutil.Confi
 		SnapshotInterval:   cfg.SnapshotInterval,
 		CleanupDeadServers: cfg.CleanupDeadServers,
 		TLS:                tls,
-		Authorize:          authorize,
+		Authorize:          acls.authorize,
+		ResolveToken:       acls.resolve,
 	})
 	if err != nil {
 		// Not a nil *Server in the interface: Stop must see no role.

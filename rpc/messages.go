@@ -139,3 +139,19 @@ type OperatorResponse struct {
 	// Autopilot answers "autopilot-config" (agent/operator.go).
 	Autopilot *structs.AutopilotConfig `json:",omitempty"`
 }
+
+// ResolveTokenRequest asks a server what a token is: a client agent, which
+// keeps no ACL state of its own to trust, resolves tokens so and caches
+// the answer for token_ttl.
+type ResolveTokenRequest struct {
+	Token string
+}
+
+// ResolveTokenResponse is the token's row and the policies it links
+// (directly and through its roles), which the client compiles; or the
+// error ("acl-not-found" for a token that does not exist or expired).
+type ResolveTokenResponse struct {
+	Token    *structs.ACLToken    `json:",omitempty"`
+	Policies []*structs.ACLPolicy `json:",omitempty"`
+	Error    *Error               `json:",omitempty"`
+}

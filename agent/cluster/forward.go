@@ -357,3 +357,35 @@ func Apply[Req, Res any](send func(buf []byte) (any, error), cmd raftstore.Comma
 	}
 	return cmd.Result(res)
 }
+
+// resolveTokenTime bounds a token resolution: when no server answers in
+// it, the client's down_policy decides (not the hold time of a write).
+const resolveTokenTime = 2 * time.Second
+
+// ResolveToken asks a server what a token is. A server's answer (the token
+// or acl.ErrNotFound) is final; when none answers it is ErrNoLeader.
+func (f *Forwarder) ResolveToken(secret string) (*structs.ACLToken, []*structs.ACLPolicy, error) {
+	deadline := time.Now().Add(resolveTokenTime)
+	backoff := 50 * time.Millisecond
+	last := errNoTarget
+	for time.Now().Before(deadline) {
+		if addr := f.target(); addr != "" {
+			ctx, cancel := context.WithDeadline(f.ctx, deadline)
+			resp, err := f.pool.ResolveToken(ctx, addr, &rpc.ResolveTokenRequest{Token: secret})
+			cancel()
+			if err == nil {
+				forwardedTotal.WithLabelValues("resolve-token").Inc()
+				return resp.Token, resp.Policies, FromWire(resp.Error)
+			}
+			last = err
+		}
+		select {
+		case <-f.ctx.Done():
+			return nil, nil, ErrNoLeader
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+	forwardErrors.WithLabelValues("resolve-token").Inc()
+	return nil, nil, fmt.Errorf("%w: resolve token: %v", ErrNoLeader, last)
+}

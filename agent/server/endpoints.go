@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/coredns-coord/coredns-coord/acl"
 	"github.com/coredns-coord/coredns-coord/agent/cluster"
 	"github.com/coredns-coord/coredns-coord/raftstore"
 	"github.com/coredns-coord/coredns-coord/rpc"
@@ -57,6 +58,18 @@ func (b rpcBackend) Operator(_ context.Context, req *rpc.OperatorRequest) *rpc.O
 		return &rpc.OperatorResponse{Error: cluster.ToWire(err)}
 	}
 	return resp
+}
+
+// ResolveToken answers what a token is, for a client agent.
+func (b rpcBackend) ResolveToken(_ context.Context, req *rpc.ResolveTokenRequest) *rpc.ResolveTokenResponse {
+	if b.s.cfg.ResolveToken == nil {
+		return &rpc.ResolveTokenResponse{Error: cluster.ToWire(acl.ErrNotFound)}
+	}
+	tok, policies, err := b.s.cfg.ResolveToken(req.Token)
+	if err != nil {
+		return &rpc.ResolveTokenResponse{Error: cluster.ToWire(err)}
+	}
+	return &rpc.ResolveTokenResponse{Token: tok, Policies: policies}
 }
 
 // Streaming: at most subscribeBatch commands (and about subscribeBytes)

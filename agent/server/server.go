@@ -56,6 +56,9 @@ type Config struct {
 	// Authorize checks a write another agent forwarded before this
 	// server, leading, applies it (nil: ACLs off).
 	Authorize cluster.Authorize
+	// ResolveToken answers a client's token resolution from this
+	// server's ACL state (nil: ACLs off, every token "ACL not found").
+	ResolveToken func(secret string) (*structs.ACLToken, []*structs.ACLPolicy, error)
 }
 
 // Server is a running server role.
