@@ -95,13 +95,34 @@ type serverACLs struct {
 	authorize cluster.Authorize
 	// resolve answers a client's token resolution.
 	resolve func(secret string) (*structs.ACLToken, []*structs.ACLPolicy, error)
+	// operator checks operator:write for a Raft configuration change.
+	operator func(secret string) error
 }
 
 func (a *Agent) serverACLs() serverACLs {
 	if !a.ACLEnabled() {
 		return serverACLs{}
 	}
-	return serverACLs{authorize: a.checkForwardedWrite, resolve: a.tokenForClient}
+	return serverACLs{authorize: a.checkForwardedWrite, resolve: a.tokenForClient, operator: a.checkOperatorWrite}
+}
+
+// checkOperatorWrite: the leader removes a peer or hands leadership on
+// only for a token with operator:write (the HTTP API asked the same).
+func (a *Agent) checkOperatorWrite(secret string) error {
+	id, err := a.resolveSecret(a.secretOrAnonymous(secret))
+	if err != nil {
+		return err
+	}
+	return aclcheck.Token{AccessorID: id.AccessorID, Authorizer: id.Authorizer}.Need(acl.ResourceOperator, "", acl.AccessWrite)
+}
+
+// secretOrAnonymous: a request that carried no token over the server port
+// is the anonymous token's, never this server's default token.
+func (a *Agent) secretOrAnonymous(secret string) string {
+	if secret == "" {
+		return structs.ACLAnonymousSecret
+	}
+	return secret
 }
 
 // tokenForClient is a token's row and its policies, for a client that
@@ -119,10 +140,7 @@ func (a *Agent) tokenForClient(secret string) (*structs.ACLToken, []*structs.ACL
 }
 
 func (a *Agent) checkForwardedWrite(secret string, cmd []byte) error {
-	if secret == "" {
-		secret = structs.ACLAnonymousSecret
-	}
-	id, err := a.resolveSecret(secret)
+	id, err := a.resolveSecret(a.secretOrAnonymous(secret))
 	if err != nil {
 		return err
 	}

@@ -95,6 +95,15 @@ func TestForwardedWriteChecked(t *testing.T) {
 			t.Errorf("%s: error %+v, want kind %q", tc.name, resp.Error, tc.wantKind)
 		}
 	}
+	// Raft configuration changes need operator:write too.
+	for _, tc := range []struct{ token, wantKind string }{{"", "permission-denied"}, {"sapp", "permission-denied"}, {"nope", "acl-not-found"}} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		resp, err := pool.Operator(ctx, leader.cfg.ServerAddr(), &rpc.OperatorRequest{Op: "transfer-leader", Token: tc.token})
+		cancel()
+		if err != nil || resp.Error == nil || resp.Error.Kind != tc.wantKind {
+			t.Errorf("transfer-leader with %q: %+v, %v; want kind %q", tc.token, resp, err, tc.wantKind)
+		}
+	}
 	if _, tok, _ := leader.State().ACLTokenBySecret(nil, "evil"); tok != nil {
 		t.Fatal("a token was created through the server port without acl:write")
 	}

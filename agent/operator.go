@@ -11,8 +11,9 @@ import (
 
 // TransferLeader hands Raft leadership to the server with ID id, or to any
 // up-to-date server when id is empty (operator/raft/transfer-leader).
-func (a *Agent) TransferLeader(id string) error {
-	_, err := a.role.Operator(&rpc.OperatorRequest{Op: cluster.OpTransferLeader, ID: id})
+// The leader checks operator:write on the token.
+func (w Writer) TransferLeader(id string) error {
+	_, err := w.a.role.Operator(&rpc.OperatorRequest{Op: cluster.OpTransferLeader, ID: id, Token: w.token})
 	return err
 }
 

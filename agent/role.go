@@ -42,6 +42,7 @@ func openRole(ctx context.Context, cfg Config, nodeID string, tls *tlsutil.Confi
 		TLS:                tls,
 		Authorize:          acls.authorize,
 		ResolveToken:       acls.resolve,
+		AuthorizeOperator:  acls.operator,
 	})
 	if err != nil {
 		// Not a nil *Server in the interface: Stop must see no role.

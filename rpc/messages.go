@@ -124,11 +124,15 @@ type RaftServer struct {
 // "transfer-leader" hands leadership to ID (or any), "autopilot-config"
 // answers the autopilot configuration. Ops
 // "local-configuration" and "local-stats" are answered by the server asked.
+//
+// Token is the SecretID of the request: the leader checks operator:write
+// on it for the commands that change the configuration.
 type OperatorRequest struct {
 	Op      string
 	ID      string `json:",omitempty"`
 	Address string `json:",omitempty"`
 	Hops    int    `json:",omitempty"`
+	Token   string `json:",omitempty"`
 }
 
 // OperatorResponse is the configuration (with its Raft index) or the error.

@@ -59,6 +59,9 @@ type Config struct {
 	// ResolveToken answers a client's token resolution from this
 	// server's ACL state (nil: ACLs off, every token "ACL not found").
 	ResolveToken func(secret string) (*structs.ACLToken, []*structs.ACLPolicy, error)
+	// AuthorizeOperator checks operator:write on the token of a Raft
+	// operator command that changes the configuration (nil: ACLs off).
+	AuthorizeOperator func(secret string) error
 }
 
 // Server is a running server role.
