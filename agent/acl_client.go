@@ -30,7 +30,8 @@ type cachedIdentity struct {
 // resolveThroughServer answers from the cache while the entry is younger
 // than token_ttl, else asks a server. When no server answers, down_policy
 // decides: extend-cache (and async-cache) the cached identity however old,
-// else nothing; deny nothing; allow everything.
+// else nothing; deny nothing; allow everything. That answer is cached for
+// token_ttl too.
 func (a *Agent) resolveThroughServer(r tokenResolver, secret string) (*Identity, error) {
 	c := &a.clientTokens
 	now := time.Now()
@@ -46,14 +47,7 @@ func (a *Agent) resolveThroughServer(r tokenResolver, secret string) (*Identity,
 	}
 	switch {
 	case err == nil:
-		id := a.compileIdentity(tok, policies)
-		c.mu.Lock()
-		if c.entries == nil {
-			c.entries = map[string]*cachedIdentity{}
-		}
-		c.entries[secret] = &cachedIdentity{id: id, fetched: now}
-		c.mu.Unlock()
-		return id, nil
+		return a.cacheClientToken(secret, a.compileIdentity(tok, policies), now), nil
 	case errors.Is(err, ErrACLNotFound):
 		c.mu.Lock()
 		delete(c.entries, secret)
@@ -61,16 +55,29 @@ func (a *Agent) resolveThroughServer(r tokenResolver, secret string) (*Identity,
 		return nil, ErrACLNotFound
 	}
 	agentLog.Warningf("no server resolved a token, down_policy %s applies: %v", a.cfg.ACL.DownPolicy, err)
-	switch a.cfg.ACL.DownPolicy {
-	case ACLPolicyAllow:
-		return downIdentity(e, acl.AllowAll()), nil
-	case ACLPolicyDeny:
-		return downIdentity(e, acl.DenyAll()), nil
+	var id *Identity
+	switch {
+	case a.cfg.ACL.DownPolicy == ACLPolicyAllow:
+		id = downIdentity(e, acl.AllowAll())
+	case a.cfg.ACL.DownPolicy == ACLPolicyDeny || e == nil:
+		id = downIdentity(e, acl.DenyAll())
+	default:
+		id = e.id // extend-cache
 	}
-	if e != nil {
-		return e.id, nil
+	// Kept for another token_ttl, so that requests (DNS queries above
+	// all) do not each wait for servers that are gone.
+	return a.cacheClientToken(secret, id, now), nil
+}
+
+func (a *Agent) cacheClientToken(secret string, id *Identity, now time.Time) *Identity {
+	c := &a.clientTokens
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]*cachedIdentity{}
 	}
-	return downIdentity(nil, acl.DenyAll()), nil
+	c.entries[secret] = &cachedIdentity{id: id, fetched: now}
+	return id
 }
 
 // downIdentity is the identity down_policy gives: the cached token's name
