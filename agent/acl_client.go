@@ -22,6 +22,9 @@ type clientTokens struct {
 	entries map[string]*cachedIdentity
 }
 
+// maxClientTokens bounds the cache; past it, it starts over.
+const maxClientTokens = 4096
+
 type cachedIdentity struct {
 	id      *Identity
 	fetched time.Time
@@ -73,7 +76,8 @@ func (a *Agent) cacheClientToken(secret string, id *Identity, now time.Time) *Id
 	c := &a.clientTokens
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.entries == nil {
+	if c.entries == nil || len(c.entries) >= maxClientTokens {
+		// Made-up tokens during an outage must not grow it without bound.
 		c.entries = map[string]*cachedIdentity{}
 	}
 	c.entries[secret] = &cachedIdentity{id: id, fetched: now}
