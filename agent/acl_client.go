@@ -28,6 +28,23 @@ const maxClientTokens = 4096
 type cachedIdentity struct {
 	id      *Identity
 	fetched time.Time
+	// policies resolved it; a refresh that finds the same token and
+	// policies keeps id, so that what was cached by its authorizer (DNS
+	// answers) stays.
+	policies []*structs.ACLPolicy
+}
+
+// unchanged reports whether a refresh found what e was compiled from.
+func (e *cachedIdentity) unchanged(tok *structs.ACLToken, policies []*structs.ACLPolicy) bool {
+	if e == nil || e.policies == nil || e.id.Token.ModifyIndex != tok.ModifyIndex || e.id.Token.AccessorID != tok.AccessorID || len(e.policies) != len(policies) {
+		return false
+	}
+	for i, p := range policies {
+		if e.policies[i].ID != p.ID || e.policies[i].ModifyIndex != p.ModifyIndex {
+			return false
+		}
+	}
+	return true
 }
 
 // resolveThroughServer answers from the cache while the entry is younger
@@ -50,7 +67,11 @@ func (a *Agent) resolveThroughServer(r tokenResolver, secret string) (*Identity,
 	}
 	switch {
 	case err == nil:
-		return a.cacheClientToken(secret, a.compileIdentity(tok, policies), now), nil
+		id := e.idIfUnchanged(tok, policies)
+		if id == nil {
+			id = a.compileIdentity(tok, policies)
+		}
+		return a.cacheClientToken(secret, &cachedIdentity{id: id, fetched: now, policies: policies}), nil
 	case errors.Is(err, ErrACLNotFound):
 		c.mu.Lock()
 		delete(c.entries, secret)
@@ -69,10 +90,21 @@ func (a *Agent) resolveThroughServer(r tokenResolver, secret string) (*Identity,
 	}
 	// Kept for another token_ttl, so that requests (DNS queries above
 	// all) do not each wait for servers that are gone.
-	return a.cacheClientToken(secret, id, now), nil
+	kept := &cachedIdentity{id: id, fetched: now}
+	if e != nil && id == e.id {
+		kept.policies = e.policies
+	}
+	return a.cacheClientToken(secret, kept), nil
 }
 
-func (a *Agent) cacheClientToken(secret string, id *Identity, now time.Time) *Identity {
+func (e *cachedIdentity) idIfUnchanged(tok *structs.ACLToken, policies []*structs.ACLPolicy) *Identity {
+	if e.unchanged(tok, policies) {
+		return e.id
+	}
+	return nil
+}
+
+func (a *Agent) cacheClientToken(secret string, e *cachedIdentity) *Identity {
 	c := &a.clientTokens
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -80,8 +112,8 @@ func (a *Agent) cacheClientToken(secret string, id *Identity, now time.Time) *Id
 		// Made-up tokens during an outage must not grow it without bound.
 		c.entries = map[string]*cachedIdentity{}
 	}
-	c.entries[secret] = &cachedIdentity{id: id, fetched: now}
-	return id
+	c.entries[secret] = e
+	return e.id
 }
 
 // downIdentity is the identity down_policy gives: the cached token's name

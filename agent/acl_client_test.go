@@ -94,3 +94,24 @@ func TestClientDownPolicy(t *testing.T) {
 		}
 	}
 }
+
+// A refresh that finds the same token and policies keeps the identity
+// (what DNS cached by its authorizer stays); a changed policy makes a new
+// one.
+func TestClientTokenRefreshKeepsIdentity(t *testing.T) {
+	t.Parallel()
+	srv, cli := startCacheCluster(t, map[string]ACLConfig{"n1": {TokenTTL: time.Nanosecond, DownPolicy: ACLDownExtendCache}})
+	client := cli["n1"]
+	first, err := client.ResolveToken("sapp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := client.ResolveToken("sapp"); err != nil || again != first {
+		t.Fatalf("refresh of an unchanged token: %p, %v; want %p", again, err, first)
+	}
+	writeACL(t, srv, &structs.ACLRequest{Op: structs.ACLPolicySet, Policy: &structs.ACLPolicy{ID: "papp", Name: "app", Rules: `key_prefix "app/" { policy = "read" }`}})
+	changed, err := client.ResolveToken("sapp")
+	if err != nil || changed == first || canWriteApp(changed) {
+		t.Fatalf("refresh after the policy changed: %+v, %v", changed, err)
+	}
+}
