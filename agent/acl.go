@@ -36,6 +36,11 @@ type Identity struct {
 	Authorizer *acl.Authorizer
 }
 
+// Checks is the identity as the shared write rules (aclcheck) take it.
+func (id *Identity) Checks() aclcheck.Token {
+	return aclcheck.Token{AccessorID: id.AccessorID, Authorizer: id.Authorizer}
+}
+
 // ACLEnabled reports whether the agent enforces ACLs.
 func (a *Agent) ACLEnabled() bool { return a.cfg.ACL.Enabled }
 
@@ -86,7 +91,7 @@ func (a *Agent) resolveSecret(secret string) (*Identity, error) {
 }
 
 // serverACLs is what a server does for other agents with its ACL state
-// (both nil with ACLs off).
+// (all nil with ACLs off).
 type serverACLs struct {
 	// authorize is how a leading server checks a write another agent
 	// forwarded: the token it carried, resolved against this server's
@@ -113,7 +118,7 @@ func (a *Agent) checkOperatorWrite(secret string) error {
 	if err != nil {
 		return err
 	}
-	return aclcheck.Token{AccessorID: id.AccessorID, Authorizer: id.Authorizer}.Need(acl.ResourceOperator, "", acl.AccessWrite)
+	return id.Checks().Need(acl.ResourceOperator, "", acl.AccessWrite)
 }
 
 // secretOrAnonymous: a request that carried no token over the server port
@@ -128,7 +133,12 @@ func (a *Agent) secretOrAnonymous(secret string) string {
 // tokenForClient is a token's row and its policies, for a client that
 // compiles them itself.
 func (a *Agent) tokenForClient(secret string) (*structs.ACLToken, []*structs.ACLPolicy, error) {
-	st := a.State()
+	return tokenAndPolicies(a.State(), secret)
+}
+
+// tokenAndPolicies is a token's row and the policies it links (directly
+// and through its roles); ErrACLNotFound for none or an expired one.
+func tokenAndPolicies(st *state.Store, secret string) (*structs.ACLToken, []*structs.ACLPolicy, error) {
 	_, tok, err := st.ACLTokenBySecret(nil, secret)
 	if err != nil {
 		return nil, nil, err
@@ -144,20 +154,17 @@ func (a *Agent) checkForwardedWrite(secret string, cmd []byte) error {
 	if err != nil {
 		return err
 	}
-	return aclcheck.Token{AccessorID: id.AccessorID, Authorizer: id.Authorizer}.Command(a.State(), cmd)
+	return id.Checks().Command(a.State(), cmd)
 }
 
 // resolveFromState resolves a token from this agent's own state (a
 // server's).
 func (a *Agent) resolveFromState(st *state.Store, secret string) (*Identity, error) {
-	_, tok, err := st.ACLTokenBySecret(nil, secret)
+	tok, policies, err := tokenAndPolicies(st, secret)
 	if err != nil {
 		return nil, err
 	}
-	if tok == nil || tok.Expired(time.Now()) {
-		return nil, ErrACLNotFound
-	}
-	return a.compileIdentity(tok, st.ACLTokenPolicies(tok)), nil
+	return a.compileIdentity(tok, policies), nil
 }
 
 // compileIdentity compiles a token's policies (directly and through its

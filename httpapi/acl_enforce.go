@@ -103,7 +103,7 @@ func checkerOf(r *http.Request) (aclcheck.Token, bool) {
 	if id == nil {
 		return aclcheck.Token{}, false
 	}
-	return aclcheck.Token{AccessorID: id.AccessorID, Authorizer: id.Authorizer}, true
+	return id.Checks(), true
 }
 
 // filteredHeader is Consul's header on a list that ACLs shortened.
