@@ -102,13 +102,24 @@ type serverACLs struct {
 	resolve func(secret string) (*structs.ACLToken, []*structs.ACLPolicy, error)
 	// operator checks operator:write for a Raft configuration change.
 	operator func(secret string) error
+	// session checks session:write for a session renewal.
+	session func(secret, id string) error
 }
 
 func (a *Agent) serverACLs() serverACLs {
 	if !a.ACLEnabled() {
 		return serverACLs{}
 	}
-	return serverACLs{authorize: a.checkForwardedWrite, resolve: a.tokenForClient, operator: a.checkOperatorWrite}
+	return serverACLs{authorize: a.checkForwardedWrite, resolve: a.tokenForClient, operator: a.checkOperatorWrite, session: a.checkSessionRenewal}
+}
+
+// checkSessionRenewal: renewing a session needs session:write on its node.
+func (a *Agent) checkSessionRenewal(secret, sessionID string) error {
+	id, err := a.resolveSecret(a.secretOrAnonymous(secret))
+	if err != nil {
+		return err
+	}
+	return id.Checks().SessionByID(a.State(), sessionID)
 }
 
 // checkOperatorWrite: the leader removes a peer or hands leadership on

@@ -104,6 +104,23 @@ func TestForwardedWriteChecked(t *testing.T) {
 			t.Errorf("transfer-leader with %q: %+v, %v; want kind %q", tc.token, resp, err, tc.wantKind)
 		}
 	}
+	// A session renewal needs session:write on the session's node.
+	sessID, err := leader.As(forwardTestManagement).SessionCreate(&structs.Session{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ token, wantKind string }{{"", "permission-denied"}, {"sapp", "permission-denied"}, {forwardTestManagement, ""}} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		resp, err := pool.RenewSession(ctx, leader.cfg.ServerAddr(), &rpc.RenewSessionRequest{ID: sessID, Token: tc.token})
+		cancel()
+		gotKind := ""
+		if err == nil && resp.Error != nil {
+			gotKind = resp.Error.Kind
+		}
+		if err != nil || gotKind != tc.wantKind || (tc.wantKind == "" && resp.Session == nil) {
+			t.Errorf("renew with %q: %+v, %v; want kind %q", tc.token, resp, err, tc.wantKind)
+		}
+	}
 	if _, tok, _ := leader.State().ACLTokenBySecret(nil, "evil"); tok != nil {
 		t.Fatal("a token was created through the server port without acl:write")
 	}

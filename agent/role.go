@@ -43,6 +43,7 @@ func openRole(ctx context.Context, cfg Config, nodeID string, tls *tlsutil.Confi
 		Authorize:          acls.authorize,
 		ResolveToken:       acls.resolve,
 		AuthorizeOperator:  acls.operator,
+		AuthorizeSession:   acls.session,
 	})
 	if err != nil {
 		// Not a nil *Server in the interface: Stop must see no role.

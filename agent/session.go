@@ -73,6 +73,6 @@ func (w Writer) SessionDestroy(id string) error {
 
 // SessionRenew resets a session's TTL timer on the leader and returns the
 // session, or nil when it does not exist (a 404).
-func (a *Agent) SessionRenew(id string) (*structs.Session, error) {
-	return a.role.RenewSession(id)
+func (w Writer) SessionRenew(id string) (*structs.Session, error) {
+	return w.a.role.RenewSession(id, w.token)
 }

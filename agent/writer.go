@@ -64,6 +64,10 @@ func (a *Agent) SessionCreate(s *structs.Session) (string, error) {
 
 func (a *Agent) SessionDestroy(id string) error { return a.internal().SessionDestroy(id) }
 
+func (a *Agent) SessionRenew(id string) (*structs.Session, error) {
+	return a.internal().SessionRenew(id)
+}
+
 func (a *Agent) SetAutopilotConfiguration(c structs.AutopilotConfig, cas bool, casIndex uint64) (bool, error) {
 	return a.internal().SetAutopilotConfiguration(c, cas, casIndex)
 }

@@ -216,7 +216,7 @@ func (s *server) sessionRenew(w http.ResponseWriter, r *http.Request) error {
 	if id == "" {
 		return badRequest("Missing session")
 	}
-	sess, err := s.agent.SessionRenew(id)
+	sess, err := s.writer(r).SessionRenew(id)
 	if err != nil {
 		return err
 	}

@@ -54,9 +54,13 @@ type ReadIndexResponse struct {
 
 // RenewSessionRequest resets a session's TTL timer, which runs on the
 // leader.
+//
+// Token is the SecretID of the request: the leader checks session:write
+// on the session's node.
 type RenewSessionRequest struct {
-	ID   string
-	Hops int `json:",omitempty"`
+	ID    string
+	Hops  int    `json:",omitempty"`
+	Token string `json:",omitempty"`
 }
 
 // RenewSessionResponse says whether the session exists.

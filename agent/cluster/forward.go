@@ -295,10 +295,10 @@ func (f *Forwarder) ReadIndex(hops int) (uint64, error) {
 }
 
 // RenewSession asks the leader, which runs the TTL timers, to renew one.
-func (f *Forwarder) RenewSession(id string, hops int) (*structs.Session, error) {
+func (f *Forwarder) RenewSession(id, token string, hops int) (*structs.Session, error) {
 	var s *structs.Session
 	err := f.forward(hops, "renew-session", func(ctx context.Context, addr string) error {
-		resp, err := f.pool.RenewSession(ctx, addr, &rpc.RenewSessionRequest{ID: id, Hops: hops + 1})
+		resp, err := f.pool.RenewSession(ctx, addr, &rpc.RenewSessionRequest{ID: id, Hops: hops + 1, Token: token})
 		if err != nil {
 			return err
 		}

@@ -41,7 +41,7 @@ func (b rpcBackend) ReadIndex(_ context.Context, req *rpc.ReadIndexRequest) *rpc
 }
 
 func (b rpcBackend) RenewSession(_ context.Context, req *rpc.RenewSessionRequest) *rpc.RenewSessionResponse {
-	session, err := b.s.renewSession(req.ID, req.Hops)
+	session, err := b.s.renewSession(req.ID, req.Token, req.Hops, true)
 	return &rpc.RenewSessionResponse{Session: session, Error: cluster.ToWire(err)}
 }
 

@@ -62,6 +62,9 @@ type Config struct {
 	// AuthorizeOperator checks operator:write on the token of a Raft
 	// operator command that changes the configuration (nil: ACLs off).
 	AuthorizeOperator func(secret string) error
+	// AuthorizeSession checks session:write on a session's node for a
+	// renewal another agent forwarded (nil: ACLs off).
+	AuthorizeSession func(secret, id string) error
 }
 
 // Server is a running server role.
@@ -226,7 +229,10 @@ func (s *Server) readIndex(hops int) (uint64, error) {
 }
 
 // RenewSession resets a session's TTL timer on the leader.
-func (s *Server) RenewSession(id string) (*structs.Session, error) { return s.renewSession(id, 0) }
+// A renewal made on this server was checked by its HTTP API already.
+func (s *Server) RenewSession(id, token string) (*structs.Session, error) {
+	return s.renewSession(id, token, 0, false)
+}
 
 // MemberChanged wakes the leader's reconciliation and a bootstrap attempt.
 func (s *Server) MemberChanged(gossip.Member) {
