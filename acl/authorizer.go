@@ -1,6 +1,7 @@
 package acl
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -148,6 +149,16 @@ type PermissionDeniedError struct {
 	Access     Access
 	Name       string
 }
+
+// ErrPermissionDenied is what every PermissionDeniedError is (errors.Is),
+// so that a refusal keeps its meaning when it crosses the server port.
+var ErrPermissionDenied = errors.New("Permission denied")
+
+// ErrNotFound is a token that does not exist or has expired (Consul's
+// "ACL not found", a 403).
+var ErrNotFound = errors.New("ACL not found")
+
+func (e *PermissionDeniedError) Is(target error) bool { return target == ErrPermissionDenied }
 
 func (e *PermissionDeniedError) Error() string {
 	var b strings.Builder

@@ -49,6 +49,8 @@ type Agent struct {
 	events     eventBuffer
 	tokens     tokenStore
 	acls       aclResolver
+	// clientTokens: a client's tokens, resolved through a server.
+	clientTokens clientTokens
 
 	// sessionsDestroyed counts the sessions destroyed through this agent.
 	sessionsDestroyed atomic.Uint64
@@ -102,7 +104,7 @@ func Start(cfg Config, api HandlerFunc) (*Agent, error) {
 	a.local.SetNodeInfo(a.selfRegistration())
 	a.tls, err = openTLS(cfg)
 	if err == nil {
-		a.role, err = openRole(a.stopCtx, cfg, id, a.tls)
+		a.role, err = openRole(a.stopCtx, cfg, id, a.tls, a.serverACLs())
 	}
 	if err == nil {
 		err = a.startGossip()
@@ -224,16 +226,17 @@ func (a *Agent) Ready() bool {
 }
 
 // Register writes a catalog registration through Raft.
-func (a *Agent) Register(req *structs.RegisterRequest) error {
+func (w Writer) Register(req *structs.RegisterRequest) error {
+	a := w.a
 	if req.Datacenter == "" {
 		req.Datacenter = a.cfg.Datacenter
 	}
-	_, err := apply(a, raftstore.Register, req)
+	_, err := apply(w, raftstore.Register, req)
 	return err
 }
 
 // Deregister removes a node, service or check through Raft.
-func (a *Agent) Deregister(req *structs.DeregisterRequest) error {
-	_, err := apply(a, raftstore.Deregister, req)
+func (w Writer) Deregister(req *structs.DeregisterRequest) error {
+	_, err := apply(w, raftstore.Deregister, req)
 	return err
 }

@@ -17,9 +17,12 @@
 //     step with them (sync.go);
 //   - the catalog, KV, transaction, session and snapshot calls of the HTTP
 //     API (agent.go, kv.go, session.go, snapshot.go, raft_operator.go).
-//   - ACLs (acl.go, acl_config.go, tokens.go): the ACL writes, bootstrap,
-//     the servers' setup of the builtin policies and tokens, and token
-//     resolution, cached until the ACL tables change.
+//   - ACLs (acl.go, acl_config.go, tokens.go, acl_client.go, writer.go):
+//     the ACL writes, bootstrap, the leader's setup of the builtin policies
+//     and tokens, token resolution (a server's cached until the ACL tables
+//     change, a client's through a server for token_ttl), the checks a
+//     leading server makes of forwarded writes, and Writer, which carries
+//     a write's token to the leader.
 //
 // The DNS plugin and the HTTP API read through it; it knows neither.
 package agent

@@ -21,6 +21,7 @@ const (
 	KindNotApplied     = cluster.KindNotApplied
 	KindConflict       = cluster.KindConflict
 	KindUndecodable    = cluster.KindUndecodable
+	KindForbidden      = cluster.KindForbidden
 	KindInternal       = cluster.KindInternal
 )
 

@@ -13,11 +13,12 @@ import (
 // KV applies a KV write through Raft; false means a check-and-set failed.
 // A refused acquire or release is false with an error wrapping
 // state.ErrLockRefused that says why.
-func (a *Agent) KV(req *structs.KVRequest) (bool, error) {
+func (w Writer) KV(req *structs.KVRequest) (bool, error) {
+	a := w.a
 	if err := a.lockRefusedEarly(req); err != nil {
 		return false, err
 	}
-	return apply(a, raftstore.KV, req)
+	return apply(w, raftstore.KV, req)
 }
 
 // lockRefusedEarly refuses an acquire the leader can already tell will
@@ -43,7 +44,8 @@ func (a *Agent) lockRefusedEarly(req *structs.KVRequest) error {
 // Txn runs a transaction: read-only ones from local state, others through
 // Raft, all or nothing. A failed transaction returns a response with
 // Errors and writes nothing; malformed ones wrap state.ErrInvalidTxn.
-func (a *Agent) Txn(ops structs.TxnOps) (*structs.TxnResponse, error) {
+func (w Writer) Txn(ops structs.TxnOps) (*structs.TxnResponse, error) {
+	a := w.a
 	if err := state.ValidateTxn(ops); err != nil {
 		return nil, err
 	}
@@ -62,7 +64,7 @@ func (a *Agent) Txn(ops structs.TxnOps) (*structs.TxnResponse, error) {
 	if state.IsReadOnlyTxn(ops) {
 		return a.State().Txn(0, ops)
 	}
-	resp, err := apply(a, raftstore.Txn, &structs.TxnRequest{Ops: ops})
+	resp, err := apply(w, raftstore.Txn, &structs.TxnRequest{Ops: ops})
 	if err != nil {
 		return nil, err
 	}

@@ -11,8 +11,9 @@ import (
 
 // TransferLeader hands Raft leadership to the server with ID id, or to any
 // up-to-date server when id is empty (operator/raft/transfer-leader).
-func (a *Agent) TransferLeader(id string) error {
-	_, err := a.role.Operator(&rpc.OperatorRequest{Op: cluster.OpTransferLeader, ID: id})
+// The leader checks operator:write on the token.
+func (w Writer) TransferLeader(id string) error {
+	_, err := w.a.role.Operator(&rpc.OperatorRequest{Op: cluster.OpTransferLeader, ID: id, Token: w.token})
 	return err
 }
 
@@ -33,8 +34,8 @@ func (a *Agent) AutopilotConfiguration() (structs.AutopilotConfig, error) {
 // SetAutopilotConfiguration writes the autopilot configuration through
 // Raft; with cas, only if the stored one is still at index casIndex. It
 // reports whether it was written.
-func (a *Agent) SetAutopilotConfiguration(c structs.AutopilotConfig, cas bool, casIndex uint64) (bool, error) {
-	return apply(a, raftstore.Autopilot, &structs.AutopilotRequest{Config: c, CAS: cas, CASIndex: casIndex})
+func (w Writer) SetAutopilotConfiguration(c structs.AutopilotConfig, cas bool, casIndex uint64) (bool, error) {
+	return apply(w, raftstore.Autopilot, &structs.AutopilotRequest{Config: c, CAS: cas, CASIndex: casIndex})
 }
 
 // RaftStats are this server's Raft figures (info, debug); ok is false on a

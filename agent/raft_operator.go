@@ -33,11 +33,12 @@ func (a *Agent) Peers() ([]string, error) {
 }
 
 // RemovePeer removes a server from the Raft configuration by ID or address.
-func (a *Agent) RemovePeer(id, address string) error {
+// The leader checks operator:write on the token.
+func (w Writer) RemovePeer(id, address string) error {
 	if id == "" && address == "" {
 		return errors.New("agent: remove-peer needs an ID or an address")
 	}
-	_, err := a.role.Operator(&rpc.OperatorRequest{Op: cluster.OpRemovePeer, ID: id, Address: address})
+	_, err := w.a.role.Operator(&rpc.OperatorRequest{Op: cluster.OpRemovePeer, ID: id, Address: address, Token: w.token})
 	return err
 }
 

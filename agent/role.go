@@ -22,7 +22,7 @@ var ErrNoLeader = cluster.ErrNoLeader
 // openRole opens the role the configuration asks for: a server (Raft on
 // the server port) or a client (a replica streamed from the servers). It
 // is the one place that tells them apart; ctx ends when the agent stops.
-func openRole(ctx context.Context, cfg Config, nodeID string, tls *tlsutil.Configurator) (cluster.Role, error) {
+func openRole(ctx context.Context, cfg Config, nodeID string, tls *tlsutil.Configurator, acls serverACLs) (cluster.Role, error) {
 	source := net.ParseIP(cfg.BindAddr)
 	if !cfg.Server {
 		return client.New(ctx, client.Config{RetryJoin: cfg.RetryJoin, SourceIP: source, TLS: tls}), nil
@@ -40,6 +40,10 @@ func openRole(ctx context.Context, cfg Config, nodeID string, tls *tlsutil.Confi
 		SnapshotInterval:   cfg.SnapshotInterval,
 		CleanupDeadServers: cfg.CleanupDeadServers,
 		TLS:                tls,
+		Authorize:          acls.authorize,
+		ResolveToken:       acls.resolve,
+		AuthorizeOperator:  acls.operator,
+		AuthorizeSession:   acls.session,
 	})
 	if err != nil {
 		// Not a nil *Server in the interface: Stop must see no role.
@@ -87,8 +91,8 @@ func (a *Agent) ConsistentRead(ctx context.Context) error { return cluster.Consi
 // apply writes a command through Raft and waits (briefly) until this
 // agent's copy has applied it. The command gets its request ID here, once;
 // every re-send carries it, so it is applied at most once.
-func apply[Req, Res any](a *Agent, cmd raftstore.Command[Req, Res], req Req) (Res, error) {
-	return cluster.Apply(a.applyAndWait, cmd, req)
+func apply[Req, Res any](w Writer, cmd raftstore.Command[Req, Res], req Req) (Res, error) {
+	return cluster.Apply(func(buf []byte) (any, error) { return w.a.applyAndWait(w.token, buf) }, cmd, req)
 }
 
 // readYourWritesWait bounds how long a write waits for the local copy to
@@ -97,9 +101,10 @@ const readYourWritesWait = 2 * time.Second
 
 // applyAndWait applies an encoded command and waits (briefly) until this
 // agent's copy has applied it too.
-func (a *Agent) applyAndWait(buf []byte) (any, error) {
+func (a *Agent) applyAndWait(token string, buf []byte) (any, error) {
 	ctx, cancel := context.WithTimeout(a.stopCtx, cluster.WriteTimeout)
 	defer cancel()
+	ctx = cluster.WithToken(ctx, token)
 	res, idx, err := a.role.Apply(ctx, buf)
 	if err == nil && idx > 0 && a.feed().Last() < idx {
 		// Read your writes: what this agent answers next includes it (on

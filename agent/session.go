@@ -16,7 +16,8 @@ import (
 // through Raft. LockDelay is taken as given: 0 means none, and the HTTP
 // API fills Consul's 15s default when a request names none. It returns the
 // new session's ID. Bad input wraps state.ErrInvalidSession (a 400).
-func (a *Agent) SessionCreate(s *structs.Session) (string, error) {
+func (w Writer) SessionCreate(s *structs.Session) (string, error) {
+	a := w.a
 	if s.Node == "" {
 		s.Node = a.cfg.NodeName
 	}
@@ -30,7 +31,7 @@ func (a *Agent) SessionCreate(s *structs.Session) (string, error) {
 		return "", err
 	}
 	s.ID = uuid.NewString()
-	if _, err := apply(a, raftstore.Session, &structs.SessionRequest{Op: structs.SessionCreate, Session: *s}); err != nil {
+	if _, err := apply(w, raftstore.Session, &structs.SessionRequest{Op: structs.SessionCreate, Session: *s}); err != nil {
 		return "", err
 	}
 	return s.ID, nil
@@ -59,8 +60,9 @@ func validateSession(s *structs.Session) error {
 
 // SessionDestroy invalidates a session: its locks are released or deleted
 // by its Behavior. Destroying a session that does not exist is no error.
-func (a *Agent) SessionDestroy(id string) error {
-	_, err := apply(a, raftstore.Session, &structs.SessionRequest{
+func (w Writer) SessionDestroy(id string) error {
+	a := w.a
+	_, err := apply(w, raftstore.Session, &structs.SessionRequest{
 		Op: structs.SessionDestroy, Session: structs.Session{ID: id}, Cause: state.CauseAPI,
 	})
 	if err == nil {
@@ -71,6 +73,6 @@ func (a *Agent) SessionDestroy(id string) error {
 
 // SessionRenew resets a session's TTL timer on the leader and returns the
 // session, or nil when it does not exist (a 404).
-func (a *Agent) SessionRenew(id string) (*structs.Session, error) {
-	return a.role.RenewSession(id)
+func (w Writer) SessionRenew(id string) (*structs.Session, error) {
+	return w.a.role.RenewSession(id, w.token)
 }

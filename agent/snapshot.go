@@ -35,11 +35,11 @@ func (a *Agent) SnapshotSave(ctx context.Context, w io.Writer, stale bool) (uint
 // SnapshotRestore verifies a snapshot archive and replaces the whole state
 // with it through the log, on every server and client. A bad archive
 // wraps raftstore.ErrBadArchive and changes nothing.
-func (a *Agent) SnapshotRestore(r io.Reader) error {
+func (w Writer) SnapshotRestore(r io.Reader) error {
 	_, stateStream, err := raftstore.ReadArchive(r)
 	if err != nil {
 		return err
 	}
-	_, err = apply(a, raftstore.Restore, stateStream)
+	_, err = apply(w, raftstore.Restore, stateStream)
 	return err
 }

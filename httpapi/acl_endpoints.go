@@ -140,7 +140,7 @@ func (s *server) createToken(w http.ResponseWriter, r *http.Request, tok *struct
 	case tok.ExpirationTime != nil && !tok.ExpirationTime.After(now):
 		return badRequest("ExpirationTime cannot be in the past")
 	}
-	if err := s.agent.ACLWrite(&structs.ACLRequest{Op: structs.ACLTokenSet, Create: true, Token: tok}); err != nil {
+	if err := s.writer(r).ACLWrite(&structs.ACLRequest{Op: structs.ACLTokenSet, Create: true, Token: tok}); err != nil {
 		return aclWriteError(err)
 	}
 	return s.writeToken(w, r, tok.AccessorID)
@@ -225,7 +225,7 @@ func (s *server) aclTokenUpdate(w http.ResponseWriter, r *http.Request) error {
 	if tok.SecretID == "" {
 		tok.SecretID = old.SecretID
 	}
-	if err := s.agent.ACLWrite(&structs.ACLRequest{Op: structs.ACLTokenSet, Token: tok}); err != nil {
+	if err := s.writer(r).ACLWrite(&structs.ACLRequest{Op: structs.ACLTokenSet, Token: tok}); err != nil {
 		return aclWriteError(err)
 	}
 	return s.writeToken(w, r, id)
@@ -261,7 +261,7 @@ func (s *server) aclTokenDelete(w http.ResponseWriter, r *http.Request) error {
 	if err := s.aclAccess(r, acl.AccessWrite); err != nil {
 		return err
 	}
-	if err := s.agent.ACLWrite(&structs.ACLRequest{Op: structs.ACLTokenDelete, ID: r.PathValue("id")}); err != nil {
+	if err := s.writer(r).ACLWrite(&structs.ACLRequest{Op: structs.ACLTokenDelete, ID: r.PathValue("id")}); err != nil {
 		return aclWriteError(err)
 	}
 	return writeJSON(w, r, http.StatusOK, true)
@@ -341,7 +341,7 @@ func (s *server) aclPolicyWrite(w http.ResponseWriter, r *http.Request, id strin
 	default:
 		p.ID = id
 	}
-	if err := s.agent.ACLWrite(&structs.ACLRequest{Op: structs.ACLPolicySet, Create: create, Policy: &p}); err != nil {
+	if err := s.writer(r).ACLWrite(&structs.ACLRequest{Op: structs.ACLPolicySet, Create: create, Policy: &p}); err != nil {
 		return aclWriteError(err)
 	}
 	_, stored, err := s.agent.State().ACLPolicyGet(nil, p.ID)
@@ -400,7 +400,7 @@ func (s *server) aclDelete(w http.ResponseWriter, r *http.Request, op structs.AC
 	if err := s.aclAccess(r, acl.AccessWrite); err != nil {
 		return err
 	}
-	if err := s.agent.ACLWrite(&structs.ACLRequest{Op: op, ID: r.PathValue("id")}); err != nil {
+	if err := s.writer(r).ACLWrite(&structs.ACLRequest{Op: op, ID: r.PathValue("id")}); err != nil {
 		return aclWriteError(err)
 	}
 	return writeJSON(w, r, http.StatusOK, true)
@@ -478,7 +478,7 @@ func (s *server) aclRoleWrite(w http.ResponseWriter, r *http.Request, id string,
 	default:
 		role.ID = id
 	}
-	if err := s.agent.ACLWrite(&structs.ACLRequest{Op: structs.ACLRoleSet, Create: create, Role: role}); err != nil {
+	if err := s.writer(r).ACLWrite(&structs.ACLRequest{Op: structs.ACLRoleSet, Create: create, Role: role}); err != nil {
 		return aclWriteError(err)
 	}
 	_, stored, err := s.agent.State().ACLRoleGet(nil, role.ID)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/coredns-coord/coredns-coord/acl"
 	"github.com/coredns-coord/coredns-coord/agent"
+	"github.com/coredns-coord/coredns-coord/agent/aclcheck"
 )
 
 // ACL enforcement. With ACLs off none of this runs: decide returns at
@@ -24,6 +25,10 @@ type requestIdentity struct {
 	context.Context
 	*agent.Identity
 	carried bool
+	// secret is the SecretID the request is made with (the default or
+	// anonymous token when it carried none): its writes carry it to the
+	// leader, which checks them again.
+	secret string
 }
 
 func (ri *requestIdentity) Value(key any) any {
@@ -59,7 +64,8 @@ var tokenless = map[string]bool{
 // expired one is Consul's 403 "ACL not found". On error it returns r as
 // it came.
 func (s *server) resolveRequest(r *http.Request, token string) (*http.Request, error) {
-	id, err := s.agent.ResolveToken(token)
+	secret := s.agent.EffectiveToken(token)
+	id, err := s.agent.ResolveToken(secret)
 	if errors.Is(err, agent.ErrACLNotFound) {
 		if s.agent.State().ACLBootstrapIndex() == 0 {
 			return r, errorf(http.StatusForbidden, "ACL system must be bootstrapped before making any requests that require authorization: %s", msgACLNotFound)
@@ -69,22 +75,35 @@ func (s *server) resolveRequest(r *http.Request, token string) (*http.Request, e
 	if err != nil {
 		return r, err
 	}
-	return r.WithContext(&requestIdentity{Context: r.Context(), Identity: id, carried: token != ""}), nil
+	return r.WithContext(&requestIdentity{Context: r.Context(), Identity: id, carried: token != "", secret: secret}), nil
+}
+
+// writer makes the request's Raft writes with its token (none with ACLs
+// off).
+func (s *server) writer(r *http.Request) agent.Writer {
+	if ri, ok := requestIdentityOf(r); ok {
+		return s.agent.As(ri.secret)
+	}
+	return s.agent.As("")
 }
 
 // authorize refuses with Consul's 403 unless the request's token grants
 // want on name of res.
 func authorize(r *http.Request, res acl.Resource, name string, want acl.Access) error {
-	id := identityOf(r)
-	if id == nil || id.Authorizer.Allowed(res, name, want) {
-		return nil
+	if t, ok := checkerOf(r); ok {
+		return t.Need(res, name, want)
 	}
-	return permissionDenied(id, res, name, want)
+	return nil
 }
 
-func permissionDenied(id *agent.Identity, res acl.Resource, name string, want acl.Access) error {
-	e := &acl.PermissionDeniedError{AccessorID: id.AccessorID, Resource: res, Access: want, Name: name}
-	return errorf(http.StatusForbidden, "%s", e.Error())
+// checkerOf is the request's token as the shared write rules (aclcheck)
+// take it; false with ACLs off.
+func checkerOf(r *http.Request) (aclcheck.Token, bool) {
+	id := identityOf(r)
+	if id == nil {
+		return aclcheck.Token{}, false
+	}
+	return id.Checks(), true
 }
 
 // filteredHeader is Consul's header on a list that ACLs shortened.

@@ -104,21 +104,15 @@ func kvDeleteGuard(s *server, r *http.Request) error {
 	if _, recurse := r.URL.Query()["recurse"]; !recurse {
 		return authorize(r, acl.ResourceKey, key, acl.AccessWrite)
 	}
-	id := identityOf(r)
-	if id.Authorizer.KeyWritePrefix(key) {
-		return nil
-	}
-	return permissionDenied(id, acl.ResourceKey, key, acl.AccessWrite)
+	t, _ := checkerOf(r)
+	return t.NeedKeyWritePrefix(key)
 }
 
 // sessionWriteGuard: destroying or renewing a session needs session:write
 // on its node. An unknown session passes: the handler answers for it.
 func sessionWriteGuard(s *server, r *http.Request) error {
-	_, sess, err := s.agent.State().SessionGet(nil, r.PathValue("id"))
-	if err != nil || sess == nil {
-		return err
-	}
-	return authorize(r, acl.ResourceSession, sess.Node, acl.AccessWrite)
+	t, _ := checkerOf(r)
+	return t.SessionByID(s.agent.State(), r.PathValue("id"))
 }
 
 // localServiceGuard: the agent's own service, by ID, needs service:want

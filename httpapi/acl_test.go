@@ -32,9 +32,9 @@ func startACLServer(t *testing.T, defaultPolicy, management string) *testServer 
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, _, anon := a.State().ACLTokenGet(nil, "00000000-0000-0000-0000-000000000002")
+		_, anon, _ := a.State().ACLTokenGet(nil, "00000000-0000-0000-0000-000000000002")
 		_, tok, _ := a.State().ACLTokenBySecret(nil, management)
-		if anon == nil && (management == "" || tok != nil) {
+		if anon != nil && (management == "" || tok != nil) {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -24,7 +24,7 @@ func (s *server) catalogRegister(w http.ResponseWriter, r *http.Request) error {
 	if err := s.authorizeRegistration(r, req); err != nil {
 		return err
 	}
-	if err := s.agent.Register(req); err != nil {
+	if err := s.writer(r).Register(req); err != nil {
 		return err
 	}
 	return writeJSON(w, r, http.StatusOK, true)
@@ -41,7 +41,7 @@ func (s *server) catalogDeregister(w http.ResponseWriter, r *http.Request) error
 	if err := s.authorizeDeregistration(r, req); err != nil {
 		return err
 	}
-	if err := s.agent.Deregister(req); err != nil {
+	if err := s.writer(r).Deregister(req); err != nil {
 		return err
 	}
 	return writeJSON(w, r, http.StatusOK, true)

@@ -61,6 +61,8 @@ func statusOfKind(kind agent.ErrorKind, err error) (int, string) {
 		return http.StatusInternalServerError, "Outcome unknown: the write may or may not have been applied; read before you retry (" + err.Error() + ")"
 	case agent.KindNoLeader:
 		return http.StatusInternalServerError, errNoLeader
+	case agent.KindForbidden:
+		return http.StatusForbidden, err.Error()
 	}
 	// A log write failure (a full disk, say) keeps its text: the cause
 	// matters more than Consul's fixed "No cluster leader" that follows

@@ -160,7 +160,7 @@ func (s *server) kvPut(w http.ResponseWriter, r *http.Request) error {
 		req.Op = op
 		req.DirEnt.Session = session
 	}
-	ok, err := s.agent.KV(req)
+	ok, err := s.writer(r).KV(req)
 	if errors.Is(err, state.ErrLockRefused) {
 		// Consul's clients only read the body; the header says why.
 		w.Header().Set(headerLockRefused, headerSafe(err.Error()))
@@ -261,7 +261,7 @@ func (s *server) kvDelete(w http.ResponseWriter, r *http.Request) error {
 		req.Op = structs.KVDeleteCAS
 		req.DirEnt.ModifyIndex = cas
 	}
-	ok, err := s.agent.KV(req)
+	ok, err := s.writer(r).KV(req)
 	if err != nil {
 		return err
 	}

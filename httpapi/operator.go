@@ -50,7 +50,7 @@ func (s *server) operatorRaftPeerDelete(w http.ResponseWriter, r *http.Request) 
 	if (id == "") == (addr == "") {
 		return badRequest("Must specify either ?id with the server's ID or ?address with IP:port of peer to remove")
 	}
-	if err := s.agent.RemovePeer(id, addr); err != nil {
+	if err := s.writer(r).RemovePeer(id, addr); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)

@@ -48,7 +48,7 @@ func (s *server) operatorAutopilotConfigPut(w http.ResponseWriter, r *http.Reque
 	if time.Duration(c.LastContactThreshold) < 0 || time.Duration(c.ServerStabilizationTime) < 0 {
 		return badRequest("LastContactThreshold and ServerStabilizationTime must not be negative")
 	}
-	ok, err := s.agent.SetAutopilotConfiguration(c, cas, casIndex)
+	ok, err := s.writer(r).SetAutopilotConfiguration(c, cas, casIndex)
 	if err != nil {
 		return err
 	}

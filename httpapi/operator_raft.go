@@ -8,7 +8,7 @@ func (s *server) operatorRaftTransferLeader(w http.ResponseWriter, r *http.Reque
 	if err := s.checkWriteDatacenter(r); err != nil {
 		return err
 	}
-	if err := s.agent.TransferLeader(r.URL.Query().Get("id")); err != nil {
+	if err := s.writer(r).TransferLeader(r.URL.Query().Get("id")); err != nil {
 		return err
 	}
 	return writeJSON(w, r, http.StatusOK, struct{ Success bool }{true})

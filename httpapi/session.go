@@ -185,7 +185,7 @@ func (s *server) sessionCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := authorize(r, acl.ResourceSession, node, acl.AccessWrite); err != nil {
 		return err
 	}
-	id, err := s.agent.SessionCreate(sess)
+	id, err := s.writer(r).SessionCreate(sess)
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func (s *server) sessionDestroy(w http.ResponseWriter, r *http.Request) error {
 	if id == "" {
 		return badRequest("Missing session")
 	}
-	if err := s.agent.SessionDestroy(id); err != nil {
+	if err := s.writer(r).SessionDestroy(id); err != nil {
 		return err
 	}
 	return writeJSON(w, r, http.StatusOK, true)
@@ -216,7 +216,7 @@ func (s *server) sessionRenew(w http.ResponseWriter, r *http.Request) error {
 	if id == "" {
 		return badRequest("Missing session")
 	}
-	sess, err := s.agent.SessionRenew(id)
+	sess, err := s.writer(r).SessionRenew(id)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func (s *server) snapshotRestore(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkWriteDatacenter(r); err != nil {
 		return err
 	}
-	if err := s.agent.SnapshotRestore(r.Body); err != nil {
+	if err := s.writer(r).SnapshotRestore(r.Body); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)

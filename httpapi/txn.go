@@ -167,7 +167,7 @@ func (s *server) txn(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	resp, err := s.agent.Txn(ops)
+	resp, err := s.writer(r).Txn(ops)
 	if err != nil {
 		return err
 	}

@@ -124,3 +124,11 @@ func decodeCommand(buf []byte) (CommandType, structs.RequestID, any, error) {
 	}
 	return t, id, req, nil
 }
+
+// DecodeCommand is an encoded command's type and request (the request
+// type its handle names), for a server that checks a forwarded write
+// before it applies it.
+func DecodeCommand(buf []byte) (CommandType, any, error) {
+	t, _, req, err := decodeCommand(buf)
+	return t, req, err
+}

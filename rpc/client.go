@@ -117,6 +117,11 @@ func (p *Pool) Operator(ctx context.Context, addr string, req *OperatorRequest) 
 	return invoke[OperatorResponse](ctx, p, addr, "Operator", req)
 }
 
+// ResolveToken asks the server at addr what a token is.
+func (p *Pool) ResolveToken(ctx context.Context, addr string, req *ResolveTokenRequest) (*ResolveTokenResponse, error) {
+	return invoke[ResolveTokenResponse](ctx, p, addr, "ResolveToken", req)
+}
+
 // Subscribe opens the replication stream on the server at addr and calls
 // recv for every update until ctx ends, the stream breaks or recv fails.
 func (p *Pool) Subscribe(ctx context.Context, addr string, req *SubscribeRequest, recv func(*Update) error) error {

@@ -18,9 +18,15 @@ type Error struct {
 // ApplyRequest carries one encoded Raft command towards the leader. Hops
 // counts forwards so that servers with stale leader information cannot
 // bounce a request between them.
+//
+// Token is the SecretID the write was made with (the agent's own token
+// for its internal writes): the leader resolves it against its own ACL
+// state and checks the command before applying it. Older agents send
+// none, which is the anonymous token.
 type ApplyRequest struct {
 	Command []byte
-	Hops    int `json:",omitempty"`
+	Hops    int    `json:",omitempty"`
+	Token   string `json:",omitempty"`
 }
 
 // ApplyResponse is the leader's FSM result (JSON of the command's result
@@ -48,9 +54,13 @@ type ReadIndexResponse struct {
 
 // RenewSessionRequest resets a session's TTL timer, which runs on the
 // leader.
+//
+// Token is the SecretID of the request: the leader checks session:write
+// on the session's node.
 type RenewSessionRequest struct {
-	ID   string
-	Hops int `json:",omitempty"`
+	ID    string
+	Hops  int    `json:",omitempty"`
+	Token string `json:",omitempty"`
 }
 
 // RenewSessionResponse says whether the session exists.
@@ -118,11 +128,15 @@ type RaftServer struct {
 // "transfer-leader" hands leadership to ID (or any), "autopilot-config"
 // answers the autopilot configuration. Ops
 // "local-configuration" and "local-stats" are answered by the server asked.
+//
+// Token is the SecretID of the request: the leader checks operator:write
+// on it for the commands that change the configuration.
 type OperatorRequest struct {
 	Op      string
 	ID      string `json:",omitempty"`
 	Address string `json:",omitempty"`
 	Hops    int    `json:",omitempty"`
+	Token   string `json:",omitempty"`
 }
 
 // OperatorResponse is the configuration (with its Raft index) or the error.
@@ -132,4 +146,20 @@ type OperatorResponse struct {
 	Error   *Error `json:",omitempty"`
 	// Autopilot answers "autopilot-config" (agent/operator.go).
 	Autopilot *structs.AutopilotConfig `json:",omitempty"`
+}
+
+// ResolveTokenRequest asks a server what a token is: a client agent, which
+// keeps no ACL state of its own to trust, resolves tokens so and caches
+// the answer for token_ttl.
+type ResolveTokenRequest struct {
+	Token string
+}
+
+// ResolveTokenResponse is the token's row and the policies it links
+// (directly and through its roles), which the client compiles; or the
+// error ("acl-not-found" for a token that does not exist or expired).
+type ResolveTokenResponse struct {
+	Token    *structs.ACLToken    `json:",omitempty"`
+	Policies []*structs.ACLPolicy `json:",omitempty"`
+	Error    *Error               `json:",omitempty"`
 }

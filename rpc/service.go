@@ -17,6 +17,7 @@ type Backend interface {
 	ReadIndex(ctx context.Context, req *ReadIndexRequest) *ReadIndexResponse
 	RenewSession(ctx context.Context, req *RenewSessionRequest) *RenewSessionResponse
 	Operator(ctx context.Context, req *OperatorRequest) *OperatorResponse
+	ResolveToken(ctx context.Context, req *ResolveTokenRequest) *ResolveTokenResponse
 	// Subscribe streams updates after req.Index until ctx ends or send
 	// fails.
 	Subscribe(ctx context.Context, req *SubscribeRequest, send func(*Update) error) error
@@ -68,6 +69,7 @@ var serviceDesc = grpc.ServiceDesc{
 		unary("ReadIndex", Backend.ReadIndex),
 		unary("RenewSession", Backend.RenewSession),
 		unary("Operator", Backend.Operator),
+		unary("ResolveToken", Backend.ResolveToken),
 	},
 	Streams: []grpc.StreamDesc{{
 		StreamName:    "Subscribe",

@@ -71,6 +71,10 @@ func (b *testBackend) RenewSession(ctx context.Context, req *RenewSessionRequest
 	return &RenewSessionResponse{}
 }
 
+func (b *testBackend) ResolveToken(context.Context, *ResolveTokenRequest) *ResolveTokenResponse {
+	return &ResolveTokenResponse{Error: &Error{Kind: "acl-not-found", Message: "ACL not found"}}
+}
+
 func (b *testBackend) Operator(ctx context.Context, req *OperatorRequest) *OperatorResponse {
 	b.record(req)
 	if b.operator != nil {

@@ -101,7 +101,14 @@ func (c *Client) Apply(ctx context.Context, cmd []byte) (any, uint64, error) {
 func (c *Client) ReadIndex() (uint64, error) { return c.fwd.ReadIndex(0) }
 
 // RenewSession renews a session on the leader, through a server.
-func (c *Client) RenewSession(id string) (*structs.Session, error) { return c.fwd.RenewSession(id, 0) }
+func (c *Client) RenewSession(id, token string) (*structs.Session, error) {
+	return c.fwd.RenewSession(id, token, 0)
+}
+
+// ResolveToken asks a server what a token is.
+func (c *Client) ResolveToken(secret string) (*structs.ACLToken, []*structs.ACLPolicy, error) {
+	return c.fwd.ResolveToken(secret)
+}
 
 // Operator runs a Raft operator command on the leader, through a server.
 func (c *Client) Operator(req *rpc.OperatorRequest) (*rpc.OperatorResponse, error) {

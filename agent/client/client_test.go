@@ -90,7 +90,7 @@ func TestClientForwardsAndReplicates(t *testing.T) {
 	if err != nil || len(resp.Servers) != 1 || resp.Servers[0].Node != "srv" || !resp.Servers[0].Leader {
 		t.Errorf("configuration through the server: %+v, %v", resp, err)
 	}
-	if sess, err := c.RenewSession(uuid.NewString()); sess != nil || err != nil {
+	if sess, err := c.RenewSession(uuid.NewString(), ""); sess != nil || err != nil {
 		t.Errorf("renew of an unknown session: %+v, %v", sess, err)
 	}
 

@@ -3,6 +3,8 @@ package cluster
 import (
 	"errors"
 
+	"github.com/coredns-coord/coredns-coord/acl"
+
 	"github.com/coredns-coord/coredns-coord/raftstore"
 	"github.com/coredns-coord/coredns-coord/rpc"
 	"github.com/coredns-coord/coredns-coord/state"
@@ -41,6 +43,8 @@ const (
 	KindConflict
 	// KindUndecodable: a command this binary cannot decode.
 	KindUndecodable
+	// KindForbidden: the token may not do it, or does not exist (403).
+	KindForbidden
 	// KindInternal: anything else.
 	KindInternal
 )
@@ -81,6 +85,8 @@ var sentinels = []Sentinel{
 	{raftstore.ErrUndecodable, "undecodable", KindUndecodable},
 	{raftstore.ErrBadArchive, "bad-archive", KindInvalid},
 	{raftstore.ErrLogWrite, "log-write", KindLogWrite},
+	{acl.ErrPermissionDenied, "permission-denied", KindForbidden},
+	{acl.ErrNotFound, "acl-not-found", KindForbidden},
 }
 
 // Sentinels lists the errors that cross the wire, in wire order.

@@ -50,6 +50,8 @@ type Forwarder struct {
 	local  Local // nil on a client
 	// send replaces pool.Apply when set: tests inject faults there.
 	send atomic.Pointer[ApplyFunc]
+	// authorize checks forwarded writes on the leader (nil: ACLs off).
+	authorize Authorize
 }
 
 // NewForwarder forwards through pool to target() ("" when no target is
@@ -141,6 +143,11 @@ var (
 // else to the forward target (forwarded says so).
 func (f *Forwarder) applyAttempt(ctx context.Context, buf []byte, hops int) (res any, idx uint64, forwarded bool, err error) {
 	if f.local != nil && f.local.IsLeader() {
+		if tok := tokenOf(ctx); tok.forwarded && f.authorize != nil {
+			if err := f.authorize(tok.secret, buf); err != nil {
+				return nil, 0, false, err
+			}
+		}
 		res, idx, err = f.local.ApplyEncoded(ctx, buf)
 		return res, idx, false, err
 	}
@@ -164,7 +171,7 @@ func (f *Forwarder) forwardApply(ctx context.Context, addr string, buf []byte, h
 	if s := f.send.Load(); s != nil {
 		send = *s
 	}
-	resp, err := send(callCtx, addr, &rpc.ApplyRequest{Command: buf, Hops: hops + 1})
+	resp, err := send(callCtx, addr, &rpc.ApplyRequest{Command: buf, Hops: hops + 1, Token: tokenOf(ctx).secret})
 	forwardDuration.WithLabelValues("apply").Observe(time.Since(start).Seconds())
 	if err != nil {
 		if rpc.NotSent(err) {
@@ -288,10 +295,10 @@ func (f *Forwarder) ReadIndex(hops int) (uint64, error) {
 }
 
 // RenewSession asks the leader, which runs the TTL timers, to renew one.
-func (f *Forwarder) RenewSession(id string, hops int) (*structs.Session, error) {
+func (f *Forwarder) RenewSession(id, token string, hops int) (*structs.Session, error) {
 	var s *structs.Session
 	err := f.forward(hops, "renew-session", func(ctx context.Context, addr string) error {
-		resp, err := f.pool.RenewSession(ctx, addr, &rpc.RenewSessionRequest{ID: id, Hops: hops + 1})
+		resp, err := f.pool.RenewSession(ctx, addr, &rpc.RenewSessionRequest{ID: id, Hops: hops + 1, Token: token})
 		if err != nil {
 			return err
 		}
@@ -349,4 +356,36 @@ func Apply[Req, Res any](send func(buf []byte) (any, error), cmd raftstore.Comma
 		return none, err
 	}
 	return cmd.Result(res)
+}
+
+// resolveTokenTime bounds a token resolution: when no server answers in
+// it, the client's down_policy decides (not the hold time of a write).
+const resolveTokenTime = 2 * time.Second
+
+// ResolveToken asks a server what a token is. A server's answer (the token
+// or acl.ErrNotFound) is final; when none answers it is ErrNoLeader.
+func (f *Forwarder) ResolveToken(secret string) (*structs.ACLToken, []*structs.ACLPolicy, error) {
+	deadline := time.Now().Add(resolveTokenTime)
+	backoff := 50 * time.Millisecond
+	last := errNoTarget
+	for time.Now().Before(deadline) {
+		if addr := f.target(); addr != "" {
+			ctx, cancel := context.WithDeadline(f.ctx, deadline)
+			resp, err := f.pool.ResolveToken(ctx, addr, &rpc.ResolveTokenRequest{Token: secret})
+			cancel()
+			if err == nil {
+				forwardedTotal.WithLabelValues("resolve-token").Inc()
+				return resp.Token, resp.Policies, FromWire(resp.Error)
+			}
+			last = err
+		}
+		select {
+		case <-f.ctx.Done():
+			return nil, nil, ErrNoLeader
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+	forwardErrors.WithLabelValues("resolve-token").Inc()
+	return nil, nil, fmt.Errorf("%w: resolve token: %v", ErrNoLeader, last)
 }

@@ -41,7 +41,9 @@ type Role interface {
 	ReadIndex() (uint64, error)
 	// RenewSession resets a session's TTL timer on the leader; nil when
 	// the session does not exist.
-	RenewSession(id string) (*structs.Session, error)
+	// token is the request's SecretID (session:write on the session's
+	// node, checked by the leader when it comes over the server port).
+	RenewSession(id, token string) (*structs.Session, error)
 	// Operator runs a Raft operator command on the leader.
 	Operator(req *rpc.OperatorRequest) (*rpc.OperatorResponse, error)
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/coredns-coord/coredns-coord/acl"
 	"github.com/coredns-coord/coredns-coord/agent/cluster"
 	"github.com/coredns-coord/coredns-coord/raftstore"
 	"github.com/coredns-coord/coredns-coord/rpc"
@@ -20,7 +21,7 @@ var _ rpc.Backend = rpcBackend{}
 // Apply forwards or applies a command for another agent. ctx carries that
 // agent's deadline, so this hop stops re-sending when it does.
 func (b rpcBackend) Apply(ctx context.Context, req *rpc.ApplyRequest) *rpc.ApplyResponse {
-	res, idx, err := b.s.fwd.Apply(ctx, req.Command, req.Hops)
+	res, idx, err := b.s.fwd.Apply(cluster.Forwarded(ctx, req.Token), req.Command, req.Hops)
 	if err != nil {
 		return &rpc.ApplyResponse{Error: cluster.ToWire(err)}
 	}
@@ -40,7 +41,7 @@ func (b rpcBackend) ReadIndex(_ context.Context, req *rpc.ReadIndexRequest) *rpc
 }
 
 func (b rpcBackend) RenewSession(_ context.Context, req *rpc.RenewSessionRequest) *rpc.RenewSessionResponse {
-	session, err := b.s.renewSession(req.ID, req.Hops)
+	session, err := b.s.renewSession(req.ID, req.Token, req.Hops, true)
 	return &rpc.RenewSessionResponse{Session: session, Error: cluster.ToWire(err)}
 }
 
@@ -57,6 +58,18 @@ func (b rpcBackend) Operator(_ context.Context, req *rpc.OperatorRequest) *rpc.O
 		return &rpc.OperatorResponse{Error: cluster.ToWire(err)}
 	}
 	return resp
+}
+
+// ResolveToken answers what a token is, for a client agent.
+func (b rpcBackend) ResolveToken(_ context.Context, req *rpc.ResolveTokenRequest) *rpc.ResolveTokenResponse {
+	if b.s.cfg.ResolveToken == nil {
+		return &rpc.ResolveTokenResponse{Error: cluster.ToWire(acl.ErrNotFound)}
+	}
+	tok, policies, err := b.s.cfg.ResolveToken(req.Token)
+	if err != nil {
+		return &rpc.ResolveTokenResponse{Error: cluster.ToWire(err)}
+	}
+	return &rpc.ResolveTokenResponse{Token: tok, Policies: policies}
 }
 
 // Streaming: at most subscribeBatch commands (and about subscribeBytes)

@@ -47,6 +47,14 @@ func (s *Server) Operator(req *rpc.OperatorRequest) (*rpc.OperatorResponse, erro
 	case cluster.OpAutopilotHealth:
 		servers, err := s.autopilotHealth()
 		return &rpc.OperatorResponse{Servers: servers}, err
+	case cluster.OpRemovePeer, cluster.OpTransferLeader:
+		if s.cfg.AuthorizeOperator != nil {
+			if err := s.cfg.AuthorizeOperator(req.Token); err != nil {
+				return nil, err
+			}
+		}
+	}
+	switch req.Op {
 	case cluster.OpRemovePeer:
 		if req.ID == s.raft.ID() || (req.ID == "" && req.Address == s.cfg.Addr) {
 			return nil, errors.New("agent: the leader cannot remove itself; transfer leadership or stop it first")

@@ -53,6 +53,18 @@ type Config struct {
 	// TLS, when set, secures the server port: TLS accepted (demanded
 	// under verify_incoming) and used to dial (verify_outgoing).
 	TLS *tlsutil.Configurator
+	// Authorize checks a write another agent forwarded before this
+	// server, leading, applies it (nil: ACLs off).
+	Authorize cluster.Authorize
+	// ResolveToken answers a client's token resolution from this
+	// server's ACL state (nil: ACLs off, every token "ACL not found").
+	ResolveToken func(secret string) (*structs.ACLToken, []*structs.ACLPolicy, error)
+	// AuthorizeOperator checks operator:write on the token of a Raft
+	// operator command that changes the configuration (nil: ACLs off).
+	AuthorizeOperator func(secret string) error
+	// AuthorizeSession checks session:write on a session's node for a
+	// renewal another agent forwarded (nil: ACLs off).
+	AuthorizeSession func(secret, id string) error
 }
 
 // Server is a running server role.
@@ -109,6 +121,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		bootstrapWake:  make(chan struct{}, 1),
 	}
 	s.fwd = cluster.NewForwarder(ctx, rpc.NewPool(cfg.SourceIP, cfg.TLS), s.target, node)
+	s.fwd.SetAuthorize(cfg.Authorize)
 	s.sessions.expire = s.expireSession
 	return s, nil
 }
@@ -216,7 +229,10 @@ func (s *Server) readIndex(hops int) (uint64, error) {
 }
 
 // RenewSession resets a session's TTL timer on the leader.
-func (s *Server) RenewSession(id string) (*structs.Session, error) { return s.renewSession(id, 0) }
+// A renewal made on this server was checked by its HTTP API already.
+func (s *Server) RenewSession(id, token string) (*structs.Session, error) {
+	return s.renewSession(id, token, 0, false)
+}
 
 // MemberChanged wakes the leader's reconciliation and a bootstrap attempt.
 func (s *Server) MemberChanged(gossip.Member) {

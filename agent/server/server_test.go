@@ -82,7 +82,7 @@ func TestLeaderAnswersItself(t *testing.T) {
 	if ri, err := s.ReadIndex(); err != nil || ri < idx {
 		t.Errorf("read index %d, %v; want at least %d", ri, err, idx)
 	}
-	if sess, err := s.RenewSession(uuid.NewString()); sess != nil || err != nil {
+	if sess, err := s.RenewSession(uuid.NewString(), ""); sess != nil || err != nil {
 		t.Errorf("renew of an unknown session: %+v, %v; want nil, nil", sess, err)
 	}
 

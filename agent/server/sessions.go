@@ -126,10 +126,16 @@ func (s *Server) syncSessionTimers() <-chan struct{} {
 }
 
 // renewSession resets a session's TTL timer on the leader, which runs the
-// timers; anywhere else it is forwarded there.
-func (s *Server) renewSession(id string, hops int) (*structs.Session, error) {
+// timers; anywhere else it is forwarded there. The leader checks a
+// renewal that came over the server port (forwarded) with its token.
+func (s *Server) renewSession(id, token string, hops int, forwarded bool) (*structs.Session, error) {
 	if !s.raft.IsLeader() {
-		return s.fwd.RenewSession(id, hops)
+		return s.fwd.RenewSession(id, token, hops)
+	}
+	if forwarded && s.cfg.AuthorizeSession != nil {
+		if err := s.cfg.AuthorizeSession(token, id); err != nil {
+			return nil, err
+		}
 	}
 	_, sess, err := s.State().SessionGet(nil, id)
 	if err != nil || sess == nil {

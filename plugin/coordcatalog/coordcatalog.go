@@ -10,6 +10,7 @@ import (
 
 	"github.com/coredns/coredns/plugin"
 
+	"github.com/coredns-coord/coredns-coord/acl"
 	"github.com/coredns-coord/coredns-coord/state"
 )
 
@@ -47,6 +48,9 @@ type CoordCatalog struct {
 	metaTXT bool
 
 	cache *instanceCache
+	// authz is what the DNS token may read (nil, or a nil answer: ACLs
+	// off, everything).
+	authz func() *acl.Authorizer
 }
 
 // Name implements plugin.Handler; ready and prometheus find us by it.
@@ -77,6 +81,15 @@ func (s *startedAgent) State() *state.Store { return s.agent().State() }
 func (s *startedAgent) Ready() bool {
 	a := s.agent()
 	return a != nil && a.Ready()
+}
+
+// DNSAuthorizer is what the agent's DNS token may read; nil before the
+// agent started or with ACLs off.
+func (s *startedAgent) DNSAuthorizer() *acl.Authorizer {
+	if a, ok := s.agent().(interface{ DNSAuthorizer() *acl.Authorizer }); ok {
+		return a.DNSAuthorizer()
+	}
+	return nil
 }
 
 func (s *startedAgent) CaughtUp() bool {

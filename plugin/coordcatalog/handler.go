@@ -8,6 +8,8 @@ import (
 	"github.com/coredns/coredns/plugin/metrics"
 	"github.com/coredns/coredns/request"
 	"github.com/miekg/dns"
+
+	"github.com/coredns-coord/coredns-coord/acl"
 )
 
 // ServeDNS answers names inside the zone from the local catalog replica and
@@ -75,6 +77,7 @@ func (c *CoordCatalog) answer(state request.Request, zone string, m *dns.Msg) (i
 		return dns.RcodeNameError, nil
 	}
 	qname, qtype := state.QName(), state.QType()
+	authz := c.dnsAuthorizer()
 	switch q.kind {
 	case kindApex:
 		c.apex(zone, qtype, m)
@@ -83,7 +86,7 @@ func (c *CoordCatalog) answer(state request.Request, zone string, m *dns.Msg) (i
 		if err != nil {
 			return 0, err
 		}
-		if node == nil {
+		if node == nil || (authz != nil && !authz.Allowed(acl.ResourceNode, node.Node, acl.AccessRead)) {
 			return dns.RcodeNameError, nil
 		}
 		c.nodeAnswer(state, node, m)
@@ -92,7 +95,7 @@ func (c *CoordCatalog) answer(state request.Request, zone string, m *dns.Msg) (i
 			m.Answer = append(m.Answer, rr)
 		}
 	case kindService:
-		set, err := c.cache.get(c.store(), instanceKey{service: q.name, tag: q.tag, zone: zone}, c.datacenter, c.onlyPassing)
+		set, err := c.cache.get(c.store(), instanceKey{service: q.name, tag: q.tag, zone: zone}, c.datacenter, c.onlyPassing, authz)
 		if err != nil {
 			return 0, err
 		}
@@ -102,6 +105,14 @@ func (c *CoordCatalog) answer(state request.Request, zone string, m *dns.Msg) (i
 		c.serviceAnswer(state, qname, qtype, set, m)
 	}
 	return dns.RcodeSuccess, nil
+}
+
+// dnsAuthorizer is what the DNS token may read, nil with ACLs off.
+func (c *CoordCatalog) dnsAuthorizer() *acl.Authorizer {
+	if c.authz == nil {
+		return nil
+	}
+	return c.authz()
 }
 
 // apex answers SOA and NS at the zone apex; the name servers are the

@@ -102,7 +102,7 @@ func BenchmarkCacheMiss(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		c := newInstanceCache()
-		if _, err := c.get(s, key, "dc1", false); err != nil {
+		if _, err := c.get(s, key, "dc1", false, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -127,4 +127,19 @@ func BenchmarkParseName(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		parseName("_web._v1.service.dc1.consul.", "consul.")
 	}
+}
+
+// BenchmarkServeDNSACL is the answer path with ACLs off and on (default
+// deny, a dns token that reads the service and its nodes, resolved by a
+// real agent): the goal is the same allocations per answer.
+func BenchmarkServeDNSACL(b *testing.B) {
+	a, on := startACLAgent(b, "dns-secret", "web-node")
+	off := newTestPlugin(a.State())
+	queries := map[string]*dns.Msg{
+		"service-A":   edns(new(dns.Msg).SetQuestion("web.service.consul.", dns.TypeA)),
+		"service-SRV": edns(new(dns.Msg).SetQuestion("web.service.consul.", dns.TypeSRV)),
+		"node-A":      edns(new(dns.Msg).SetQuestion("web-node.node.consul.", dns.TypeA)),
+	}
+	b.Run("acl-off", func(b *testing.B) { benchQueries(b, off, queries, false) })
+	b.Run("acl-on", func(b *testing.B) { benchQueries(b, on, queries, false) })
 }

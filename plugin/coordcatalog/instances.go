@@ -6,6 +6,8 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/coredns-coord/coredns-coord/acl"
+
 	"github.com/coredns-coord/coredns-coord/state"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
@@ -37,6 +39,10 @@ type instanceCache struct {
 	mu    sync.RWMutex
 	index uint64
 	sets  map[instanceKey]*instanceSet
+	// authz is the DNS token's authorizer the sets were filtered with
+	// (nil: ACLs off); another one (the ACL tables or the token changed)
+	// drops everything too.
+	authz *acl.Authorizer
 	// addrs answers PTR queries; built for catalog index addrsIndex.
 	addrs      addrIndex
 	addrsIndex uint64
@@ -53,11 +59,11 @@ type instanceKey struct {
 }
 
 // get returns the instances for key, computing them on a miss.
-func (c *instanceCache) get(store *state.Store, key instanceKey, dc string, onlyPassing bool) (*instanceSet, error) {
+func (c *instanceCache) get(store *state.Store, key instanceKey, dc string, onlyPassing bool, authz *acl.Authorizer) (*instanceSet, error) {
 	idx := store.CatalogIndex()
 	c.mu.RLock()
 	set, ok := c.sets[key]
-	fresh := c.index == idx
+	fresh := c.index == idx && c.authz == authz
 	c.mu.RUnlock()
 	if ok && fresh {
 		cacheHits.Inc()
@@ -73,16 +79,36 @@ func (c *instanceCache) get(store *state.Store, key instanceKey, dc string, only
 	if err != nil {
 		return nil, err
 	}
-	set = buildInstanceSet(nodes, dc, key.zone, onlyPassing)
+	set = buildInstanceSet(readableInstances(authz, key.service, nodes), dc, key.zone, onlyPassing)
 
 	c.mu.Lock()
-	if c.index != idx || len(c.sets) >= maxCachedSets {
+	if c.index != idx || c.authz != authz || len(c.sets) >= maxCachedSets {
 		c.sets = map[instanceKey]*instanceSet{}
-		c.index = idx
+		c.index, c.authz = idx, authz
 	}
 	c.sets[key] = set
 	c.mu.Unlock()
 	return set, nil
+}
+
+// readableInstances keeps the instances the DNS token may read, as
+// Consul: none without service:read on the name (the name is then
+// NXDOMAIN, as if absent), and of the rest those whose node it may read.
+// A nil authz (ACLs off) keeps all.
+func readableInstances(authz *acl.Authorizer, service string, nodes []*structs.CheckServiceNode) []*structs.CheckServiceNode {
+	if authz == nil {
+		return nodes
+	}
+	if !authz.Allowed(acl.ResourceService, service, acl.AccessRead) {
+		return nil
+	}
+	kept := nodes[:0:0]
+	for _, csn := range nodes {
+		if authz.Allowed(acl.ResourceNode, csn.Node.Node, acl.AccessRead) {
+			kept = append(kept, csn)
+		}
+	}
+	return kept
 }
 
 // healthy applies Consul's DNS health rule to an instance's aggregated

@@ -3,10 +3,13 @@ package coordcatalog
 import (
 	"context"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/request"
 	"github.com/miekg/dns"
+
+	"github.com/coredns-coord/coredns-coord/acl"
 )
 
 // serveReverse answers a PTR query for an address the catalog knows; every
@@ -21,6 +24,7 @@ func (c *CoordCatalog) serveReverse(ctx context.Context, state request.Request, 
 	if err != nil {
 		return dns.RcodeServerFailure, plugin.Error(c.Name(), err)
 	}
+	names = readableNames(c.dnsAuthorizer(), names)
 	if len(names) == 0 {
 		return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
 	}
@@ -30,6 +34,39 @@ func (c *CoordCatalog) serveReverse(ctx context.Context, state request.Request, 
 	countResponse(ctx, state, dns.RcodeSuccess)
 	w.WriteMsg(m)
 	return dns.RcodeSuccess, nil
+}
+
+// readableNames keeps the PTR targets the DNS token may read: a node name
+// needs node:read, a service name service:read. It copies only when it
+// drops one (nil authz: ACLs off, all).
+func readableNames(authz *acl.Authorizer, names []string) []string {
+	if authz == nil {
+		return names
+	}
+	for i, name := range names {
+		if readableName(authz, name) {
+			continue
+		}
+		kept := append(make([]string, 0, len(names)-1), names[:i]...)
+		for _, rest := range names[i+1:] {
+			if readableName(authz, rest) {
+				kept = append(kept, rest)
+			}
+		}
+		return kept
+	}
+	return names
+}
+
+func readableName(authz *acl.Authorizer, name string) bool {
+	label, rest, _ := strings.Cut(name, ".")
+	switch {
+	case strings.HasPrefix(rest, "node."):
+		return authz.Allowed(acl.ResourceNode, label, acl.AccessRead)
+	case strings.HasPrefix(rest, "service."):
+		return authz.Allowed(acl.ResourceService, label, acl.AccessRead)
+	}
+	return true
 }
 
 // ptrAnswer fills m with the PTR records of names in random order, as many

@@ -52,6 +52,7 @@ func setup(c *caddy.Controller) error {
 		store:        started.State,
 		ready:        started.Ready,
 		caughtUp:     started.CaughtUp,
+		authz:        started.DNSAuthorizer,
 		datacenter:   opts.agent.Datacenter,
 		self:         opts.agent.NodeName,
 		nodeTTL:      uint32(opts.nodeTTL / time.Second),
