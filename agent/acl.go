@@ -161,6 +161,14 @@ func tokenAndPolicies(st *state.Store, secret string) (*structs.ACLToken, []*str
 }
 
 func (a *Agent) checkForwardedWrite(secret string, cmd []byte) error {
+	// A re-send of a write already applied gets its first result, which
+	// was checked when it was applied: checking again could answer 403
+	// for a write that happened (its token revoked in between).
+	if reqID, ok := raftstore.RequestIDOf(cmd); ok {
+		if _, applied := a.State().RequestResult(reqID); applied {
+			return nil
+		}
+	}
 	id, err := a.resolveSecret(a.secretOrAnonymous(secret))
 	if err != nil {
 		return err

@@ -127,6 +127,20 @@ func TestForwardedWriteChecked(t *testing.T) {
 	if _, e, _ := leader.State().KVGet(nil, "other/x"); e == nil {
 		t.Fatal("the management token's write did not land")
 	}
+	// A re-send of a write that was applied (its answer lost) gets its
+	// first result, even when its token was revoked in between: the write
+	// happened, and a 403 would say it did not.
+	once := kv("app/once")
+	if resp := send("sapp", once); resp.Error != nil {
+		t.Fatalf("first send: %+v", resp.Error)
+	}
+	writeACL(t, leader, &structs.ACLRequest{Op: structs.ACLTokenDelete, ID: "aapp"})
+	if resp := send("sapp", once); resp.Error != nil {
+		t.Errorf("re-send of an applied write after its token was deleted: %+v, want its first result", resp.Error)
+	}
+	if resp := send("sapp", kv("app/new")); resp.Error == nil || resp.Error.Kind != "acl-not-found" {
+		t.Errorf("a new write with the deleted token: %+v, want acl-not-found", resp.Error)
+	}
 }
 
 // A client agent's writes carry the request's token to the leader, and a

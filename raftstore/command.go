@@ -132,3 +132,14 @@ func DecodeCommand(buf []byte) (CommandType, any, error) {
 	t, _, req, err := decodeCommand(buf)
 	return t, req, err
 }
+
+// RequestIDOf is the request ID an encoded command carries; false for an
+// entry written before request IDs, or one too short to hold one.
+func RequestIDOf(buf []byte) (structs.RequestID, bool) {
+	var id structs.RequestID
+	if len(buf) < framedHeader || buf[0]&framedFlag == 0 {
+		return id, false
+	}
+	copy(id[:], buf[1:framedHeader])
+	return id, true
+}
