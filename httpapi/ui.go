@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-memdb"
 
 	"github.com/coredns-coord/coredns-coord/acl"
+	"github.com/coredns-coord/coredns-coord/state"
 	"github.com/coredns-coord/coredns-coord/structs"
 	"github.com/coredns-coord/coredns-coord/ui"
 )
@@ -101,17 +102,12 @@ func (s *server) uiServices(w http.ResponseWriter, r *http.Request) error {
 	st := s.agent.State()
 	dc := s.agent.Config().Datacenter
 	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, []*serviceSummary, error) {
-		idx, instances, err := st.AllServiceNodes(ws)
+		f := newUIFilter(r)
+		defer f.mark(w)
+		idx, instances, checks, err := instancesAndChecks(st, ws, f)
 		if err != nil {
 			return 0, nil, err
 		}
-		cidx, checks, err := st.ChecksInState(ws, structs.HealthAny)
-		if err != nil {
-			return 0, nil, err
-		}
-		var hidden bool
-		instances, hidden = readableOnly(w, r, instances, readableServiceNode)
-		checks, _ = readableOnly(w, r, checks, readableCheck, hidden)
 		byOwner := checksByOwner(checks)
 		byName := map[string]*serviceSummary{}
 		for _, sn := range instances {
@@ -146,7 +142,7 @@ func (s *server) uiServices(w http.ResponseWriter, r *http.Request) error {
 			out = append(out, sum)
 		}
 		slices.SortFunc(out, func(a, b *serviceSummary) int { return strings.Compare(a.Name, b.Name) })
-		return max(idx, cidx), out, nil
+		return idx, out, nil
 	})
 }
 
@@ -178,22 +174,17 @@ func (s *server) uiNodes(w http.ResponseWriter, r *http.Request) error {
 	}
 	st := s.agent.State()
 	return serveQuery(s, w, r, opts, func(ws memdb.WatchSet) (uint64, []nodeSummary, error) {
+		f := newUIFilter(r)
+		defer f.mark(w)
 		nidx, nodes, err := st.Nodes(ws)
 		if err != nil {
 			return 0, nil, err
 		}
-		sidx, instances, err := st.AllServiceNodes(ws)
+		nodes = keepReadable(f, nodes, readableNode)
+		idx, instances, checks, err := instancesAndChecks(st, ws, f)
 		if err != nil {
 			return 0, nil, err
 		}
-		cidx, checks, err := st.ChecksInState(ws, structs.HealthAny)
-		if err != nil {
-			return 0, nil, err
-		}
-		var hidden bool
-		nodes, hidden = readableOnly(w, r, nodes, readableNode)
-		instances, hidden = readableOnly(w, r, instances, readableServiceNode, hidden)
-		checks, _ = readableOnly(w, r, checks, readableCheck, hidden)
 		services := map[string][]*structs.NodeService{}
 		for _, sn := range instances {
 			k := strings.ToLower(sn.Node)
@@ -216,21 +207,49 @@ func (s *server) uiNodes(w http.ResponseWriter, r *http.Request) error {
 			}
 			out = append(out, sum)
 		}
-		return max(nidx, sidx, cidx), out, nil
+		return max(nidx, idx), out, nil
 	})
 }
 
-// readableOnly keeps the items the request's token may read, as the
-// catalog and health lists do (nothing to do with ACLs off). It marks the
-// response filtered when it, or an earlier call (hiddenBefore), dropped
-// something, and reports whether anything is hidden so far.
-func readableOnly[T any](w http.ResponseWriter, r *http.Request, items []T, readable func(*acl.Authorizer, T) bool, hiddenBefore ...bool) ([]T, bool) {
-	ri, ok := requestIdentityOf(r)
-	if !ok {
-		return items, false
+// instancesAndChecks is what both summaries are built from: every service
+// instance and every check the request's token may read, and the index
+// of the newer of the two tables.
+func instancesAndChecks(st *state.Store, ws memdb.WatchSet, f *uiFilter) (uint64, []*structs.ServiceNode, structs.HealthChecks, error) {
+	idx, instances, err := st.AllServiceNodes(ws)
+	if err != nil {
+		return 0, nil, nil, err
 	}
-	kept := filterReadable(ri.Authorizer, items, readable)
-	hidden := len(kept) < len(items) || slices.Contains(hiddenBefore, true)
-	markFiltered(w, ri, hidden)
-	return kept, hidden
+	cidx, checks, err := st.ChecksInState(ws, structs.HealthAny)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	return max(idx, cidx), keepReadable(f, instances, readableServiceNode), keepReadable(f, checks, readableCheck), nil
+}
+
+// uiFilter keeps, for one summary, what the request's token may read
+// (everything with ACLs off, ri nil) and whether it hid anything, for one
+// X-Consul-Results-Filtered-By-ACLs at the end, as the catalog lists.
+type uiFilter struct {
+	ri     *requestIdentity
+	hidden bool
+}
+
+func newUIFilter(r *http.Request) *uiFilter {
+	ri, _ := requestIdentityOf(r)
+	return &uiFilter{ri: ri}
+}
+
+func keepReadable[T any](f *uiFilter, items []T, readable func(*acl.Authorizer, T) bool) []T {
+	if f.ri == nil {
+		return items
+	}
+	kept := filterReadable(f.ri.Authorizer, items, readable)
+	f.hidden = f.hidden || len(kept) < len(items)
+	return kept
+}
+
+func (f *uiFilter) mark(w http.ResponseWriter) {
+	if f.ri != nil {
+		markFiltered(w, f.ri, f.hidden)
+	}
 }
