@@ -7,7 +7,6 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/coredns-coord/coredns-coord/acl"
-
 	"github.com/coredns-coord/coredns-coord/state"
 	"github.com/coredns-coord/coredns-coord/structs"
 )
